@@ -1,0 +1,118 @@
+//! The formatting primitives every check message is built from. Upstream's messages are an
+//! interface (people grep for them), so these reproduce its quirks exactly: `quote_join` does no
+//! escaping at all, while `go_quote` escapes like Go's `%q`.
+
+use std::fmt::Write;
+
+/// `"a", "b"`: items wrapped in double quotes and joined by `, `, inserted raw (no escaping,
+/// so an item containing quotes yields nested quotes, as upstream).
+pub fn quote_join<I, S>(items: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        out.push_str(if i == 0 { "\"" } else { ", \"" });
+        out.push_str(item.as_ref());
+        out.push('"');
+    }
+    out
+}
+
+/// The singular form only when `n == 1`, the plural for every other count (including 0).
+pub fn plural<'a>(singular: &'a str, plural: &'a str, n: usize) -> &'a str {
+    if n == 1 { singular } else { plural }
+}
+
+/// Go's `strconv.Quote` (`%q`) for valid UTF-8: used for annotation values, label values and
+/// names in messages.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if is_go_printable(c) => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Outside ASCII this approximates the Unicode categories with what Rust's standard library
+/// exposes: control, separator, private-use, unassigned-looking and format code points are not
+/// printable.
+fn is_go_printable(c: char) -> bool {
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let cp = c as u32;
+    let format_or_private = matches!(cp,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F
+        | 0xE000..=0xF8FF | 0xF0000..=0xFFFFD | 0x100000..=0x10FFFD
+        | 0xFFFE | 0xFFFF | 0xD800..=0xDFFF);
+    !format_or_private
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_join_never_escapes() {
+        assert_eq!(quote_join(Vec::<String>::new()), "");
+        assert_eq!(quote_join(["a", "b"]), r#""a", "b""#);
+        assert_eq!(quote_join([r#"x="y""#]), r#""x="y"""#);
+        assert_eq!(quote_join(["", ""]), r#""", """#);
+    }
+
+    #[test]
+    fn plural_is_singular_only_for_one() {
+        assert_eq!(plural("container", "containers", 0), "containers");
+        assert_eq!(plural("container", "containers", 1), "container");
+        assert_eq!(plural("container", "containers", 2), "containers");
+    }
+
+    #[test]
+    fn go_quote_matches_strconv_quote() {
+        for (input, want) in [
+            ("", r#""""#),
+            ("unconfined", r#""unconfined""#),
+            ("a\"b\\c", r#""a\"b\\c""#),
+            ("\u{7}\u{8}\u{c}\n\r\t\u{b}", r#""\a\b\f\n\r\t\v""#),
+            ("\u{0}\u{1f}\u{7f}", r#""\x00\x1f\x7f""#),
+            ("é ünïcode", "\"é ünïcode\""),
+            ("\u{200b}", r#""\u200b""#),
+            ("\u{a0}", r#""\u00a0""#),
+            ("\u{e0001}", r#""\U000e0001""#),
+            ("😀", "\"😀\""),
+        ] {
+            assert_eq!(go_quote(input), want, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! A lean view of a pod: only the fields the checks read, decoded straight from JSON or YAML.
+//!
+//! Decoding into this view instead of a full `k8s-openapi` Pod is what keeps evaluation on the
+//! webhook's hot path cheap: every other field is skipped by the parser without allocation.
+//! Optional fields stay `Option` because the checks distinguish "absent" from "false" / "empty"
+//! (`null` counts as absent, as in the API).
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::collections::BTreeMap;
+
+/// A field whose value is never read, only whether it is there (e.g. a volume source).
+pub type Present = IgnoredAny;
+
+/// The metadata the checks read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodMetadata {
+    pub name: Option<String>,
+    pub generate_name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+/// Used by namespace evaluation to treat the pods of one controller together.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OwnerReference {
+    pub uid: String,
+    pub controller: Option<bool>,
+}
+
+/// The pod spec fields the checks read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSpec {
+    pub security_context: Option<PodSecurityContext>,
+    #[serde(rename = "hostNetwork")]
+    pub host_network: Option<bool>,
+    #[serde(rename = "hostPID")]
+    pub host_pid: Option<bool>,
+    #[serde(rename = "hostIPC")]
+    pub host_ipc: Option<bool>,
+    pub host_users: Option<bool>,
+    pub os: Option<PodOs>,
+    pub runtime_class_name: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub volumes: Vec<Volume>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub init_containers: Vec<Container>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub containers: Vec<Container>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub ephemeral_containers: Vec<Container>,
+}
+
+impl PodSpec {
+    /// Init containers, then containers, then ephemeral containers: the order every check
+    /// visits them in (and so the order names appear in messages).
+    pub fn all_containers(&self) -> impl Iterator<Item = &Container> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .chain(&self.ephemeral_containers)
+    }
+
+    /// True when `spec.os.name` is exactly `windows`.
+    pub fn is_windows(&self) -> bool {
+        self.os.as_ref().and_then(|os| os.name.as_deref()) == Some("windows")
+    }
+
+    /// True when `spec.hostUsers` is present and false (the pod runs in a user namespace).
+    pub fn uses_user_namespace(&self) -> bool {
+        self.host_users == Some(false)
+    }
+
+    /// Applies the defaulting the API server performs before admission wherever it changes what
+    /// the checks see: a volume without a source becomes `emptyDir: {}`, and with
+    /// `hostNetwork: true` every container port's `hostPort` defaults to its `containerPort`.
+    pub fn apply_api_defaults(&mut self) {
+        for volume in &mut self.volumes {
+            if !volume.has_any_source() {
+                volume.empty_dir = Some(IgnoredAny);
+            }
+        }
+        if self.host_network == Some(true) {
+            // Ephemeral containers may not declare ports, so only these two lists matter.
+            let containers = self.init_containers.iter_mut().chain(&mut self.containers);
+            for port in containers.flat_map(|c| c.ports.iter_mut()) {
+                if port.host_port.is_none_or(|p| p == 0) {
+                    port.host_port = Some(port.container_port);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodOs {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSecurityContext {
+    pub run_as_non_root: Option<bool>,
+    pub run_as_user: Option<i64>,
+    pub se_linux_options: Option<SeLinuxOptions>,
+    pub seccomp_profile: Option<SeccompProfile>,
+    pub app_armor_profile: Option<AppArmorProfile>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub sysctls: Vec<Sysctl>,
+    pub windows_options: Option<WindowsOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Container {
+    pub name: String,
+    pub image: Option<String>,
+    pub security_context: Option<SecurityContext>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub ports: Vec<ContainerPort>,
+    pub liveness_probe: Option<Handler>,
+    pub readiness_probe: Option<Handler>,
+    pub startup_probe: Option<Handler>,
+    pub lifecycle: Option<Lifecycle>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SecurityContext {
+    pub privileged: Option<bool>,
+    pub allow_privilege_escalation: Option<bool>,
+    pub capabilities: Option<Capabilities>,
+    pub proc_mount: Option<String>,
+    pub run_as_non_root: Option<bool>,
+    pub run_as_user: Option<i64>,
+    pub se_linux_options: Option<SeLinuxOptions>,
+    pub seccomp_profile: Option<SeccompProfile>,
+    pub app_armor_profile: Option<AppArmorProfile>,
+    pub windows_options: Option<WindowsOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Capabilities {
+    #[serde(deserialize_with = "null_as_default")]
+    pub add: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub drop: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct SeLinuxOptions {
+    pub user: Option<String>,
+    pub role: Option<String>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub localhost_profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppArmorProfile {
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub localhost_profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WindowsOptions {
+    pub host_process: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Sysctl {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerPort {
+    pub container_port: i32,
+    pub host_port: Option<i32>,
+}
+
+/// A probe or a lifecycle handler: only the hosts of its network actions matter.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Handler {
+    pub http_get: Option<HostAction>,
+    pub tcp_socket: Option<HostAction>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct HostAction {
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Lifecycle {
+    pub post_start: Option<Handler>,
+    pub pre_stop: Option<Handler>,
+}
+
+/// Declares the volume struct from one list of sources, so that "which sources exist" and
+/// "what their JSON names are" cannot drift apart.
+macro_rules! volume_sources {
+    ($($field:ident => $json:literal),* $(,)?) => {
+        /// A volume: its name and which sources are present.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(default)]
+        pub struct Volume {
+            pub name: String,
+            $( #[serde(rename = $json)] pub $field: Option<Present>, )*
+        }
+
+        impl Volume {
+            /// True when at least one volume source is set.
+            pub fn has_any_source(&self) -> bool {
+                false $( || self.$field.is_some() )*
+            }
+        }
+    };
+}
+
+volume_sources! {
+    host_path => "hostPath",
+    empty_dir => "emptyDir",
+    gce_persistent_disk => "gcePersistentDisk",
+    aws_elastic_block_store => "awsElasticBlockStore",
+    git_repo => "gitRepo",
+    secret => "secret",
+    nfs => "nfs",
+    iscsi => "iscsi",
+    glusterfs => "glusterfs",
+    persistent_volume_claim => "persistentVolumeClaim",
+    rbd => "rbd",
+    flex_volume => "flexVolume",
+    cinder => "cinder",
+    cephfs => "cephfs",
+    flocker => "flocker",
+    downward_api => "downwardAPI",
+    fc => "fc",
+    azure_file => "azureFile",
+    config_map => "configMap",
+    vsphere_volume => "vsphereVolume",
+    quobyte => "quobyte",
+    azure_disk => "azureDisk",
+    photon_persistent_disk => "photonPersistentDisk",
+    projected => "projected",
+    portworx_volume => "portworxVolume",
+    scale_io => "scaleIO",
+    storageos => "storageos",
+    csi => "csi",
+    ephemeral => "ephemeral",
+    image => "image",
+}
+
+/// `null` decodes like an absent field (the API treats them the same).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_only_what_checks_read_and_keeps_presence() {
+        let spec: PodSpec = serde_json::from_str(
+            r#"{"containers":[{"name":"c","image":"nginx","ports":[{"containerPort":80}],
+                "securityContext":{"capabilities":{"drop":null}}}],
+                "volumes":[{"name":"v","hostPath":{}},{"name":"w","emptyDir":null}],
+                "initContainers":null,"dnsPolicy":"ClusterFirst"}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.containers.len(), 1);
+        assert!(spec.volumes[0].host_path.is_some());
+        assert!(!spec.volumes[1].has_any_source(), "null is absent");
+        let caps = spec.containers[0].security_context.as_ref().unwrap();
+        assert_eq!(caps.capabilities.as_ref().unwrap().drop, Vec::<String>::new());
+    }
+
+    #[test]
+    fn api_defaults_fill_empty_volumes_and_host_network_ports() {
+        let mut spec: PodSpec = serde_json::from_str(
+            r#"{"hostNetwork":true,"volumes":[{"name":"v"}],
+                "containers":[{"name":"c","ports":[{"containerPort":80},{"containerPort":81,"hostPort":9}]}]}"#,
+        )
+        .unwrap();
+        spec.apply_api_defaults();
+        assert!(spec.volumes[0].empty_dir.is_some());
+        let ports: Vec<_> = spec.containers[0].ports.iter().map(|p| p.host_port).collect();
+        assert_eq!(ports, vec![Some(80), Some(9)]);
+    }
+}

@@ -1,0 +1,5 @@
+//! The `podsec` binary (also installable as `kubectl-podsec`).
+
+mod input;
+
+fn main() {}

@@ -174,7 +174,8 @@ impl LevelVersion {
         LevelVersion { level, version }
     }
 
-    pub const PRIVILEGED_LATEST: LevelVersion = LevelVersion::new(Level::Privileged, Version::Latest);
+    pub const PRIVILEGED_LATEST: LevelVersion =
+        LevelVersion::new(Level::Privileged, Version::Latest);
 }
 
 impl fmt::Display for LevelVersion {

@@ -26,5 +26,5 @@ pub mod registry;
 pub mod result;
 
 pub use level::{Level, LevelVersion, MAX_KNOWN_MINOR, Version};
-pub use registry::{Evaluator, active_check_ids, evaluate};
+pub use registry::{Evaluator, active_check_ids, all_checks, evaluate};
 pub use result::{Evaluation, Violation};

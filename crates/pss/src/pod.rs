@@ -301,7 +301,10 @@ mod tests {
         assert!(spec.volumes[0].host_path.is_some());
         assert!(!spec.volumes[1].has_any_source(), "null is absent");
         let caps = spec.containers[0].security_context.as_ref().unwrap();
-        assert_eq!(caps.capabilities.as_ref().unwrap().drop, Vec::<String>::new());
+        assert_eq!(
+            caps.capabilities.as_ref().unwrap().drop,
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -313,7 +316,11 @@ mod tests {
         .unwrap();
         spec.apply_api_defaults();
         assert!(spec.volumes[0].empty_dir.is_some());
-        let ports: Vec<_> = spec.containers[0].ports.iter().map(|p| p.host_port).collect();
+        let ports: Vec<_> = spec.containers[0]
+            .ports
+            .iter()
+            .map(|p| p.host_port)
+            .collect();
         assert_eq!(ports, vec![Some(80), Some(9)]);
     }
 }

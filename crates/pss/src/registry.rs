@@ -133,10 +133,18 @@ mod tests {
         let checks = all_checks();
         assert_eq!(checks.len(), 19);
         for (i, c) in checks.iter().enumerate() {
-            assert!(checks[..i].iter().all(|o| o.id != c.id), "duplicate {}", c.id);
+            assert!(
+                checks[..i].iter().all(|o| o.id != c.id),
+                "duplicate {}",
+                c.id
+            );
             assert!(c.level != Level::Privileged);
             assert!(!c.variants.is_empty());
-            assert!(c.variants.windows(2).all(|w| w[0].min_minor < w[1].min_minor));
+            assert!(
+                c.variants
+                    .windows(2)
+                    .all(|w| w[0].min_minor < w[1].min_minor)
+            );
             for v in c.variants {
                 assert!(v.overrides.is_empty() || c.level == Level::Restricted);
                 for o in v.overrides {

@@ -83,7 +83,10 @@ impl Evaluation {
 
     /// The warning and audit text: `would violate PodSecurity "<level>:<version>": <detail>`.
     pub fn advisory_message(&self, policy: LevelVersion) -> String {
-        format!("would {}", self.enforce_message(policy))
+        format!(
+            "would violate PodSecurity \"{policy}\": {}",
+            self.forbidden_detail()
+        )
     }
 }
 
@@ -96,7 +99,10 @@ mod tests {
     fn aggregates_like_upstream() {
         let eval = Evaluation {
             violations: vec![
-                Violation::new("a", Forbidden::new("host namespaces", "hostPID=true".into())),
+                Violation::new(
+                    "a",
+                    Forbidden::new("host namespaces", "hostPID=true".into()),
+                ),
                 Violation::new("b", Forbidden::new("custom", String::new())),
                 Violation::new("c", Forbidden::new("", "x".into())),
             ],

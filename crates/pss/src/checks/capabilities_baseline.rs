@@ -1,0 +1,105 @@
+//! `capabilities_baseline` (baseline, every version): containers may only add capabilities from
+//! the default set the container runtime grants anyway.
+
+use std::collections::BTreeSet;
+
+use crate::check::{Check, Forbidden, Variant, containers_phrase};
+use crate::format::quote_join;
+use crate::level::Level;
+use crate::pod::{PodMetadata, PodSpec};
+
+pub static CHECK: Check = Check {
+    id: "capabilities_baseline",
+    level: Level::Baseline,
+    variants: &[Variant::new(0, v1_0)],
+};
+
+const ALLOWED_ADDITIONS: [&str; 13] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
+    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut bad_caps: BTreeSet<&str> = BTreeSet::new();
+    for c in spec.all_containers() {
+        let Some(caps) = c
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.capabilities.as_ref())
+        else {
+            continue;
+        };
+        let mut container_bad = false;
+        for cap in &caps.add {
+            if !ALLOWED_ADDITIONS.contains(&cap.as_str()) {
+                container_bad = true;
+                bad_caps.insert(cap);
+            }
+        }
+        if container_bad {
+            bad_containers.push(&c.name);
+        }
+    }
+    if bad_containers.is_empty() {
+        return None;
+    }
+    Some(Forbidden::new(
+        "non-default capabilities",
+        format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            containers_phrase(&bad_containers),
+            quote_join(&bad_caps)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{detail, pod};
+
+    #[test]
+    fn table() {
+        let cases = [
+            (
+                r#"{"spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"add":["CHOWN","SYS_CHROOT"],"drop":["NET_RAW"]}}}]}}"#,
+                None,
+            ),
+            (
+                r#"{"spec":{"containers":[
+                {"name":"a","securityContext":{"capabilities":{"add":["FOO","BAR","CHOWN"]}}},
+                {"name":"b","securityContext":{"capabilities":{"add":["BAZ","FOO"]}}},
+                {"name":"c","securityContext":{"capabilities":{"add":["KILL"]}}}]}}"#,
+                Some(
+                    r#"containers "a", "b" must not include "BAR", "BAZ", "FOO" in securityContext.capabilities.add"#,
+                ),
+            ),
+            (
+                r#"{"spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"add":["chown","CAP_CHOWN"]}}}]}}"#,
+                Some(
+                    r#"container "a" must not include "CAP_CHOWN", "chown" in securityContext.capabilities.add"#,
+                ),
+            ),
+        ];
+        for (json, want) in cases {
+            let (m, s) = pod(json);
+            assert_eq!(
+                detail(v1_0(&m, &s), "non-default capabilities").as_deref(),
+                want,
+                "{json}"
+            );
+        }
+    }
+}

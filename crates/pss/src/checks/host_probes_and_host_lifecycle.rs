@@ -1,0 +1,113 @@
+//! `hostProbesAndHostLifecycle` (baseline, v1.34+): probes and lifecycle handlers must not
+//! target another host (`httpGet.host`, `tcpSocket.host`). Unlike every other check, container
+//! names are reported as a sorted set.
+
+use std::collections::BTreeSet;
+
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{plural, quote_join};
+use crate::level::Level;
+use crate::pod::{Container, Handler, PodMetadata, PodSpec};
+
+pub static CHECK: Check = Check {
+    id: "hostProbesAndHostLifecycle",
+    level: Level::Baseline,
+    variants: &[Variant::new(34, v1_34)],
+};
+
+fn handlers(c: &Container) -> impl Iterator<Item = &Handler> {
+    let lifecycle = c.lifecycle.as_ref();
+    [
+        c.liveness_probe.as_ref(),
+        c.readiness_probe.as_ref(),
+        c.startup_probe.as_ref(),
+        lifecycle.and_then(|l| l.post_start.as_ref()),
+        lifecycle.and_then(|l| l.pre_stop.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
+    let mut bad_containers: BTreeSet<&str> = BTreeSet::new();
+    let mut hosts: BTreeSet<&str> = BTreeSet::new();
+    for c in spec.all_containers() {
+        for h in handlers(c) {
+            let actions = [h.http_get.as_ref(), h.tcp_socket.as_ref()];
+            for host in actions
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.host.as_deref())
+            {
+                if !host.is_empty() {
+                    bad_containers.insert(&c.name);
+                    hosts.insert(host);
+                }
+            }
+        }
+    }
+    if bad_containers.is_empty() {
+        return None;
+    }
+    Some(Forbidden::new(
+        "probe or lifecycle host",
+        format!(
+            "{} {} {} {} {}",
+            plural("container", "containers", bad_containers.len()),
+            quote_join(&bad_containers),
+            plural("uses", "use", bad_containers.len()),
+            plural(
+                "probe or lifecycle host",
+                "probe or lifecycle hosts",
+                hosts.len()
+            ),
+            quote_join(&hosts)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{detail, pod};
+
+    #[test]
+    fn table() {
+        let cases = [
+            (
+                r#"{"spec":{"containers":[{"name":"a","livenessProbe":{"httpGet":{"host":""},"tcpSocket":{}},"lifecycle":{"preStop":{"exec":{}}}}]}}"#,
+                None,
+            ),
+            (
+                r#"{"spec":{"containers":[{"name":"a",
+                "livenessProbe":{"httpGet":{"host":"localhost"}},
+                "readinessProbe":{"tcpSocket":{"host":"127.0.0.1"}},
+                "startupProbe":{"httpGet":{"host":"::1"}}}]}}"#,
+                Some(
+                    r#"container "a" uses probe or lifecycle hosts "127.0.0.1", "::1", "localhost""#,
+                ),
+            ),
+            (
+                r#"{"spec":{"containers":[
+                {"name":"invalid2","lifecycle":{"postStart":{"httpGet":{"host":"b.com"}}}},
+                {"name":"invalid1","lifecycle":{"preStop":{"tcpSocket":{"host":"a.com"}}}},
+                {"name":"invalid1","livenessProbe":{"tcpSocket":{"host":"a.com"}}}]}}"#,
+                Some(
+                    r#"containers "invalid1", "invalid2" use probe or lifecycle hosts "a.com", "b.com""#,
+                ),
+            ),
+            (
+                r#"{"spec":{"initContainers":[{"name":"i","startupProbe":{"httpGet":{"host":"x"}}}]}}"#,
+                Some(r#"container "i" uses probe or lifecycle host "x""#),
+            ),
+        ];
+        for (json, want) in cases {
+            let (m, s) = pod(json);
+            assert_eq!(
+                detail(v1_34(&m, &s), "probe or lifecycle host").as_deref(),
+                want,
+                "{json}"
+            );
+        }
+    }
+}

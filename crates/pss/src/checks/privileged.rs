@@ -1,0 +1,58 @@
+//! `privileged` (baseline, every version): no privileged containers.
+
+use crate::check::{Check, Forbidden, Variant, containers_phrase};
+use crate::level::Level;
+use crate::pod::{PodMetadata, PodSpec};
+
+pub static CHECK: Check = Check {
+    id: "privileged",
+    level: Level::Baseline,
+    variants: &[Variant::new(0, v1_0)],
+};
+
+fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
+    let bad: Vec<&str> = spec
+        .all_containers()
+        .filter(|c| c.security_context.as_ref().and_then(|sc| sc.privileged) == Some(true))
+        .map(|c| c.name.as_str())
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(Forbidden::new(
+        "privileged",
+        format!(
+            "{} must not set securityContext.privileged=true",
+            containers_phrase(&bad)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{detail, pod};
+
+    #[test]
+    fn table() {
+        let cases = [
+            (
+                r#"{"spec":{"containers":[{"name":"a","securityContext":{"privileged":false}},{"name":"b"}]}}"#,
+                None,
+            ),
+            (
+                r#"{"spec":{"containers":[{"name":"a","securityContext":{"privileged":true}}],
+                "ephemeralContainers":[{"name":"e","securityContext":{"privileged":true}}]}}"#,
+                Some(r#"containers "a", "e" must not set securityContext.privileged=true"#),
+            ),
+        ];
+        for (json, want) in cases {
+            let (m, s) = pod(json);
+            assert_eq!(
+                detail(v1_0(&m, &s), "privileged").as_deref(),
+                want,
+                "{json}"
+            );
+        }
+    }
+}

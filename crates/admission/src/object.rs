@@ -1,0 +1,601 @@
+//! Lean decoding of Kubernetes objects: apiVersion, kind, the metadata admission reads, and the
+//! pod template that decides what a workload's pods may do (spec §5.1).
+//!
+//! The decoder reads keys in document order. Once `kind` is known (it usually comes first),
+//! `spec`, `template` and `items` are decoded straight into the typed pod view and everything
+//! else is skipped without allocation; members that come before `kind` are buffered as
+//! `serde_json::Value` and decoded when `kind` turns up. It works with any serde deserializer:
+//! serde_json for the webhook and JSON files, serde-saphyr for YAML.
+//!
+//! Two ways in:
+//! - `Object`'s `Deserialize` picks the shape from the object's own `kind`, whatever its
+//!   apiVersion (old manifests say `extensions/v1beta1`): what the CLI wants.
+//! - [`ObjectSeed`] picks the shape from an AdmissionRequest's `kind`, which the object's own
+//!   `kind` field does not override. Like upstream, only the `v1` versions of the workload
+//!   groups yield a template there; anything else is an [`ExtractError`].
+//!
+//! Neither applies the API server's defaulting: call [`Object::apply_api_defaults`] for
+//! objects as users write them (the CLI); AdmissionRequests carry already-defaulted objects.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use podsec_pss::pod::{OwnerReference, PodMetadata, PodSpec, Text};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::review::GroupVersionKind;
+
+/// The kinds that carry a pod template, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkloadKind {
+    Pod,
+    PodTemplate,
+    ReplicationController,
+    ReplicaSet,
+    Deployment,
+    DaemonSet,
+    StatefulSet,
+    Job,
+    CronJob,
+}
+
+impl WorkloadKind {
+    pub const ALL: [WorkloadKind; 9] = [
+        WorkloadKind::Pod,
+        WorkloadKind::PodTemplate,
+        WorkloadKind::ReplicationController,
+        WorkloadKind::ReplicaSet,
+        WorkloadKind::Deployment,
+        WorkloadKind::DaemonSet,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::Job,
+        WorkloadKind::CronJob,
+    ];
+
+    /// The kind for a `kind` string (exact, case-sensitive).
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        WorkloadKind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::PodTemplate => "PodTemplate",
+            WorkloadKind::ReplicationController => "ReplicationController",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+        }
+    }
+
+    /// The API group of the `v1` version upstream extracts templates from.
+    pub fn group(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod | WorkloadKind::PodTemplate | WorkloadKind::ReplicationController => {
+                ""
+            }
+            WorkloadKind::ReplicaSet
+            | WorkloadKind::Deployment
+            | WorkloadKind::DaemonSet
+            | WorkloadKind::StatefulSet => "apps",
+            WorkloadKind::Job | WorkloadKind::CronJob => "batch",
+        }
+    }
+
+    /// Where the pod template sits in the object (`spec.template`,
+    /// `spec.jobTemplate.spec.template`, `template`); `None` for a Pod, which is its own pod.
+    pub fn template_path(self) -> Option<&'static str> {
+        match self {
+            WorkloadKind::Pod => None,
+            WorkloadKind::PodTemplate => Some("template"),
+            WorkloadKind::CronJob => Some("spec.jobTemplate.spec.template"),
+            _ => Some("spec.template"),
+        }
+    }
+
+    /// Where the pod spec sits in the object: `spec` for a Pod, `<template path>.spec` else.
+    pub fn spec_path(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "spec",
+            WorkloadKind::PodTemplate => "template.spec",
+            WorkloadKind::CronJob => "spec.jobTemplate.spec.template.spec",
+            _ => "spec.template.spec",
+        }
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An object's metadata: the pod-relevant part the checks read, plus labels.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectMeta {
+    /// `name`, `generateName`, `namespace`, `annotations`, `ownerReferences`. Kept as the
+    /// checks' own type so a Pod is evaluated without copying its metadata.
+    pub meta: PodMetadata,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ObjectMeta {
+    pub fn name(&self) -> Option<&str> {
+        self.meta.name.as_deref()
+    }
+
+    pub fn generate_name(&self) -> Option<&str> {
+        self.meta.generate_name.as_deref()
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.meta.namespace.as_deref()
+    }
+
+    pub fn annotations(&self) -> &BTreeMap<Text, Text> {
+        &self.meta.annotations
+    }
+
+    pub fn owner_references(&self) -> &[OwnerReference] {
+        &self.meta.owner_references
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectMeta {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(default)]
+            name: Option<Text>,
+            #[serde(default)]
+            generate_name: Option<Text>,
+            #[serde(default)]
+            namespace: Option<Text>,
+            #[serde(default, deserialize_with = "null_as_default")]
+            labels: BTreeMap<String, String>,
+            #[serde(default, deserialize_with = "null_as_default")]
+            annotations: BTreeMap<Text, Text>,
+            #[serde(default, deserialize_with = "null_as_default")]
+            owner_references: Vec<OwnerReference>,
+        }
+        let wire = Option::<Wire>::deserialize(deserializer)?;
+        Ok(wire
+            .map(|w| ObjectMeta {
+                meta: PodMetadata {
+                    name: w.name,
+                    generate_name: w.generate_name,
+                    namespace: w.namespace,
+                    annotations: w.annotations,
+                    owner_references: w.owner_references,
+                },
+                labels: w.labels,
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// A pod template: the metadata and spec of the pods a workload creates.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PodTemplateSpec {
+    #[serde(deserialize_with = "null_as_default")]
+    pub metadata: PodMetadata,
+    #[serde(deserialize_with = "null_as_default")]
+    pub spec: PodSpec,
+}
+
+/// A pod as the pod list of a namespace returns it: what the checks read and nothing else.
+/// The webhook decodes listed pods into this.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Pod {
+    #[serde(deserialize_with = "null_as_default")]
+    pub metadata: PodMetadata,
+    #[serde(deserialize_with = "null_as_default")]
+    pub spec: PodSpec,
+}
+
+/// A `PodList` reduced to its pods.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PodList {
+    #[serde(deserialize_with = "null_as_default")]
+    pub items: Vec<Pod>,
+}
+
+/// Borrowed metadata and spec of one pod to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct PodRef<'a> {
+    pub metadata: &'a PodMetadata,
+    pub spec: &'a PodSpec,
+}
+
+/// What an object holds besides its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// A Pod's spec (its metadata is the object's).
+    Pod(PodSpec),
+    /// The template of a workload kind. `None` only for a ReplicationController without one
+    /// (its template is optional; every other kind's is not, and defaults to empty).
+    Template(Option<PodTemplateSpec>),
+    /// The items of `kind: List` or any `*List` kind, each decoded by its own kind.
+    List(Vec<Object>),
+    /// Any other kind (Namespace, Service, …): nothing beyond metadata is read.
+    Other,
+}
+
+/// A decoded object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// As written; empty when absent.
+    pub api_version: String,
+    /// As written; empty when absent (possible for request objects).
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    /// The kind the body was decoded as, when it is a workload.
+    pub workload: Option<WorkloadKind>,
+    pub body: Body,
+}
+
+impl Object {
+    /// The pod to evaluate: a Pod's own metadata and spec, or a workload's template.
+    pub fn pod(&self) -> Option<PodRef<'_>> {
+        match &self.body {
+            Body::Pod(spec) => Some(PodRef {
+                metadata: &self.metadata.meta,
+                spec,
+            }),
+            Body::Template(Some(template)) => Some(PodRef {
+                metadata: &template.metadata,
+                spec: &template.spec,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where the pod template sits in this object; `None` for Pods and non-workloads.
+    pub fn template_path(&self) -> Option<&'static str> {
+        self.workload.and_then(WorkloadKind::template_path)
+    }
+
+    /// The items of a list kind (empty for anything else).
+    pub fn items(&self) -> &[Object] {
+        match &self.body {
+            Body::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// Applies the API server's defaulting that the checks can see
+    /// ([`PodSpec::apply_api_defaults`]) to the pod or template, and to every list item.
+    /// For manifests as users write them; request objects are already defaulted.
+    pub fn apply_api_defaults(&mut self) {
+        match &mut self.body {
+            Body::Pod(spec) => spec.apply_api_defaults(),
+            Body::Template(Some(template)) => template.spec.apply_api_defaults(),
+            Body::List(items) => items.iter_mut().for_each(Object::apply_api_defaults),
+            Body::Template(None) | Body::Other => {}
+        }
+    }
+
+    /// Decodes a request's raw JSON object as `kind` says ([`ObjectSeed`]).
+    pub fn from_request_json(
+        json: &str,
+        kind: &GroupVersionKind,
+    ) -> Result<Object, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let object = ObjectSeed::new(kind).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(object)
+    }
+}
+
+/// The object is not one of the workload kinds upstream extracts a template from (in their `v1`
+/// version): `unexpected object type: <group/version, Kind=kind>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unexpected object type: {0}")]
+pub struct ExtractError(pub GroupVersionKind);
+
+/// Decodes an object as an AdmissionRequest's `kind` says, whatever the object's own `kind`.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectSeed<'a> {
+    kind: &'a GroupVersionKind,
+}
+
+impl<'a> ObjectSeed<'a> {
+    pub fn new(kind: &'a GroupVersionKind) -> Self {
+        ObjectSeed { kind }
+    }
+
+    /// The shape upstream's typed decoding and extraction give this kind.
+    fn shape(&self) -> Shape {
+        match WorkloadKind::from_kind(&self.kind.kind) {
+            Some(workload) if workload.group() == self.kind.group && self.kind.version == "v1" => {
+                Shape::Workload(workload)
+            }
+            _ => Shape::Other,
+        }
+    }
+}
+
+/// Extracts the pod template of a request object decoded with [`ObjectSeed`] (spec §5.1):
+/// `Ok(None)` for a ReplicationController without template, an error for kinds that have no
+/// template.
+pub fn extract_pod<'o>(
+    object: &'o Object,
+    kind: &GroupVersionKind,
+) -> Result<Option<PodRef<'o>>, ExtractError> {
+    if object.workload.is_none() {
+        return Err(ExtractError(kind.clone()));
+    }
+    Ok(object.pod())
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
+    type Value = Object;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Object, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor {
+            shape: Some(self.shape()),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor { shape: None })
+    }
+}
+
+/// How the members of an object are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Workload(WorkloadKind),
+    List,
+    Other,
+}
+
+impl Shape {
+    fn of_kind(kind: &str) -> Shape {
+        if let Some(workload) = WorkloadKind::from_kind(kind) {
+            Shape::Workload(workload)
+        } else if kind.ends_with("List") {
+            // `List` itself and every typed list (`PodList`, `DeploymentList`, …).
+            Shape::List
+        } else {
+            Shape::Other
+        }
+    }
+}
+
+/// The top-level keys the decoder reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    ApiVersion,
+    Kind,
+    Metadata,
+    Spec,
+    Template,
+    Items,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "apiVersion" => Key::ApiVersion,
+                    "kind" => Key::Kind,
+                    "metadata" => Key::Metadata,
+                    "spec" => Key::Spec,
+                    "template" => Key::Template,
+                    "items" => Key::Items,
+                    _ => Key::Other,
+                })
+            }
+            // YAML allows non-string keys; they are never the members read here.
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Key, E> {
+                Ok(Key::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Key, E> {
+                Ok(Key::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Key, E> {
+                Ok(Key::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Key, E> {
+                Ok(Key::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
+                Ok(Key::Other)
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The typed members collected while reading an object.
+#[derive(Default)]
+struct Parts {
+    pod_spec: Option<PodSpec>,
+    template: Option<PodTemplateSpec>,
+    items: Option<Vec<Object>>,
+}
+
+/// `spec` of the kinds whose template is at `spec.template`.
+#[derive(Deserialize)]
+struct TemplateHolder {
+    #[serde(default)]
+    template: Option<PodTemplateSpec>,
+}
+
+/// `spec` of a CronJob.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CronJobSpec {
+    #[serde(default)]
+    job_template: Option<JobTemplate>,
+}
+
+#[derive(Deserialize)]
+struct JobTemplate {
+    #[serde(default)]
+    spec: Option<TemplateHolder>,
+}
+
+/// Decodes one member (`spec`, `template` or `items`) into `parts` as `shape` dictates, and
+/// skips it when the shape does not read it.
+fn decode_member<'de, D: Deserializer<'de>>(
+    shape: Shape,
+    key: Key,
+    deserializer: D,
+    parts: &mut Parts,
+) -> Result<(), D::Error> {
+    use WorkloadKind as W;
+    match (shape, key) {
+        (Shape::Workload(W::Pod), Key::Spec) => {
+            parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?;
+        }
+        (Shape::Workload(W::PodTemplate), Key::Template) => {
+            parts.template = Option::<PodTemplateSpec>::deserialize(deserializer)?;
+        }
+        (Shape::Workload(W::CronJob), Key::Spec) => {
+            parts.template = Option::<CronJobSpec>::deserialize(deserializer)?
+                .and_then(|spec| spec.job_template)
+                .and_then(|job| job.spec)
+                .and_then(|holder| holder.template);
+        }
+        (
+            Shape::Workload(
+                W::ReplicationController
+                | W::ReplicaSet
+                | W::Deployment
+                | W::DaemonSet
+                | W::StatefulSet
+                | W::Job,
+            ),
+            Key::Spec,
+        ) => {
+            parts.template =
+                Option::<TemplateHolder>::deserialize(deserializer)?.and_then(|h| h.template);
+        }
+        (Shape::List, Key::Items) => {
+            parts.items = Option::<Vec<Object>>::deserialize(deserializer)?;
+        }
+        _ => {
+            IgnoredAny::deserialize(deserializer)?;
+        }
+    }
+    Ok(())
+}
+
+struct MemberSeed<'p> {
+    shape: Shape,
+    key: Key,
+    parts: &'p mut Parts,
+}
+
+impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        decode_member(self.shape, self.key, deserializer, self.parts)
+    }
+}
+
+struct ObjectVisitor {
+    /// Known up front when decoding a request object; otherwise taken from `kind`.
+    shape: Option<Shape>,
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+        let mut shape = self.shape;
+        let mut api_version = String::new();
+        let mut kind = String::new();
+        let mut metadata = ObjectMeta::default();
+        let mut parts = Parts::default();
+        // Members seen before `kind`, decoded once the shape is known.
+        let mut pending: Vec<(Key, serde_json::Value)> = Vec::new();
+
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::ApiVersion => {
+                    api_version = map.next_value::<Option<String>>()?.unwrap_or_default();
+                }
+                Key::Kind => {
+                    kind = map.next_value::<Option<String>>()?.unwrap_or_default();
+                    if shape.is_none() {
+                        shape = Some(Shape::of_kind(&kind));
+                    }
+                }
+                Key::Metadata => metadata = map.next_value()?,
+                Key::Spec | Key::Template | Key::Items => match shape {
+                    Some(shape) => map.next_value_seed(MemberSeed {
+                        shape,
+                        key,
+                        parts: &mut parts,
+                    })?,
+                    None => pending.push((key, map.next_value()?)),
+                },
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+
+        let shape = shape.unwrap_or(Shape::of_kind(&kind));
+        for (key, value) in pending {
+            decode_member(shape, key, value, &mut parts).map_err(de::Error::custom)?;
+        }
+
+        let (workload, body) = match shape {
+            Shape::Workload(WorkloadKind::Pod) => (
+                Some(WorkloadKind::Pod),
+                Body::Pod(parts.pod_spec.unwrap_or_default()),
+            ),
+            Shape::Workload(WorkloadKind::ReplicationController) => (
+                Some(WorkloadKind::ReplicationController),
+                Body::Template(parts.template),
+            ),
+            Shape::Workload(workload) => (
+                Some(workload),
+                Body::Template(Some(parts.template.unwrap_or_default())),
+            ),
+            Shape::List => (None, Body::List(parts.items.unwrap_or_default())),
+            Shape::Other => (None, Body::Other),
+        };
+        Ok(Object {
+            api_version,
+            kind,
+            metadata,
+            workload,
+            body,
+        })
+    }
+}
+
+/// `null` decodes like an absent field (the API treats them the same).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + DeserializeOwned,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}

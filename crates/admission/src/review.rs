@@ -1,0 +1,444 @@
+//! AdmissionReview `admission.k8s.io/v1` and `v1beta1` on the wire: the request the API server
+//! sends a webhook and the response it expects back, plus `metav1.Status`.
+//!
+//! The two versions have the same JSON shape, so one set of types serves both; the reply keeps
+//! the request's `apiVersion` because the API server only accepts an answer in the version it
+//! asked in. `object`, `oldObject` and `options` stay raw JSON: the decision flow decodes them
+//! lazily, into the lean view it needs, and only when it gets that far.
+//!
+//! Decoding is lenient like Go's: absent and `null` fields take their zero value, unknown
+//! fields are ignored.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
+pub const ADMISSION_V1BETA1: &str = "admission.k8s.io/v1beta1";
+pub const ADMISSION_REVIEW_KIND: &str = "AdmissionReview";
+
+/// A whole AdmissionReview: a request (from the API server) or a response (to it).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionReview {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub api_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<AdmissionRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<AdmissionResponse>,
+}
+
+impl AdmissionReview {
+    /// The review to send back for this one: same `apiVersion` (`admission.k8s.io/v1` when the
+    /// request left it out, as the API server's decoder defaults it), the response with the
+    /// request's uid. The request is not echoed: the API server ignores it, and re-encoding it
+    /// would only cost time.
+    pub fn reply(&self, mut response: AdmissionResponse) -> AdmissionReview {
+        if let Some(request) = &self.request {
+            response.uid.clone_from(&request.uid);
+        }
+        let api_version = if self.api_version.is_empty() {
+            ADMISSION_V1.to_owned()
+        } else {
+            self.api_version.clone()
+        };
+        AdmissionReview {
+            api_version,
+            kind: ADMISSION_REVIEW_KIND.to_owned(),
+            request: None,
+            response: Some(response),
+        }
+    }
+}
+
+/// `group`, `version`, `kind` of an object (`metav1.GroupVersionKind`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GroupVersionKind {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub kind: String,
+}
+
+impl GroupVersionKind {
+    pub fn new(group: &str, version: &str, kind: &str) -> Self {
+        GroupVersionKind {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// The `apiVersion` this kind is written with: `v1` for the core group, `apps/v1` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Go's `GroupKind.String()`: `Namespace` for the core group, `Deployment.apps` otherwise.
+    pub fn group_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
+    }
+}
+
+impl std::fmt::Display for GroupVersionKind {
+    /// Go's `GroupVersionKind.String()`: `apps/v1, Kind=Deployment`, `/v1, Kind=Pod`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}, Kind={}", self.group, self.version, self.kind)
+    }
+}
+
+/// `group`, `version`, `resource` of a request (`metav1.GroupVersionResource`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GroupVersionResource {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resource: String,
+}
+
+impl GroupVersionResource {
+    pub fn new(group: &str, version: &str, resource: &str) -> Self {
+        GroupVersionResource {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            resource: resource.to_owned(),
+        }
+    }
+
+    /// Go's `GroupResource.String()`: `pods` for the core group, `deployments.apps` otherwise.
+    pub fn group_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+/// Who makes the request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub username: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub uid: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub groups: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// The request part of an AdmissionReview (also what the bare-request corpus files hold).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionRequest {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub uid: String,
+    /// The kind of `object` (and `oldObject`): what they decode as.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub kind: GroupVersionKind,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resource: GroupVersionResource,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub sub_resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_kind: Option<GroupVersionKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_resource: Option<GroupVersionResource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_sub_resource: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub name: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub namespace: String,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`; kept as sent.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub operation: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub user_info: UserInfo,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_object: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Box<RawValue>>,
+}
+
+/// The answer to an AdmissionRequest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    #[serde(default)]
+    pub uid: String,
+    #[serde(default)]
+    pub allowed: bool,
+    /// Why the request is denied (or, rarely, details of an allowed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// A JSON patch (RFC 6902) to apply, base64-encoded on the wire.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_bytes"
+    )]
+    pub patch: Option<Vec<u8>>,
+    /// `JSONPatch` whenever `patch` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+    /// Un-prefixed keys; the API server prefixes them with the webhook's name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub audit_annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl AdmissionResponse {
+    /// An allowed response with nothing else.
+    pub fn allowed() -> Self {
+        AdmissionResponse {
+            allowed: true,
+            ..Default::default()
+        }
+    }
+
+    /// A denied response carrying `status`.
+    pub fn denied(status: Status) -> Self {
+        AdmissionResponse {
+            allowed: false,
+            status: Some(status),
+            ..Default::default()
+        }
+    }
+}
+
+/// `metav1.Status` as carried in a response (no type metadata).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// `Failure` for errors.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// `Forbidden`, `Invalid`, `BadRequest`, `InternalError`, …
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<StatusDetails>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub code: i32,
+}
+
+impl Status {
+    /// A `Failure` status with the given reason, code and message.
+    pub fn failure(reason: &str, code: i32, message: impl Into<String>) -> Self {
+        Status {
+            status: "Failure".to_owned(),
+            message: message.into(),
+            reason: reason.to_owned(),
+            details: None,
+            code,
+        }
+    }
+}
+
+/// `metav1.StatusDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusDetails {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<StatusCause>,
+}
+
+/// `metav1.StatusCause`: one field error of an Invalid status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusCause {
+    /// The cause type, e.g. `FieldValueInvalid`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+}
+
+/// Decodes a request, either a whole AdmissionReview (`v1` or `v1beta1`) or a bare
+/// AdmissionRequest, as test data often holds them. A document with a `request` member is a
+/// review; anything else is taken as the request itself.
+pub fn request_from_slice(bytes: &[u8]) -> Result<AdmissionRequest, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        request: Option<AdmissionRequest>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)?;
+    match probe.request {
+        Some(request) => Ok(request),
+        None => serde_json::from_slice(bytes),
+    }
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
+/// `null` decodes like an absent field, as Go's decoder leaves the zero value.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + DeserializeOwned,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// `[]byte` fields are base64 strings in Kubernetes JSON.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| STANDARD.decode(text).map_err(de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_keeps_uid_and_api_version() {
+        for version in [ADMISSION_V1, ADMISSION_V1BETA1] {
+            let body = format!(
+                r#"{{"apiVersion":"{version}","kind":"AdmissionReview","request":{{"uid":"abc",
+                "kind":{{"group":"","version":"v1","kind":"Pod"}},"operation":"CREATE",
+                "object":{{"kind":"Pod"}},"oldObject":null,"name":null}}}}"#
+            );
+            let review: AdmissionReview = serde_json::from_str(&body).expect("decodes");
+            let request = review.request.as_ref().expect("request");
+            assert_eq!(
+                request.object.as_ref().map(|o| o.get()),
+                Some(r#"{"kind":"Pod"}"#)
+            );
+            assert!(request.old_object.is_none());
+            let reply = review.reply(AdmissionResponse::allowed());
+            let json = serde_json::to_value(&reply).expect("encodes");
+            assert_eq!(
+                json,
+                serde_json::json!({"apiVersion": version, "kind": "AdmissionReview",
+                    "response": {"uid": "abc", "allowed": true}})
+            );
+        }
+        let bare = AdmissionReview::default().reply(AdmissionResponse::allowed());
+        assert_eq!(bare.api_version, ADMISSION_V1);
+    }
+
+    #[test]
+    fn status_and_patch_encode_like_kubernetes() {
+        let mut status = Status::failure("Forbidden", 403, "pods \"x\" is forbidden: no");
+        status.details = Some(StatusDetails {
+            name: "x".into(),
+            kind: "pods".into(),
+            ..Default::default()
+        });
+        let mut response = AdmissionResponse::denied(status);
+        response.patch = Some(b"[]".to_vec());
+        response.patch_type = Some("JSONPatch".into());
+        let json = serde_json::to_value(&response).expect("encodes");
+        assert_eq!(
+            json,
+            serde_json::json!({"uid": "", "allowed": false, "patch": "W10=", "patchType": "JSONPatch",
+                "status": {"status": "Failure", "code": 403, "reason": "Forbidden",
+                    "message": "pods \"x\" is forbidden: no", "details": {"name": "x", "kind": "pods"}}})
+        );
+        let back: AdmissionResponse = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back, response);
+    }
+
+    #[test]
+    fn bare_requests_and_reviews_both_decode() {
+        let bare = request_from_slice(br#"{"uid":"1","operation":"UPDATE"}"#).expect("bare");
+        assert_eq!(
+            (bare.uid.as_str(), bare.operation.as_str()),
+            ("1", "UPDATE")
+        );
+        let review = request_from_slice(br#"{"kind":"AdmissionReview","request":{"uid":"2"}}"#)
+            .expect("review");
+        assert_eq!(review.uid, "2");
+        assert!(request_from_slice(b"\"x\"").is_err());
+        assert!(request_from_slice(b"{").is_err());
+    }
+
+    #[test]
+    fn kinds_render_like_go() {
+        let pod = GroupVersionKind::new("", "v1", "Pod");
+        assert_eq!(pod.to_string(), "/v1, Kind=Pod");
+        assert_eq!(pod.group_kind(), "Pod");
+        let deploy = GroupVersionKind::new("apps", "v1", "Deployment");
+        assert_eq!(deploy.api_version(), "apps/v1");
+        assert_eq!(deploy.group_kind(), "Deployment.apps");
+        let gvr = GroupVersionResource::new("apps", "v1", "deployments");
+        assert_eq!(gvr.group_resource(), "deployments.apps");
+    }
+}

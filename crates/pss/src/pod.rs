@@ -9,6 +9,10 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 
+/// Strings in the pod view: names, images and enum-like values are short, and storing them
+/// inline avoids an allocation per field on the decode path.
+pub type Text = compact_str::CompactString;
+
 /// A field whose value is never read, only whether it is there (e.g. a volume source).
 pub type Present = IgnoredAny;
 
@@ -16,11 +20,11 @@ pub type Present = IgnoredAny;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PodMetadata {
-    pub name: Option<String>,
-    pub generate_name: Option<String>,
-    pub namespace: Option<String>,
+    pub name: Option<Text>,
+    pub generate_name: Option<Text>,
+    pub namespace: Option<Text>,
     #[serde(deserialize_with = "null_as_default")]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: BTreeMap<Text, Text>,
     #[serde(deserialize_with = "null_as_default")]
     pub owner_references: Vec<OwnerReference>,
 }
@@ -29,7 +33,7 @@ pub struct PodMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OwnerReference {
-    pub uid: String,
+    pub uid: Text,
     pub controller: Option<bool>,
 }
 
@@ -46,7 +50,7 @@ pub struct PodSpec {
     pub host_ipc: Option<bool>,
     pub host_users: Option<bool>,
     pub os: Option<PodOs>,
-    pub runtime_class_name: Option<String>,
+    pub runtime_class_name: Option<Text>,
     #[serde(deserialize_with = "null_as_default")]
     pub volumes: Vec<Volume>,
     #[serde(deserialize_with = "null_as_default")]
@@ -101,7 +105,7 @@ impl PodSpec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PodOs {
-    pub name: Option<String>,
+    pub name: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -120,8 +124,8 @@ pub struct PodSecurityContext {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Container {
-    pub name: String,
-    pub image: Option<String>,
+    pub name: Text,
+    pub image: Option<Text>,
     pub security_context: Option<SecurityContext>,
     #[serde(deserialize_with = "null_as_default")]
     pub ports: Vec<ContainerPort>,
@@ -137,7 +141,7 @@ pub struct SecurityContext {
     pub privileged: Option<bool>,
     pub allow_privilege_escalation: Option<bool>,
     pub capabilities: Option<Capabilities>,
-    pub proc_mount: Option<String>,
+    pub proc_mount: Option<Text>,
     pub run_as_non_root: Option<bool>,
     pub run_as_user: Option<i64>,
     pub se_linux_options: Option<SeLinuxOptions>,
@@ -150,35 +154,35 @@ pub struct SecurityContext {
 #[serde(default)]
 pub struct Capabilities {
     #[serde(deserialize_with = "null_as_default")]
-    pub add: Vec<String>,
+    pub add: Vec<Text>,
     #[serde(deserialize_with = "null_as_default")]
-    pub drop: Vec<String>,
+    pub drop: Vec<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct SeLinuxOptions {
-    pub user: Option<String>,
-    pub role: Option<String>,
+    pub user: Option<Text>,
+    pub role: Option<Text>,
     #[serde(rename = "type")]
-    pub type_: Option<String>,
-    pub level: Option<String>,
+    pub type_: Option<Text>,
+    pub level: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SeccompProfile {
     #[serde(rename = "type")]
-    pub type_: Option<String>,
-    pub localhost_profile: Option<String>,
+    pub type_: Option<Text>,
+    pub localhost_profile: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AppArmorProfile {
     #[serde(rename = "type")]
-    pub type_: Option<String>,
-    pub localhost_profile: Option<String>,
+    pub type_: Option<Text>,
+    pub localhost_profile: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -190,7 +194,7 @@ pub struct WindowsOptions {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Sysctl {
-    pub name: String,
+    pub name: Text,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -211,7 +215,7 @@ pub struct Handler {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct HostAction {
-    pub host: Option<String>,
+    pub host: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -229,7 +233,7 @@ macro_rules! volume_sources {
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(default)]
         pub struct Volume {
-            pub name: String,
+            pub name: Text,
             $( #[serde(rename = $json)] pub $field: Option<Present>, )*
         }
 
@@ -301,10 +305,7 @@ mod tests {
         assert!(spec.volumes[0].host_path.is_some());
         assert!(!spec.volumes[1].has_any_source(), "null is absent");
         let caps = spec.containers[0].security_context.as_ref().unwrap();
-        assert_eq!(
-            caps.capabilities.as_ref().unwrap().drop,
-            Vec::<String>::new()
-        );
+        assert_eq!(caps.capabilities.as_ref().unwrap().drop, Vec::<Text>::new());
     }
 
     #[test]

@@ -31,7 +31,7 @@ fn v1_0(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     for c in spec.all_containers() {
         let key = format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name);
-        if let Some(value) = meta.annotations.get(&key)
+        if let Some(value) = meta.annotations.get(key.as_str())
             && !allowed_annotation(value)
         {
             bad.insert(format!("{key}={}", go_quote(value)));

@@ -1,0 +1,96 @@
+//! Evaluation speed over upstream's conformance pods (`../shared/conformance/pss`).
+//!
+//! `cargo bench -p podsec-pss --bench evaluate` reports, per pod:
+//! - `evaluate_decoded`: the checks alone at `restricted:latest` (target ≤ 0.5 µs);
+//! - `decode_and_evaluate`: JSON bytes → lean pod view → checks;
+//! - `skip_json`: `serde_json` merely skipping the same bytes (`IgnoredAny`), the yardstick for
+//!   the previous line (target ≤ 2×).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use divan::counter::ItemsCount;
+use podsec_pss::pod::{PodMetadata, PodSpec};
+use podsec_pss::{Level, LevelVersion, Version, evaluate};
+
+#[derive(serde::Deserialize)]
+struct Pod {
+    #[serde(default)]
+    metadata: PodMetadata,
+    #[serde(default)]
+    spec: PodSpec,
+}
+
+/// Every conformance pod as JSON bytes (falls back to two built-in pods without ../shared).
+fn pods_as_json() -> &'static [Vec<u8>] {
+    static PODS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    PODS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/pss");
+        let mut out = Vec::new();
+        for level in ["baseline", "restricted"] {
+            for minor in 0..=37 {
+                for outcome in ["pass", "fail"] {
+                    let dir = root.join(level).join(format!("v1.{minor}")).join(outcome);
+                    let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                    for entry in entries.flatten() {
+                        let text = std::fs::read_to_string(entry.path()).expect("readable fixture");
+                        let value: serde_json::Value = serde_saphyr::from_str(&text).expect("fixture YAML");
+                        out.push(serde_json::to_vec(&value).expect("JSON"));
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            eprintln!("../shared/conformance/pss not found: benchmarking two built-in pods");
+            out.push(br#"{"metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}"#.to_vec());
+            out.push(br#"{"metadata":{"name":"b"},"spec":{"securityContext":{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"c","image":"nginx","securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}"#.to_vec());
+        }
+        out
+    })
+}
+
+fn decoded() -> Vec<Pod> {
+    pods_as_json()
+        .iter()
+        .map(|bytes| serde_json::from_slice(bytes).expect("lean decode"))
+        .collect()
+}
+
+const RESTRICTED_LATEST: LevelVersion = LevelVersion::new(Level::Restricted, Version::Latest);
+
+#[divan::bench]
+fn evaluate_decoded(bencher: divan::Bencher) {
+    let pods = decoded();
+    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
+        for pod in &pods {
+            black_box(evaluate(RESTRICTED_LATEST, &pod.metadata, &pod.spec));
+        }
+    });
+}
+
+#[divan::bench]
+fn decode_and_evaluate(bencher: divan::Bencher) {
+    let pods = pods_as_json();
+    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
+        for bytes in pods {
+            let pod: Pod = serde_json::from_slice(black_box(bytes)).expect("lean decode");
+            black_box(evaluate(RESTRICTED_LATEST, &pod.metadata, &pod.spec));
+        }
+    });
+}
+
+#[divan::bench]
+fn skip_json(bencher: divan::Bencher) {
+    let pods = pods_as_json();
+    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
+        for bytes in pods {
+            let skipped: serde::de::IgnoredAny =
+                serde_json::from_slice(black_box(bytes)).expect("valid JSON");
+            black_box(skipped);
+        }
+    });
+}
+
+fn main() {
+    divan::main();
+}

@@ -900,3 +900,1212 @@ fn significant_update(new: &PodSpec, old: &PodSpec) -> bool {
             .is_none_or(|old| old.image != container.image)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PodSecurityExemptions;
+    use serde_json::{Value, json};
+    use std::pin::pin;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    /// Drives a future that never waits on anything real (the fakes below answer at once).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeCluster {
+        namespaces: BTreeMap<String, BTreeMap<String, String>>,
+        pods: Option<Vec<Pod>>,
+        lists: Mutex<Vec<(String, Instant)>>,
+    }
+
+    impl FakeCluster {
+        fn with_namespace(name: &str, labels: &[(&str, &str)]) -> Self {
+            let labels = labels
+                .iter()
+                .map(|(k, v)| (format!("pod-security.kubernetes.io/{k}"), (*v).to_owned()))
+                .collect();
+            FakeCluster {
+                namespaces: BTreeMap::from([(name.to_owned(), labels)]),
+                ..Default::default()
+            }
+        }
+    }
+
+    impl Cluster for FakeCluster {
+        type Error = String;
+        fn namespace_labels(
+            &self,
+            name: &str,
+        ) -> impl Future<Output = Result<BTreeMap<String, String>, String>> + Send {
+            let found = self
+                .namespaces
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("namespaces {} not found", go_quote(name)));
+            async move { found }
+        }
+        fn list_pods(
+            &self,
+            namespace: &str,
+            deadline: Instant,
+        ) -> impl Future<Output = Result<Vec<Pod>, String>> + Send {
+            if let Ok(mut lists) = self.lists.lock() {
+                lists.push((namespace.to_owned(), deadline));
+            }
+            let pods = self.pods.clone().ok_or_else(|| "list failed".to_owned());
+            async move { pods }
+        }
+    }
+
+    /// A clock that advances `step` on every reading.
+    struct StepClock {
+        start: Instant,
+        step: Duration,
+        readings: AtomicU32,
+    }
+
+    impl StepClock {
+        fn new(step: Duration) -> Self {
+            StepClock {
+                start: Instant::now(),
+                step,
+                readings: AtomicU32::new(0),
+            }
+        }
+    }
+
+    impl Clock for StepClock {
+        fn now(&self) -> Instant {
+            self.start + self.step * self.readings.fetch_add(1, Ordering::SeqCst)
+        }
+    }
+
+    fn request(value: Value) -> AdmissionRequest {
+        serde_json::from_str(&value.to_string()).expect("request decodes")
+    }
+
+    fn pod_json(name: &str, containers: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "test"},
+            "spec": {"containers": containers}})
+    }
+
+    fn privileged_pod() -> Value {
+        pod_json(
+            "test-pod",
+            json!([{"name": "c", "image": "i", "securityContext": {"privileged": true}}]),
+        )
+    }
+
+    fn plain_pod() -> Value {
+        pod_json("test-pod", json!([{"name": "c", "image": "i"}]))
+    }
+
+    fn pod_request(operation: &str, object: Value, old: Option<Value>) -> AdmissionRequest {
+        request(json!({"uid": "uid-1",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "test-pod", "namespace": "test", "operation": operation,
+            "userInfo": {"username": "alice"}, "object": object, "oldObject": old}))
+    }
+
+    fn run(admission: &Admission, cluster: &FakeCluster, request: &AdmissionRequest) -> Outcome {
+        block_on(admit(
+            admission,
+            cluster,
+            request,
+            RequestContext::default(),
+        ))
+    }
+
+    fn labels(request: &AdmissionRequest, resource: MetricResource) -> RequestLabels {
+        RequestLabels {
+            operation: request.operation.to_lowercase(),
+            resource,
+            subresource: request.sub_resource.clone(),
+        }
+    }
+
+    fn annotations(outcome: &Outcome) -> Vec<(&str, &str)> {
+        outcome
+            .response
+            .audit_annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    const PRIVILEGED_DETAIL: &str =
+        "privileged (container \"c\" must not set securityContext.privileged=true)";
+
+    fn exempting() -> Admission {
+        Admission::new(&PodSecurityConfiguration {
+            exemptions: PodSecurityExemptions {
+                usernames: vec!["admin".into()],
+                namespaces: vec!["kube-system".into(), "test-exempt".into()],
+                runtime_classes: vec!["gvisor".into()],
+            },
+            ..Default::default()
+        })
+        .expect("valid config")
+    }
+
+    #[test]
+    fn pods_ignored_subresources_and_operations_are_allowed_silently() {
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "baseline")]);
+        for subresource in IGNORED_POD_SUBRESOURCES {
+            let mut request = pod_request("CREATE", privileged_pod(), None);
+            request.sub_resource = subresource.to_owned();
+            let outcome = run(&Admission::default(), &cluster, &request);
+            assert!(outcome.response.allowed, "{subresource}");
+            assert_eq!(outcome.response.uid, "uid-1");
+            assert!(outcome.metrics.is_empty() && outcome.response.audit_annotations.is_empty());
+        }
+        for subresource in ["ephemeralcontainers", "resize", "unknown"] {
+            let mut request = pod_request("CREATE", privileged_pod(), None);
+            request.sub_resource = subresource.to_owned();
+            let outcome = run(&Admission::default(), &cluster, &request);
+            assert!(!outcome.response.allowed, "{subresource} is evaluated");
+            assert_eq!(
+                outcome.metrics[0],
+                MetricEvent::Evaluation {
+                    decision: MetricDecision::Deny,
+                    mode: Mode::Enforce,
+                    level: Level::Baseline,
+                    version: "latest".into(),
+                    request: labels(&request, MetricResource::Pod),
+                }
+            );
+        }
+        let delete = pod_request("DELETE", Value::Null, Some(privileged_pod()));
+        assert!(
+            run(&Admission::default(), &cluster, &delete)
+                .response
+                .allowed
+        );
+    }
+
+    #[test]
+    fn pods_exempt_by_namespace_or_user() {
+        let admission = exempting();
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "restricted")]);
+        let mut request = pod_request("CREATE", privileged_pod(), None);
+        request.namespace = "kube-system".into();
+        let outcome = run(&admission, &cluster, &request);
+        assert!(outcome.response.allowed);
+        assert_eq!(annotations(&outcome), [("exempt", "namespace")]);
+        assert_eq!(
+            outcome.metrics,
+            [MetricEvent::Exemption {
+                request: labels(&request, MetricResource::Pod)
+            }]
+        );
+        let mut request = pod_request("CREATE", privileged_pod(), None);
+        request.user_info.username = "admin".into();
+        let outcome = run(&admission, &cluster, &request);
+        assert_eq!(annotations(&outcome), [("exempt", "user")]);
+        // Exact matches only.
+        request.user_info.username = "Admin".into();
+        assert!(!run(&admission, &cluster, &request).response.allowed);
+    }
+
+    #[test]
+    fn pods_in_an_unknown_namespace_are_denied_with_an_internal_error() {
+        let request = pod_request("CREATE", plain_pod(), None);
+        let outcome = run(&Admission::default(), &FakeCluster::default(), &request);
+        let response = &outcome.response;
+        assert!(!response.allowed);
+        let status = response.status.as_ref().expect("status");
+        assert_eq!(
+            (status.code, status.reason.as_str()),
+            (500, "InternalError")
+        );
+        assert_eq!(
+            status.message,
+            "Internal error occurred: failed to lookup namespace \"test\""
+        );
+        let causes = &status.details.as_ref().expect("details").causes;
+        assert_eq!(causes[0].message, "failed to lookup namespace \"test\"");
+        assert_eq!(
+            annotations(&outcome),
+            [(
+                "error",
+                "Internal error occurred: failed to lookup namespace \"test\": namespaces \"test\" not found"
+            )]
+        );
+        assert_eq!(
+            outcome.metrics,
+            [MetricEvent::Error {
+                fatal: true,
+                request: labels(&request, MetricResource::Pod)
+            }]
+        );
+    }
+
+    #[test]
+    fn fully_privileged_namespaces_short_cut_without_decoding() {
+        let cluster = FakeCluster::with_namespace(
+            "test",
+            &[("enforce", "privileged"), ("enforce-version", "v1.20")],
+        );
+        // Not even a decodable object is needed.
+        let request = pod_request("CREATE", json!({"spec": "garbage"}), None);
+        let outcome = run(&Admission::default(), &cluster, &request);
+        assert!(outcome.response.allowed);
+        assert_eq!(
+            annotations(&outcome),
+            [("enforce-policy", "privileged:latest")]
+        );
+        assert_eq!(
+            outcome.metrics,
+            [MetricEvent::Evaluation {
+                decision: MetricDecision::Allow,
+                mode: Mode::Enforce,
+                level: Level::Privileged,
+                version: "latest".into(),
+                request: labels(&request, MetricResource::Pod),
+            }]
+        );
+    }
+
+    #[test]
+    fn pod_decode_failures_are_bad_requests() {
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "baseline")]);
+        let admission = Admission::default();
+        let check = |request: &AdmissionRequest, message: &str, annotation_prefix: &str| {
+            let outcome = run(&admission, &cluster, request);
+            let status = outcome.response.status.as_ref().expect("status");
+            assert!(!outcome.response.allowed);
+            assert_eq!((status.code, status.reason.as_str()), (400, "BadRequest"));
+            assert_eq!(status.message, message);
+            let annotation = &outcome.response.audit_annotations["error"];
+            assert!(annotation.starts_with(annotation_prefix), "{annotation}");
+            assert_eq!(
+                outcome.metrics,
+                [MetricEvent::Error {
+                    fatal: true,
+                    request: labels(request, MetricResource::Pod)
+                }]
+            );
+        };
+        let bad_spec = json!({"kind": "Pod", "spec": {"containers": "nope"}});
+        check(
+            &pod_request("CREATE", bad_spec.clone(), None),
+            "failed to decode object",
+            "failed to decode object: invalid type",
+        );
+        let mut not_a_pod = pod_request("CREATE", plain_pod(), None);
+        not_a_pod.kind = crate::review::GroupVersionKind::new("apps", "v1", "Deployment");
+        check(&not_a_pod, "failed to decode pod", "failed to decode pod");
+        check(
+            &pod_request("CREATE", Value::Null, None),
+            "failed to decode pod",
+            "failed to decode pod",
+        );
+        check(
+            &pod_request("UPDATE", plain_pod(), Some(bad_spec)),
+            "failed to decode old object",
+            "failed to decode old object: invalid type",
+        );
+        check(
+            &pod_request("UPDATE", plain_pod(), None),
+            "failed to decode old pod",
+            "failed to decode old pod",
+        );
+    }
+
+    #[test]
+    fn only_significant_pod_updates_are_evaluated() {
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "baseline")]);
+        let admission = Admission::default();
+        let bad = json!({"name": "c", "image": "i", "securityContext": {"privileged": true}});
+        let with = |containers: Value, init: Value, ephemeral: Value, annotations: Value| {
+            json!({"kind": "Pod", "metadata": {"name": "test-pod", "annotations": annotations,
+                "labels": {"x": "y"}},
+                "spec": {"containers": containers, "initContainers": init,
+                    "ephemeralContainers": ephemeral, "activeDeadlineSeconds": 5}})
+        };
+        let old = with(
+            json!([bad]),
+            json!([]),
+            json!([{"name": "e", "image": "dbg"}]),
+            json!({}),
+        );
+        let insignificant = [
+            with(
+                json!([bad]),
+                json!([]),
+                json!([{"name": "e", "image": "dbg"}]),
+                json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}),
+            ),
+            // Removing an ephemeral container is not significant.
+            with(json!([bad]), json!([]), json!([]), json!({})),
+            // Nor are changes to anything but images.
+            with(
+                json!([{"name": "renamed", "image": "i", "securityContext": {"privileged": true}}]),
+                json!(null),
+                json!([{"name": "e", "image": "dbg"}]),
+                json!(null),
+            ),
+        ];
+        for new in insignificant {
+            let outcome = run(
+                &admission,
+                &cluster,
+                &pod_request("UPDATE", new.clone(), Some(old.clone())),
+            );
+            assert!(outcome.response.allowed, "{new}");
+            assert!(outcome.metrics.is_empty() && outcome.response.audit_annotations.is_empty());
+        }
+        let significant = [
+            with(
+                json!([bad, {"name": "d"}]),
+                json!([]),
+                json!([{"name": "e", "image": "dbg"}]),
+                json!({}),
+            ),
+            with(
+                json!([bad]),
+                json!([{"name": "i"}]),
+                json!([{"name": "e", "image": "dbg"}]),
+                json!({}),
+            ),
+            with(
+                json!([{"name": "c", "image": "i2", "securityContext": {"privileged": true}}]),
+                json!([]),
+                json!([{"name": "e", "image": "dbg"}]),
+                json!({}),
+            ),
+            with(
+                json!([bad]),
+                json!([]),
+                json!([{"name": "e", "image": "dbg2"}]),
+                json!({}),
+            ),
+            with(
+                json!([bad]),
+                json!([]),
+                json!([{"name": "e", "image": "dbg"}, {"name": "f"}]),
+                json!({}),
+            ),
+        ];
+        for new in significant {
+            let outcome = run(
+                &admission,
+                &cluster,
+                &pod_request("UPDATE", new.clone(), Some(old.clone())),
+            );
+            assert!(!outcome.response.allowed, "{new}");
+        }
+        let mut old_init = with(
+            json!([bad]),
+            json!([{"name": "i", "image": "a"}]),
+            json!([]),
+            json!({}),
+        );
+        let new_init = with(
+            json!([bad]),
+            json!([{"name": "i", "image": "b"}]),
+            json!([]),
+            json!({}),
+        );
+        let outcome = run(
+            &admission,
+            &cluster,
+            &pod_request("UPDATE", new_init.clone(), Some(old_init.clone())),
+        );
+        assert!(!outcome.response.allowed, "init image changed");
+        old_init = new_init.clone();
+        let outcome = run(
+            &admission,
+            &cluster,
+            &pod_request("UPDATE", new_init, Some(old_init)),
+        );
+        assert!(outcome.response.allowed);
+    }
+
+    #[test]
+    fn enforce_denial_carries_the_forbidden_status_audit_and_no_warning() {
+        let cluster = FakeCluster::with_namespace(
+            "test",
+            &[
+                ("enforce", "baseline"),
+                ("audit", "baseline"),
+                ("warn", "restricted"),
+            ],
+        );
+        let request = pod_request("CREATE", privileged_pod(), None);
+        let outcome = run(&Admission::default(), &cluster, &request);
+        let response = &outcome.response;
+        assert!(!response.allowed);
+        assert!(response.warnings.is_empty(), "a denied pod gets no warning");
+        let status = response.status.as_ref().expect("status");
+        assert_eq!(
+            status.message,
+            format!(
+                "pods \"test-pod\" is forbidden: violates PodSecurity \"baseline:latest\": {PRIVILEGED_DETAIL}"
+            )
+        );
+        assert_eq!(
+            (status.code, status.reason.as_str(), status.status.as_str()),
+            (403, "Forbidden", "Failure")
+        );
+        let details = status.details.as_ref().expect("details");
+        assert_eq!(
+            (
+                details.name.as_str(),
+                details.group.as_str(),
+                details.kind.as_str()
+            ),
+            ("test-pod", "", "pods")
+        );
+        assert_eq!(
+            annotations(&outcome),
+            [
+                (
+                    "audit-violations",
+                    format!("would violate PodSecurity \"baseline:latest\": {PRIVILEGED_DETAIL}")
+                        .as_str()
+                ),
+                ("enforce-policy", "baseline:latest"),
+            ]
+        );
+        let pod = labels(&request, MetricResource::Pod);
+        let evaluation = |decision, mode| MetricEvent::Evaluation {
+            decision,
+            mode,
+            level: Level::Baseline,
+            version: "latest".into(),
+            request: pod.clone(),
+        };
+        assert_eq!(
+            outcome.metrics,
+            [
+                evaluation(MetricDecision::Deny, Mode::Enforce),
+                evaluation(MetricDecision::Deny, Mode::Audit)
+            ]
+        );
+
+        // Without a name (generateName) the message names no object.
+        let mut unnamed = pod_request("CREATE", privileged_pod(), None);
+        unnamed.name.clear();
+        let status = run(&Admission::default(), &cluster, &unnamed)
+            .response
+            .status
+            .expect("status");
+        assert!(
+            status
+                .message
+                .starts_with("pods is forbidden: violates PodSecurity"),
+            "{}",
+            status.message
+        );
+    }
+
+    #[test]
+    fn allowed_pods_get_one_warning_and_audit() {
+        let cluster = FakeCluster::with_namespace(
+            "test",
+            &[
+                ("enforce", "baseline"),
+                ("enforce-version", "v1.29"),
+                ("audit", "restricted"),
+                ("audit-version", "v1.99"),
+                ("warn", "restricted"),
+                ("warn-version", "v1.99"),
+            ],
+        );
+        let request = pod_request("CREATE", plain_pod(), None);
+        let outcome = run(&Admission::default(), &cluster, &request);
+        assert!(outcome.response.allowed && outcome.response.status.is_none());
+        assert_eq!(outcome.response.warnings.len(), 1);
+        assert!(outcome.response.warnings[0].starts_with(
+            "would violate PodSecurity \"restricted:v1.99\": allowPrivilegeEscalation != false"
+        ));
+        assert_eq!(
+            outcome.response.audit_annotations["audit-violations"],
+            outcome.response.warnings[0]
+        );
+        assert_eq!(
+            outcome.response.audit_annotations["enforce-policy"],
+            "baseline:v1.29"
+        );
+        let versions: Vec<(Mode, &str)> = outcome
+            .metrics
+            .iter()
+            .filter_map(|m| match m {
+                MetricEvent::Evaluation { mode, version, .. } => Some((*mode, version.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (Mode::Enforce, "v1.29"),
+                (Mode::Audit, "future"),
+                (Mode::Warn, "future")
+            ]
+        );
+    }
+
+    #[test]
+    fn label_errors_are_reported_and_evaluation_falls_back() {
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "not-a-valid-level")]);
+        let request = pod_request("CREATE", plain_pod(), None);
+        let outcome = run(&Admission::default(), &cluster, &request);
+        assert!(
+            !outcome.response.allowed,
+            "enforce fails closed to restricted"
+        );
+        assert_eq!(
+            outcome.response.audit_annotations["error"],
+            "Failed to parse policy: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"not-a-valid-level\": must be one of privileged, baseline, restricted"
+        );
+        assert_eq!(
+            outcome.response.audit_annotations["enforce-policy"],
+            "restricted:latest"
+        );
+        assert_eq!(
+            outcome.metrics[0],
+            MetricEvent::Error {
+                fatal: false,
+                request: labels(&request, MetricResource::Pod)
+            }
+        );
+        // Invalid audit/warn labels fail open: nothing but the error.
+        let cluster = FakeCluster::with_namespace("test", &[("audit", "x"), ("warn", "y")]);
+        let outcome = run(&Admission::default(), &cluster, &request);
+        assert!(outcome.response.allowed && outcome.response.warnings.is_empty());
+        assert!(outcome.response.audit_annotations["error"].starts_with(
+            "Failed to parse policy: [metadata.labels[pod-security.kubernetes.io/audit]"
+        ));
+    }
+
+    #[test]
+    fn runtime_class_exemption_suppresses_everything_else() {
+        let cluster =
+            FakeCluster::with_namespace("test", &[("enforce", "restricted"), ("audit", "bogus")]);
+        let mut pod = privileged_pod();
+        pod["spec"]["runtimeClassName"] = json!("gvisor");
+        let request = pod_request("CREATE", pod, None);
+        let outcome = run(&exempting(), &cluster, &request);
+        assert!(outcome.response.allowed);
+        assert_eq!(annotations(&outcome), [("exempt", "runtimeClass")]);
+        assert_eq!(
+            outcome.metrics,
+            [MetricEvent::Exemption {
+                request: labels(&request, MetricResource::Pod)
+            }]
+        );
+    }
+
+    fn controller_request(
+        kind: (&str, &str, &str),
+        resource: &str,
+        object: Value,
+    ) -> AdmissionRequest {
+        request(
+            json!({"uid": "c1", "kind": {"group": kind.0, "version": kind.1, "kind": kind.2},
+            "resource": {"group": kind.0, "version": kind.1, "resource": resource},
+            "name": "web", "namespace": "test", "operation": "CREATE", "object": object}),
+        )
+    }
+
+    fn deployment(containers: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": containers}}}})
+    }
+
+    #[test]
+    fn controllers_warn_and_audit_but_are_never_denied() {
+        let cluster = FakeCluster::with_namespace(
+            "test",
+            &[
+                ("enforce", "baseline"),
+                ("audit", "baseline"),
+                ("warn", "baseline"),
+            ],
+        );
+        let apps = ("apps", "v1", "Deployment");
+        let bad = json!([{"name": "c", "image": "i", "securityContext": {"privileged": true}}]);
+        let request = controller_request(apps, "deployments", deployment(bad.clone()));
+        let outcome = run(&Admission::default(), &cluster, &request);
+        assert!(outcome.response.allowed);
+        let advisory =
+            format!("would violate PodSecurity \"baseline:latest\": {PRIVILEGED_DETAIL}");
+        assert_eq!(outcome.response.warnings, std::slice::from_ref(&advisory));
+        assert_eq!(
+            annotations(&outcome),
+            [("audit-violations", advisory.as_str())]
+        );
+        assert_eq!(outcome.metrics.len(), 2);
+        assert!(outcome.metrics.iter().all(|m| matches!(m, MetricEvent::Evaluation { request, .. } if request.resource == MetricResource::Controller)));
+
+        // Subresources are ignored.
+        let mut scale = controller_request(apps, "deployments", deployment(bad.clone()));
+        scale.sub_resource = "scale".into();
+        let outcome = run(&Admission::default(), &cluster, &scale);
+        assert!(
+            outcome.response.allowed
+                && outcome.metrics.is_empty()
+                && outcome.response.warnings.is_empty()
+        );
+
+        // Only enforce set, warn explicitly privileged, audit privileged: nothing to do.
+        let quiet = FakeCluster::with_namespace(
+            "test",
+            &[("enforce", "restricted"), ("warn", "privileged")],
+        );
+        let outcome = run(&Admission::default(), &quiet, &request);
+        assert!(
+            outcome.response.allowed
+                && outcome.metrics.is_empty()
+                && outcome.response.audit_annotations.is_empty()
+        );
+
+        // A ReplicationController without a template: nothing to evaluate.
+        let rc = controller_request(
+            ("", "v1", "ReplicationController"),
+            "replicationcontrollers",
+            json!({"spec": {}}),
+        );
+        let outcome = run(&Admission::default(), &cluster, &rc);
+        assert!(outcome.response.allowed && outcome.metrics.is_empty());
+
+        // Every template kind is found.
+        for (kind, resource, object) in [
+            (
+                ("batch", "v1", "CronJob"),
+                "cronjobs",
+                json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": bad}}}}}}),
+            ),
+            (
+                ("", "v1", "PodTemplate"),
+                "podtemplates",
+                json!({"template": {"spec": {"containers": bad}}}),
+            ),
+            (
+                ("batch", "v1", "Job"),
+                "jobs",
+                json!({"spec": {"template": {"spec": {"containers": bad}}}}),
+            ),
+        ] {
+            let outcome = run(
+                &Admission::default(),
+                &cluster,
+                &controller_request(kind, resource, object),
+            );
+            assert_eq!(
+                outcome.response.warnings,
+                std::slice::from_ref(&advisory),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn controller_failures_are_recorded_but_allowed() {
+        let cluster = FakeCluster::with_namespace("test", &[("warn", "baseline")]);
+        let check = |request: &AdmissionRequest, cluster: &FakeCluster, annotation: &str| {
+            let outcome = run(&Admission::default(), cluster, request);
+            assert!(outcome.response.allowed && outcome.response.status.is_none());
+            let got = &outcome.response.audit_annotations["error"];
+            assert!(got.starts_with(annotation), "{got}");
+            assert_eq!(
+                outcome.metrics,
+                [MetricEvent::Error {
+                    fatal: true,
+                    request: labels(request, MetricResource::Controller)
+                }]
+            );
+        };
+        let apps = ("apps", "v1", "Deployment");
+        let request = controller_request(apps, "deployments", deployment(json!([])));
+        check(
+            &request,
+            &FakeCluster::default(),
+            "failed to lookup namespace \"test\": namespaces \"test\" not found",
+        );
+        let broken = controller_request(
+            apps,
+            "deployments",
+            json!({"spec": {"template": {"spec": {"containers": 5}}}}),
+        );
+        check(&broken, &cluster, "failed to decode object: invalid type");
+        let service = controller_request(("", "v1", "Service"), "services", json!({"spec": {}}));
+        check(
+            &service,
+            &cluster,
+            "failed to extract pod template: unexpected object type: /v1, Kind=Service",
+        );
+        let old = controller_request(
+            ("extensions", "v1beta1", "Deployment"),
+            "deployments",
+            deployment(json!([])),
+        );
+        check(
+            &old,
+            &cluster,
+            "failed to extract pod template: unexpected object type: extensions/v1beta1, Kind=Deployment",
+        );
+    }
+
+    fn namespace_request(
+        operation: &str,
+        new: Option<Value>,
+        old: Option<Value>,
+    ) -> AdmissionRequest {
+        request(
+            json!({"uid": "n1", "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+            "name": "test", "namespace": "test", "operation": operation,
+            "object": new, "oldObject": old}),
+        )
+    }
+
+    fn namespace(labels: &[(&str, &str)]) -> Value {
+        let labels: serde_json::Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (format!("pod-security.kubernetes.io/{k}"), json!(v)))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test", "labels": labels}})
+    }
+
+    #[test]
+    fn namespace_creation_with_invalid_labels_is_invalid() {
+        let request = namespace_request(
+            "CREATE",
+            Some(namespace(&[
+                ("enforce", "unknown"),
+                ("warn-version", "v1"),
+                ("audit", "unknown"),
+            ])),
+            None,
+        );
+        let outcome = run(&Admission::default(), &FakeCluster::default(), &request);
+        assert!(!outcome.response.allowed && outcome.metrics.is_empty());
+        let status = outcome.response.status.expect("status");
+        assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+        assert_eq!(
+            status.message,
+            "Namespace \"test\" is invalid: [metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"unknown\": must be one of privileged, baseline, restricted, metadata.labels[pod-security.kubernetes.io/audit]: Invalid value: \"unknown\": must be one of privileged, baseline, restricted, metadata.labels[pod-security.kubernetes.io/warn-version]: Invalid value: \"v1\": must be \"latest\" or \"v1.x\"]"
+        );
+        let details = status.details.expect("details");
+        assert_eq!(
+            (
+                details.name.as_str(),
+                details.kind.as_str(),
+                details.group.as_str()
+            ),
+            ("test", "Namespace", "")
+        );
+        assert_eq!(details.causes.len(), 3);
+        assert_eq!(
+            details.causes[0],
+            StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message:
+                    "Invalid value: \"unknown\": must be one of privileged, baseline, restricted"
+                        .into(),
+                field: "metadata.labels[pod-security.kubernetes.io/enforce]".into(),
+            }
+        );
+        let valid = namespace_request(
+            "CREATE",
+            Some(namespace(&[("enforce", "restricted")])),
+            None,
+        );
+        let outcome = run(&Admission::default(), &FakeCluster::default(), &valid);
+        assert!(outcome.response.allowed && outcome.response.warnings.is_empty());
+    }
+
+    #[test]
+    fn namespace_decode_failures_keep_upstreams_double_space() {
+        let check = |request: AdmissionRequest, message: &str, annotation: &str| {
+            let outcome = run(&Admission::default(), &FakeCluster::default(), &request);
+            let status = outcome.response.status.as_ref().expect("status");
+            assert_eq!((status.code, status.message.as_str()), (400, message));
+            assert!(outcome.response.audit_annotations["error"].starts_with(annotation));
+            assert!(
+                outcome.metrics.is_empty(),
+                "namespace requests record nothing"
+            );
+        };
+        let bad = json!({"metadata": {"labels": "x"}});
+        check(
+            namespace_request("CREATE", Some(bad.clone()), None),
+            "failed to decode object",
+            "failed to decode object: ",
+        );
+        check(
+            namespace_request("CREATE", None, None),
+            "failed to decode namespace",
+            "failed to decode namespace",
+        );
+        let ok = Some(namespace(&[]));
+        check(
+            namespace_request("UPDATE", ok.clone(), Some(bad)),
+            "failed to decode  old object",
+            "failed to decode  old object: ",
+        );
+        check(
+            namespace_request("UPDATE", ok, None),
+            "failed to decode  old namespace",
+            "failed to decode  old namespace",
+        );
+        let mut status = namespace_request("UPDATE", None, None);
+        status.sub_resource = "status".into();
+        assert!(
+            run(&Admission::default(), &FakeCluster::default(), &status)
+                .response
+                .allowed
+        );
+    }
+
+    #[test]
+    fn exempt_namespaces_are_warned_about_their_ignored_policy() {
+        let admission = Admission::new(&PodSecurityConfiguration {
+            exemptions: PodSecurityExemptions {
+                namespaces: vec!["test".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("valid");
+        let labels = [
+            ("enforce", "restricted"),
+            ("enforce-version", "v1.0"),
+            ("audit", "restricted"),
+            ("warn", "baseline"),
+        ];
+        let request = namespace_request("CREATE", Some(namespace(&labels)), None);
+        let outcome = run(&admission, &FakeCluster::default(), &request);
+        assert_eq!(
+            outcome.response.warnings,
+            [
+                "namespace \"test\" is exempt from Pod Security, and the policy (enforce=restricted:v1.0, audit=restricted:latest, warn=baseline:latest) will be ignored"
+            ]
+        );
+        // Warn inherited from enforce is not listed.
+        let request =
+            namespace_request("CREATE", Some(namespace(&[("enforce", "baseline")])), None);
+        let outcome = run(&admission, &FakeCluster::default(), &request);
+        assert_eq!(
+            outcome.response.warnings,
+            [
+                "namespace \"test\" is exempt from Pod Security, and the policy (enforce=baseline:latest) will be ignored"
+            ]
+        );
+        // Fully privileged, or equivalent to the defaults: no warning.
+        for labels in [
+            &[("enforce", "privileged"), ("enforce-version", "v1.2")][..],
+            &[],
+        ] {
+            let request = namespace_request("CREATE", Some(namespace(labels)), None);
+            assert!(
+                run(&admission, &FakeCluster::default(), &request)
+                    .response
+                    .warnings
+                    .is_empty()
+            );
+        }
+        // On a tightening update too, and then no pods are listed.
+        let cluster = FakeCluster {
+            pods: Some(vec![]),
+            ..Default::default()
+        };
+        let update = namespace_request(
+            "UPDATE",
+            Some(namespace(&[("enforce", "baseline")])),
+            Some(namespace(&[])),
+        );
+        let outcome = run(&admission, &cluster, &update);
+        assert_eq!(outcome.response.warnings.len(), 1);
+        assert!(cluster.lists.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn namespace_updates_follow_upstreams_rules() {
+        let update = |new: &[(&str, &str)], old: &[(&str, &str)]| {
+            namespace_request("UPDATE", Some(namespace(new)), Some(namespace(old)))
+        };
+        let cluster = FakeCluster {
+            pods: Some(vec![]),
+            ..Default::default()
+        };
+        let admission = Admission::default();
+        // Pre-existing identical errors do not block; changed ones do.
+        let same = update(
+            &[("enforce", "bogus"), ("team", "a")],
+            &[("enforce", "bogus")],
+        );
+        assert!(run(&admission, &cluster, &same).response.allowed);
+        let changed = update(&[("enforce", "bogus2")], &[("enforce", "bogus")]);
+        assert_eq!(
+            run(&admission, &cluster, &changed)
+                .response
+                .status
+                .map(|s| s.code),
+            Some(422)
+        );
+        let new_error = update(&[("enforce", "bogus")], &[]);
+        assert_eq!(
+            run(&admission, &cluster, &new_error)
+                .response
+                .status
+                .map(|s| s.code),
+            Some(422)
+        );
+        // No tightening of enforce: no pods are listed.
+        for (new, old) in [
+            (
+                &[("enforce", "baseline"), ("warn", "restricted")][..],
+                &[("enforce", "baseline")][..],
+            ),
+            (&[("enforce", "privileged")], &[("enforce", "restricted")]),
+            (&[("enforce", "baseline")], &[("enforce", "restricted")]),
+            (&[("audit", "restricted")], &[]),
+        ] {
+            assert!(
+                run(&admission, &cluster, &update(new, old))
+                    .response
+                    .allowed
+            );
+        }
+        assert!(cluster.lists.lock().expect("lock").is_empty());
+        // Tightening (level, or a version change) lists pods.
+        for (new, old) in [
+            (
+                &[("enforce", "restricted")][..],
+                &[("enforce", "baseline")][..],
+            ),
+            (
+                &[("enforce", "baseline"), ("enforce-version", "v1.20")],
+                &[("enforce", "baseline")],
+            ),
+            (&[("enforce", "baseline")], &[]),
+        ] {
+            assert!(
+                run(&admission, &cluster, &update(new, old))
+                    .response
+                    .allowed
+            );
+        }
+        assert_eq!(cluster.lists.lock().expect("lock").len(), 3);
+    }
+
+    fn pod(
+        name: &str,
+        controller: Option<&str>,
+        privileged: bool,
+        runtime_class: Option<&str>,
+    ) -> Pod {
+        let owners = controller
+            .map(|uid| json!([{"uid": "other", "controller": false}, {"uid": uid, "controller": true}]))
+            .unwrap_or(json!([]));
+        let mut container = json!({"name": "c", "image": "i"});
+        if privileged {
+            container["securityContext"] = json!({"privileged": true});
+        }
+        serde_json::from_value(
+            json!({"metadata": {"name": name, "ownerReferences": owners},
+            "spec": {"containers": [container], "runtimeClassName": runtime_class}}),
+        )
+        .expect("pod")
+    }
+
+    fn tighten(
+        cluster: &FakeCluster,
+        admission: &Admission,
+        ctx: RequestContext<'_>,
+    ) -> Vec<String> {
+        let request = namespace_request(
+            "UPDATE",
+            Some(namespace(&[("enforce", "baseline")])),
+            Some(namespace(&[])),
+        );
+        let outcome = block_on(admit(admission, cluster, &request, ctx));
+        assert!(outcome.response.allowed && outcome.metrics.is_empty());
+        outcome.response.warnings
+    }
+
+    #[test]
+    fn existing_pods_are_grouped_by_reason_and_sorted() {
+        let mut host_pid = pod("hostpid", None, false, None);
+        host_pid.spec.host_pid = Some(true);
+        let mut both = pod("both", None, true, None);
+        both.spec.host_pid = Some(true);
+        let cluster = FakeCluster {
+            pods: Some(vec![
+                pod("zeta", None, true, None),
+                pod("fine", None, false, None),
+                pod("alpha", Some("rs1"), true, None),
+                pod("beta", Some("rs1"), true, None),
+                pod("exempt", None, true, Some("gvisor")),
+                host_pid,
+                both,
+            ]),
+            ..Default::default()
+        };
+        let warnings = tighten(&cluster, &exempting(), RequestContext::default());
+        assert_eq!(
+            warnings,
+            [
+                "existing pods in namespace \"test\" violate the new PodSecurity enforce level \"baseline:latest\"",
+                "alpha (and 2 other pods): privileged",
+                "both: host namespaces, privileged",
+                "hostpid: host namespaces",
+            ]
+        );
+        let two = FakeCluster {
+            pods: Some(vec![pod("b", None, true, None), pod("a", None, true, None)]),
+            ..Default::default()
+        };
+        let warnings = tighten(&two, &Admission::default(), RequestContext::default());
+        assert_eq!(warnings[1], "a (and 1 other pod): privileged");
+        let failing = FakeCluster::default();
+        assert_eq!(
+            tighten(&failing, &Admission::default(), RequestContext::default()),
+            ["failed to list pods while checking new PodSecurity enforce level"]
+        );
+        let fine = FakeCluster {
+            pods: Some(vec![pod("ok", None, false, None)]),
+            ..Default::default()
+        };
+        assert!(tighten(&fine, &Admission::default(), RequestContext::default()).is_empty());
+    }
+
+    #[test]
+    fn existing_pods_are_limited_and_controllers_go_last() {
+        // 3001 pods of one ReplicaSet, then one bare pod: rs-0000 and the bare pod come first,
+        // then 2998 more of the ReplicaSet fit in the 3000 checked.
+        let mut pods: Vec<Pod> = (0..3001)
+            .map(|i| pod(&format!("rs-{i:04}"), Some("rs"), true, None))
+            .collect();
+        let mut solo = pod("solo", None, false, None);
+        solo.spec.host_pid = Some(true);
+        pods.push(solo);
+        let cluster = FakeCluster {
+            pods: Some(pods),
+            ..Default::default()
+        };
+        let warnings = tighten(&cluster, &Admission::default(), RequestContext::default());
+        assert_eq!(
+            warnings,
+            [
+                "new PodSecurity enforce level only checked against the first 3000 of 3002 existing pods",
+                "existing pods in namespace \"test\" violate the new PodSecurity enforce level \"baseline:latest\"",
+                "rs-0000 (and 2998 other pods): privileged",
+                "solo: host namespaces",
+            ]
+        );
+    }
+
+    #[test]
+    fn existing_pods_stop_at_the_deadline() {
+        let pods: Vec<Pod> = (0..10)
+            .map(|i| pod(&format!("p{i}"), None, true, None))
+            .collect();
+        let cluster = FakeCluster {
+            pods: Some(pods),
+            ..Default::default()
+        };
+        // Readings: 0 at the start, then one per checked pod, 100ms apart; the budget is
+        // min(1s, half of 600ms) = 300ms, so the third pod crosses it and is the last counted.
+        let clock = StepClock::new(Duration::from_millis(100));
+        let ctx = RequestContext {
+            clock: &clock,
+            deadline: Some(clock.start + Duration::from_millis(600)),
+        };
+        let warnings = tighten(&cluster, &Admission::default(), ctx);
+        assert_eq!(
+            warnings[0],
+            "new PodSecurity enforce level only checked against the first 3 of 10 existing pods"
+        );
+        assert_eq!(warnings[2], "p0 (and 2 other pods): privileged");
+        let lists = cluster.lists.lock().expect("lock");
+        assert_eq!(
+            lists[0],
+            ("test".to_owned(), clock.start + Duration::from_millis(300))
+        );
+        drop(lists);
+        // Without a request deadline the budget is one second.
+        let clock = StepClock::new(Duration::from_millis(400));
+        let ctx = RequestContext {
+            clock: &clock,
+            deadline: None,
+        };
+        let warnings = tighten(&cluster, &Admission::default(), ctx);
+        assert!(warnings[0].contains("the first 3 of 10"), "{warnings:?}");
+    }
+
+    #[test]
+    fn evaluate_pod_reuses_results_and_skips_warn_after_denial() {
+        let spec: PodSpec = serde_json::from_value(
+            json!({"containers": [{"name": "c", "securityContext": {"privileged": true}}]}),
+        )
+        .expect("spec");
+        let meta = PodMetadata::default();
+        let baseline = LevelVersion::new(Level::Baseline, Version::Latest);
+        let policy = Policy {
+            enforce: baseline,
+            audit: baseline,
+            warn: baseline,
+        };
+        let evaluator = Evaluator::default();
+        let denied = evaluate_pod(&evaluator, &policy, &meta, &spec, true);
+        assert_eq!(
+            denied.iter().map(|r| r.mode).collect::<Vec<_>>(),
+            [Mode::Enforce, Mode::Audit]
+        );
+        assert_eq!(
+            denied[0].message(),
+            format!("violates PodSecurity \"baseline:latest\": {PRIVILEGED_DETAIL}")
+        );
+        assert_eq!(
+            denied[1].message(),
+            format!("would violate PodSecurity \"baseline:latest\": {PRIVILEGED_DETAIL}")
+        );
+        let advisory = evaluate_pod(&evaluator, &policy, &meta, &spec, false);
+        assert_eq!(
+            advisory.iter().map(|r| r.mode).collect::<Vec<_>>(),
+            [Mode::Audit, Mode::Warn]
+        );
+        assert_eq!(advisory[0].evaluation, advisory[1].evaluation);
+    }
+
+    #[test]
+    fn version_labels_follow_the_binary_version() {
+        let lv = |level, version| LevelVersion::new(level, version);
+        assert_eq!(
+            version_label(lv(Level::Privileged, Version::Minor(99)), 37),
+            "latest"
+        );
+        assert_eq!(
+            version_label(lv(Level::Baseline, Version::Latest), 37),
+            "latest"
+        );
+        assert_eq!(
+            version_label(lv(Level::Baseline, Version::Minor(37)), 37),
+            "v1.37"
+        );
+        assert_eq!(
+            version_label(lv(Level::Restricted, Version::Minor(38)), 37),
+            "future"
+        );
+        assert_eq!(
+            version_label(lv(Level::Restricted, Version::Minor(0)), 0),
+            "v1.0"
+        );
+    }
+}

@@ -54,7 +54,8 @@ pub enum ConfigError {
     Invalid(Aggregate),
 }
 
-/// A PodSecurityConfiguration, as decoded (and, once loaded, defaulted).
+/// A PodSecurityConfiguration, as decoded and defaulted. `Default` is the configuration of an
+/// empty file: everything `privileged:latest`, no exemptions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodSecurityConfiguration {
     pub defaults: PodSecurityDefaults,
@@ -62,7 +63,7 @@ pub struct PodSecurityConfiguration {
 }
 
 /// `defaults`: level and version strings per mode, exactly as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodSecurityDefaults {
     pub enforce: String,
     pub enforce_version: String,
@@ -70,6 +71,22 @@ pub struct PodSecurityDefaults {
     pub audit_version: String,
     pub warn: String,
     pub warn_version: String,
+}
+
+impl Default for PodSecurityDefaults {
+    /// Already defaulted: `privileged` and `latest` everywhere.
+    fn default() -> Self {
+        let level = || Level::Privileged.as_str().to_owned();
+        let version = || Version::Latest.to_string();
+        PodSecurityDefaults {
+            enforce: level(),
+            enforce_version: version(),
+            audit: level(),
+            audit_version: version(),
+            warn: level(),
+            warn_version: version(),
+        }
+    }
 }
 
 /// `exemptions`, as written (validation reports bad and repeated entries).
@@ -604,5 +621,362 @@ impl<'de> Deserialize<'de> for StrictExemptions {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<PodSecurityConfiguration, ConfigError> {
+        load_pod_security_configuration(text.as_bytes())
+    }
+
+    fn error(text: &str) -> String {
+        match load(text) {
+            Ok(config) => panic!("expected an error for {text:?}, got {config:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    fn no_files(path: &Path) -> io::Result<Vec<u8>> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no file {}", path.display()),
+        ))
+    }
+
+    const FULL_YAML: &str = "
+apiVersion: pod-security.admission.config.k8s.io/VERSION
+kind: PodSecurityConfiguration
+defaults:
+  enforce: baseline
+  enforce-version: v1.29
+  audit: restricted
+  audit-version: latest
+  warn: restricted
+  warn-version: v1.30
+exemptions:
+  usernames: [admin]
+  namespaces: [kube-system]
+  runtimeClasses: [gvisor]
+";
+
+    #[test]
+    fn loads_every_version_from_yaml_and_json() {
+        for version in CONFIG_VERSIONS {
+            let yaml = FULL_YAML.replace("VERSION", version);
+            let config = load(&yaml).expect("yaml loads");
+            assert_eq!(config.defaults.enforce, "baseline");
+            assert_eq!(config.defaults.warn_version, "v1.30");
+            assert_eq!(config.exemptions.runtime_classes, ["gvisor"]);
+            let json = format!(
+                r#"{{"apiVersion":"pod-security.admission.config.k8s.io/{version}","kind":"PodSecurityConfiguration",
+                "defaults":{{"enforce":"baseline","enforce-version":"v1.29","audit":"restricted",
+                "audit-version":"latest","warn":"restricted","warn-version":"v1.30"}},
+                "exemptions":{{"usernames":["admin"],"namespaces":["kube-system"],"runtimeClasses":["gvisor"]}}}}"#
+            );
+            assert_eq!(load(&json).expect("json loads"), config);
+            let (policy, exemptions) = config.complete().expect("valid");
+            assert_eq!(policy.enforce.to_string(), "baseline:v1.29");
+            assert_eq!(policy.warn.to_string(), "restricted:v1.30");
+            assert!(exemptions.namespace("kube-system") && !exemptions.namespace("kube"));
+        }
+    }
+
+    #[test]
+    fn empty_and_partial_configurations_default() {
+        let default = load("").expect("empty loads");
+        assert_eq!(default.complete().expect("valid").0, Policy::PRIVILEGED);
+        let partial = load(
+            "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults:\n  enforce: restricted\n  warn: \"\"\nexemptions: null\n",
+        )
+        .expect("partial loads");
+        assert_eq!(partial.defaults.enforce, "restricted");
+        assert_eq!(partial.defaults.enforce_version, "latest");
+        assert_eq!(partial.defaults.warn, "privileged");
+        assert_eq!(partial.exemptions, PodSecurityExemptions::default());
+    }
+
+    #[test]
+    fn type_errors_follow_the_decoder() {
+        assert!(error("defaults: {}").contains("'Kind' is missing"));
+        assert!(error("kind: PodSecurityConfiguration").contains("'apiVersion' is missing"));
+        assert!(
+            error(r#"{"kind":"PodSecurityConfiguration"}"#).contains("'apiVersion' is missing")
+        );
+        let v99 =
+            "apiVersion: pod-security.admission.config.k8s.io/v99\nkind: PodSecurityConfiguration";
+        assert!(error(v99).contains("pod-security.admission.config.k8s.io/v99"));
+        let kind = "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurity";
+        assert!(error(kind).contains("\"PodSecurity\""));
+        assert!(load("apiVersion: [").is_err(), "syntax errors are errors");
+    }
+
+    #[test]
+    fn decoding_is_strict() {
+        let head =
+            "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n";
+        for (body, field) in [
+            ("foo: 1\n", "unknown field \"foo\""),
+            (
+                "defaults:\n  enforce: baseline\n  bogus: x\n",
+                "unknown field \"defaults.bogus\"",
+            ),
+            (
+                "exemptions:\n  users: []\n",
+                "unknown field \"exemptions.users\"",
+            ),
+            (
+                "defaults:\n  enforce: baseline\n  enforce: restricted\n",
+                "duplicate field \"defaults.enforce\"",
+            ),
+            (
+                "exemptions: {}\nexemptions: {}\n",
+                "duplicate field \"exemptions\"",
+            ),
+        ] {
+            let message = error(&format!("{head}{body}"));
+            assert!(message.contains(field), "{body:?}: {message}");
+        }
+        let json = r#"{"apiVersion":"pod-security.admission.config.k8s.io/v1","kind":"PodSecurityConfiguration","defaults":{"warn":"baseline","warn":"baseline"}}"#;
+        assert!(error(json).contains("duplicate field \"defaults.warn\""));
+        let json = r#"{"apiVersion":"pod-security.admission.config.k8s.io/v1","kind":"PodSecurityConfiguration","Defaults":{}}"#;
+        assert!(error(json).contains("unknown field \"Defaults\""));
+    }
+
+    fn config_with(
+        defaults: [&str; 6],
+        exemptions: PodSecurityExemptions,
+    ) -> PodSecurityConfiguration {
+        let [
+            enforce,
+            enforce_version,
+            audit,
+            audit_version,
+            warn,
+            warn_version,
+        ] = defaults.map(str::to_owned);
+        PodSecurityConfiguration {
+            defaults: PodSecurityDefaults {
+                enforce,
+                enforce_version,
+                audit,
+                audit_version,
+                warn,
+                warn_version,
+            },
+            exemptions,
+        }
+    }
+
+    const OK: [&str; 6] = [
+        "privileged",
+        "latest",
+        "privileged",
+        "latest",
+        "privileged",
+        "latest",
+    ];
+
+    #[test]
+    fn default_policy_errors_name_the_fields() {
+        let bad = config_with(
+            ["foo", "v2", "bar", "latest", "baz", "x"],
+            Default::default(),
+        );
+        assert_eq!(
+            bad.default_policy().expect_err("invalid").to_string(),
+            "[enforce: must be one of privileged, baseline, restricted, enforce-version: must be \"latest\" or \"v1.x\", audit: must be one of privileged, baseline, restricted, warn: must be one of privileged, baseline, restricted, warn-version: must be \"latest\" or \"v1.x\"]"
+        );
+        let one = config_with(
+            [
+                "privileged",
+                "v1.01",
+                "privileged",
+                "latest",
+                "privileged",
+                "latest",
+            ],
+            Default::default(),
+        );
+        assert_eq!(
+            one.complete().expect_err("invalid").to_string(),
+            "configuration error: enforce-version: must be \"latest\" or \"v1.x\""
+        );
+        let unset = config_with(
+            ["", "latest", "privileged", "latest", "privileged", "latest"],
+            Default::default(),
+        );
+        assert_eq!(
+            unset.default_policy().expect_err("unset").to_string(),
+            "enforce: required"
+        );
+    }
+
+    #[test]
+    fn validation_reports_upstream_texts_in_upstream_order() {
+        let label_message = DNS1123_LABEL_MESSAGE;
+        assert!(label_message.contains("'my-name',  or '123-abc'"));
+        let long = "a".repeat(64);
+        let long_subdomain = format!("{}.b", "a".repeat(253));
+        let config = config_with(
+            ["x", "y", "privileged", "latest", "baseline", "v1.x"],
+            PodSecurityExemptions {
+                usernames: vec!["bob".into(), "".into(), "bob".into()],
+                namespaces: vec![
+                    "ok".into(),
+                    "Bad".into(),
+                    long.clone(),
+                    "a.b".into(),
+                    "ok".into(),
+                    "".into(),
+                ],
+                runtime_classes: vec![
+                    "gvisor".into(),
+                    "a.b".into(),
+                    "-x".into(),
+                    long_subdomain.clone(),
+                    "a.b".into(),
+                ],
+            },
+        );
+        let rendered: Vec<String> = config.validate().iter().map(ToString::to_string).collect();
+        let subdomain = DNS1123_SUBDOMAIN_MESSAGE;
+        assert_eq!(
+            rendered,
+            [
+                "defaults.enforce: Invalid value: \"x\": must be one of privileged, baseline, restricted".to_owned(),
+                "defaults.enforce-version: Invalid value: \"y\": must be \"latest\" or \"v1.x\"".to_owned(),
+                "defaults.warn-version: Invalid value: \"v1.x\": must be \"latest\" or \"v1.x\"".to_owned(),
+                format!("exemptions.namespaces[1]: Invalid value: \"Bad\": {label_message}"),
+                format!("exemptions.namespaces[2]: Invalid value: \"{long}\": must be no more than 63 characters"),
+                "exemptions.namespaces[3]: Invalid value: \"a.b\": must not contain dots".to_owned(),
+                "exemptions.namespaces[4]: Duplicate value: \"ok\"".to_owned(),
+                format!("exemptions.namespaces[5]: Invalid value: \"\": {label_message}"),
+                format!("exemptions.runtimeClasses[2]: Invalid value: \"-x\": {subdomain}"),
+                format!("exemptions.runtimeClasses[3]: Invalid value: \"{long_subdomain}\": must be no more than 253 characters"),
+                "exemptions.runtimeClasses[4]: Duplicate value: \"a.b\"".to_owned(),
+                "exemptions.usernames[1]: Invalid value: \"\": username must not be empty".to_owned(),
+                "exemptions.usernames[2]: Duplicate value: \"bob\"".to_owned(),
+            ]
+        );
+        // Too long and malformed: both messages, joined.
+        let both = format!("{}-", "a".repeat(63));
+        assert_eq!(
+            dns1123_label(&both),
+            vec!["must be no more than 63 characters", label_message]
+        );
+        assert!(config_with(OK, Default::default()).validate().is_empty());
+        let invalid = config_with(
+            OK,
+            PodSecurityExemptions {
+                usernames: vec![String::new()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            invalid.complete().expect_err("invalid").to_string(),
+            "invalid configuration: exemptions.usernames[0]: Invalid value: \"\": username must not be empty"
+        );
+    }
+
+    #[test]
+    fn exemptions_match_exactly_and_never_empty() {
+        let exemptions = Exemptions::from(&PodSecurityExemptions {
+            usernames: vec!["system:admin".into(), "".into()],
+            namespaces: vec!["kube-system".into()],
+            runtime_classes: vec!["gvisor".into()],
+        });
+        assert!(exemptions.username("system:admin"));
+        assert!(!exemptions.username("system:Admin") && !exemptions.username(""));
+        assert!(!exemptions.namespace("kube-*") && !exemptions.namespace(""));
+        assert!(exemptions.runtime_class("gvisor") && !exemptions.runtime_class("gvisor2"));
+    }
+
+    #[test]
+    fn admission_configuration_inline_path_and_absent() {
+        let inline = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: Other\n  path: other.yaml\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults:\n      enforce: baseline\n";
+        let config = load_configuration(inline.as_bytes(), Path::new("/etc"), &mut no_files)
+            .expect("inline");
+        assert_eq!(config.defaults.enforce, "baseline");
+        assert_eq!(config.defaults.audit, "privileged");
+
+        let strict = inline.replace("enforce: baseline", "enforce: baseline\n      extra: 1");
+        let message = load_configuration(strict.as_bytes(), Path::new("/"), &mut no_files)
+            .expect_err("strict inside")
+            .to_string();
+        assert!(
+            message.contains("unknown field \"defaults.extra\""),
+            "{message}"
+        );
+
+        let by_path = "apiVersion: apiserver.config.k8s.io/v1alpha1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: psa/config.yaml\n";
+        let mut asked = Vec::new();
+        let mut read = |path: &Path| {
+            asked.push(path.to_path_buf());
+            Ok(FULL_YAML.replace("VERSION", "v1beta1").into_bytes())
+        };
+        let config =
+            load_configuration(by_path.as_bytes(), Path::new("/etc/k8s"), &mut read).expect("path");
+        assert_eq!(config.defaults.enforce, "baseline");
+        assert_eq!(asked, [PathBuf::from("/etc/k8s/psa/config.yaml")]);
+        let absolute = by_path.replace("psa/config.yaml", "/abs.yaml");
+        let message = load_configuration(absolute.as_bytes(), Path::new("/etc"), &mut no_files)
+            .expect_err("unreadable")
+            .to_string();
+        assert!(message.contains("/abs.yaml"), "{message}");
+
+        let without = "apiVersion: apiserver.k8s.io/v1alpha1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: x\n";
+        let config = load_configuration(without.as_bytes(), Path::new("/"), &mut no_files)
+            .expect("no plugin");
+        assert_eq!(config.defaults.enforce, "privileged");
+
+        let json = r#"{"apiVersion":"apiserver.config.k8s.io/v1","kind":"AdmissionConfiguration","plugins":[{"name":"PodSecurity","configuration":{"apiVersion":"pod-security.admission.config.k8s.io/v1","kind":"PodSecurityConfiguration","exemptions":{"namespaces":["a"]}}}]}"#;
+        let config =
+            load_configuration(json.as_bytes(), Path::new("/"), &mut no_files).expect("json");
+        assert_eq!(config.exemptions.namespaces, ["a"]);
+
+        let bad_version = "apiVersion: apiserver.config.k8s.io/v2\nkind: AdmissionConfiguration\n";
+        let message = load_configuration(bad_version.as_bytes(), Path::new("/"), &mut no_files)
+            .expect_err("unknown version")
+            .to_string();
+        assert!(message.contains("apiserver.config.k8s.io/v2"), "{message}");
+
+        // A bare PodSecurityConfiguration goes through the same entry point.
+        let bare = FULL_YAML.replace("VERSION", "v1");
+        assert!(load_configuration(bare.as_bytes(), Path::new("/"), &mut no_files).is_ok());
+    }
+
+    /// The configuration files of the real-world corpus load (or fail with a message).
+    #[test]
+    fn corpus_configurations() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/auditlogs");
+        if !dir.exists() {
+            eprintln!("skipping: ../shared not found");
+            return;
+        }
+        let mut loaded = 0;
+        for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable");
+            let text = String::from_utf8_lossy(&bytes);
+            if !text.contains("PodSecurity")
+                || !text.contains("kind: AdmissionConfiguration")
+                    && !text.contains("PodSecurityConfiguration")
+            {
+                continue;
+            }
+            match load_configuration(&bytes, &dir, &mut no_files) {
+                Ok(config) => {
+                    loaded += 1;
+                    config
+                        .complete()
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                }
+                Err(error) => assert!(!error.to_string().is_empty(), "{}", path.display()),
+            }
+        }
+        assert!(loaded >= 4, "loaded {loaded}");
     }
 }

@@ -599,3 +599,273 @@ where
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest of `kind` with a privileged container named after the kind, template
+    /// metadata carrying an annotation, and decoys (`spec.template` on a Pod, `template` on a
+    /// Deployment) that must not be read.
+    fn manifest(kind: WorkloadKind) -> serde_json::Value {
+        let template = serde_json::json!({
+            "metadata": {"name": "t", "annotations": {"a": "b"}},
+            "spec": {"containers": [{"name": kind.as_str(), "image": "x",
+                "securityContext": {"privileged": true}}]}
+        });
+        let (api_version, body) = match kind {
+            WorkloadKind::Pod => (
+                "v1",
+                serde_json::json!({"spec": {
+                "containers": [{"name": "Pod", "image": "x", "securityContext": {"privileged": true}}],
+                "template": {"spec": {"containers": []}}}}),
+            ),
+            WorkloadKind::PodTemplate => ("v1", serde_json::json!({"template": template})),
+            WorkloadKind::CronJob => (
+                "batch/v1",
+                serde_json::json!({"spec": {"schedule": "* * * * *",
+                "jobTemplate": {"spec": {"template": template}}}}),
+            ),
+            WorkloadKind::Job => (
+                "batch/v1",
+                serde_json::json!({"spec": {"template": template}}),
+            ),
+            WorkloadKind::ReplicationController => (
+                "v1",
+                serde_json::json!({"spec": {"replicas": 1, "template": template}}),
+            ),
+            _ => (
+                "apps/v1",
+                serde_json::json!({"spec": {"selector": {}, "template": template},
+                "template": {"spec": {"containers": []}}}),
+            ),
+        };
+        let mut object = serde_json::json!({"apiVersion": api_version, "kind": kind.as_str(),
+            "metadata": {"name": "obj", "namespace": "ns", "labels": {"app": "a"}}});
+        for (key, value) in body.as_object().into_iter().flatten() {
+            object[key] = value.clone();
+        }
+        object
+    }
+
+    /// The same object rendered with its members in the given key order.
+    fn render(object: &serde_json::Value, order: &[&str]) -> String {
+        let map = object.as_object().expect("object");
+        let members: Vec<String> = order
+            .iter()
+            .filter_map(|key| map.get(*key).map(|value| format!("{key:?}:{value}")))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    fn check_workload(object: &Object, kind: WorkloadKind) {
+        assert_eq!(object.kind, kind.as_str());
+        assert_eq!(object.workload, Some(kind));
+        assert_eq!(object.metadata.name(), Some("obj"));
+        assert_eq!(object.metadata.namespace(), Some("ns"));
+        assert_eq!(
+            object.metadata.labels.get("app").map(String::as_str),
+            Some("a")
+        );
+        let pod = object.pod().expect("pod template");
+        assert_eq!(pod.spec.containers.len(), 1, "{kind}");
+        assert_eq!(pod.spec.containers[0].name, kind.as_str());
+        if kind != WorkloadKind::Pod {
+            assert_eq!(pod.metadata.name.as_deref(), Some("t"));
+            assert_eq!(pod.metadata.annotations.len(), 1);
+        }
+        assert_eq!(object.template_path(), kind.template_path());
+    }
+
+    #[test]
+    fn decodes_every_workload_kind_from_json_and_yaml_in_any_key_order() {
+        let orders: [&[&str]; 3] = [
+            &["apiVersion", "kind", "metadata", "spec", "template"],
+            &["spec", "template", "metadata", "apiVersion", "kind"],
+            &["metadata", "template", "kind", "spec", "apiVersion"],
+        ];
+        for kind in WorkloadKind::ALL {
+            let value = manifest(kind);
+            for order in orders {
+                let json = render(&value, order);
+                let from_json: Object = serde_json::from_str(&json).expect("json");
+                check_workload(&from_json, kind);
+                // JSON is YAML; a block-style rendering goes through the YAML decoder too.
+                let from_yaml: Object = serde_saphyr::from_str(&json).expect("yaml");
+                assert_eq!(from_yaml, from_json, "{kind} {order:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_block_yaml() {
+        let yaml = "
+# comment
+spec:
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations:
+            container.apparmor.security.beta.kubernetes.io/c: unconfined
+        spec:
+          hostNetwork: true
+          containers:
+          - name: c
+            image: busybox
+            ports:
+            - containerPort: 80
+metadata:
+  name: cj
+apiVersion: batch/v1
+kind: CronJob
+";
+        let mut object: Object = serde_saphyr::from_str(yaml).expect("yaml");
+        object.apply_api_defaults();
+        let pod = object.pod().expect("template");
+        assert_eq!(pod.spec.host_network, Some(true));
+        assert_eq!(pod.spec.containers[0].ports[0].host_port, Some(80));
+        assert_eq!(pod.metadata.annotations.len(), 1);
+        assert_eq!(
+            object.template_path(),
+            Some("spec.jobTemplate.spec.template")
+        );
+        assert_eq!(
+            WorkloadKind::CronJob.spec_path(),
+            "spec.jobTemplate.spec.template.spec"
+        );
+    }
+
+    #[test]
+    fn missing_templates_follow_upstream() {
+        let rc: Object =
+            serde_json::from_str(r#"{"kind":"ReplicationController","spec":{"replicas":1}}"#)
+                .expect("rc");
+        assert_eq!(rc.body, Body::Template(None));
+        assert!(rc.pod().is_none());
+        for kind in [
+            "Deployment",
+            "DaemonSet",
+            "StatefulSet",
+            "ReplicaSet",
+            "Job",
+            "CronJob",
+        ] {
+            for body in ["", r#","spec":null"#, r#","spec":{}"#] {
+                let json = format!(r#"{{"kind":"{kind}"{body}}}"#);
+                let object: Object = serde_json::from_str(&json).expect("decodes");
+                let pod = object.pod().expect("empty template");
+                assert_eq!(pod.spec, &PodSpec::default(), "{json}");
+            }
+        }
+        let pod: Object =
+            serde_json::from_str(r#"{"kind":"Pod","metadata":null,"spec":null}"#).expect("pod");
+        assert_eq!(pod.body, Body::Pod(PodSpec::default()));
+    }
+
+    #[test]
+    fn lists_hold_objects_of_their_own_kinds() {
+        let json = r#"{"items":[{"kind":"Pod","spec":{"containers":[{"name":"a"}]}},
+            {"kind":"Service","spec":{"ports":[]}},
+            {"spec":{"template":{"spec":{"containers":[{"name":"b"}]}}},"kind":"Deployment"}],
+            "kind":"List","apiVersion":"v1"}"#;
+        let list: Object = serde_json::from_str(json).expect("list");
+        let items = list.items();
+        assert_eq!(items.len(), 3);
+        assert_eq!(
+            items[0].pod().map(|p| p.spec.containers[0].name.as_str()),
+            Some("a")
+        );
+        assert_eq!(items[1].body, Body::Other);
+        assert_eq!(
+            items[2].pod().map(|p| p.spec.containers[0].name.as_str()),
+            Some("b")
+        );
+        let typed: Object =
+            serde_json::from_str(r#"{"kind":"PodList","items":[{"kind":"Pod"}]}"#).expect("typed");
+        assert_eq!(typed.items().len(), 1);
+        let yaml = "kind: List\nitems:\n- kind: Namespace\n  metadata:\n    name: n\n    labels:\n      a: b\n";
+        let list: Object = serde_saphyr::from_str(yaml).expect("yaml list");
+        assert_eq!(
+            list.items()[0].metadata.labels.get("a").map(String::as_str),
+            Some("b")
+        );
+    }
+
+    #[test]
+    fn other_kinds_keep_metadata_only() {
+        let ns: Object = serde_json::from_str(
+            r#"{"kind":"Namespace","metadata":{"name":"n","labels":{"pod-security.kubernetes.io/enforce":"baseline"}},"spec":{"finalizers":["kubernetes"]}}"#,
+        )
+        .expect("namespace");
+        assert_eq!(ns.body, Body::Other);
+        assert_eq!(ns.workload, None);
+        assert_eq!(ns.metadata.labels.len(), 1);
+        let nothing: Object = serde_json::from_str("{}").expect("empty");
+        assert_eq!((nothing.kind.as_str(), &nothing.body), ("", &Body::Other));
+    }
+
+    #[test]
+    fn type_errors_are_errors_not_panics() {
+        for bad in [
+            r#"{"kind":"Pod","spec":{"containers":"x"}}"#,
+            r#"{"spec":{"containers":"x"},"kind":"Pod"}"#,
+            r#"{"kind":"Deployment","spec":{"template":"x"}}"#,
+            r#"{"kind":3}"#,
+            r#"{"kind":"List","items":{}}"#,
+            "[]",
+            r#"{"metadata":{"labels":[]}}"#,
+        ] {
+            assert!(serde_json::from_str::<Object>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_objects_decode_by_the_request_kind() {
+        let gvk = GroupVersionKind::new("apps", "v1", "Deployment");
+        // The object's own kind (absent, or even different) does not matter.
+        let json = r#"{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}"#;
+        let object = Object::from_request_json(json, &gvk).expect("decodes");
+        let pod = extract_pod(&object, &gvk)
+            .expect("extracts")
+            .expect("template");
+        assert_eq!(pod.spec.containers[0].name, "c");
+        let json = r#"{"kind":"Pod","spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}"#;
+        let object = Object::from_request_json(json, &gvk).expect("decodes");
+        assert!(extract_pod(&object, &gvk).expect("extracts").is_some());
+
+        // Only the v1 versions upstream extracts from.
+        for gvk in [
+            GroupVersionKind::new("extensions", "v1beta1", "Deployment"),
+            GroupVersionKind::new("batch", "v1beta1", "CronJob"),
+            GroupVersionKind::new("", "v1", "Service"),
+        ] {
+            let object = Object::from_request_json(json, &gvk).expect("decodes");
+            let error = extract_pod(&object, &gvk).expect_err("no template");
+            assert_eq!(error.to_string(), format!("unexpected object type: {gvk}"));
+        }
+        let rc = GroupVersionKind::new("", "v1", "ReplicationController");
+        let object = Object::from_request_json(r#"{"spec":{}}"#, &rc).expect("decodes");
+        assert_eq!(
+            extract_pod(&object, &rc)
+                .expect("extracts")
+                .map(|p| p.spec.clone()),
+            None
+        );
+        assert!(Object::from_request_json("{} x", &rc).is_err());
+    }
+
+    #[test]
+    fn listed_pods_decode_leanly() {
+        let list: PodList = serde_json::from_str(
+            r#"{"kind":"PodList","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"p",
+            "ownerReferences":[{"uid":"u","controller":true}]},"spec":{"runtimeClassName":"gvisor"},"status":{}}]}"#,
+        )
+        .expect("list");
+        assert_eq!(list.items[0].metadata.owner_references[0].uid, "u");
+        assert_eq!(
+            list.items[0].spec.runtime_class_name.as_deref(),
+            Some("gvisor")
+        );
+    }
+}

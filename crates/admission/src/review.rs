@@ -314,19 +314,43 @@ pub struct StatusCause {
     pub field: String,
 }
 
+/// Why a request document could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestDecodeError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Yaml(#[from] serde_saphyr::Error),
+}
+
 /// Decodes a request, either a whole AdmissionReview (`v1` or `v1beta1`) or a bare
 /// AdmissionRequest, as test data often holds them. A document with a `request` member is a
 /// review; anything else is taken as the request itself.
-pub fn request_from_slice(bytes: &[u8]) -> Result<AdmissionRequest, serde_json::Error> {
+///
+/// JSON is decoded directly. Anything else is taken as YAML (some tools keep reviews as YAML)
+/// and converted to JSON first, because `object` and `oldObject` are kept as raw JSON.
+pub fn request_from_slice(bytes: &[u8]) -> Result<AdmissionRequest, RequestDecodeError> {
     #[derive(Deserialize)]
     struct Probe {
         #[serde(default)]
         request: Option<AdmissionRequest>,
     }
-    let probe: Probe = serde_json::from_slice(bytes)?;
+    let is_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    let converted;
+    let json = if is_json {
+        bytes
+    } else {
+        let value: serde_json::Value = serde_saphyr::from_slice(bytes)?;
+        converted = serde_json::to_vec(&value)?;
+        &converted
+    };
+    let probe: Probe = serde_json::from_slice(json)?;
     match probe.request {
         Some(request) => Ok(request),
-        None => serde_json::from_slice(bytes),
+        None => Ok(serde_json::from_slice(json)?),
     }
 }
 
@@ -427,6 +451,13 @@ mod tests {
             .expect("review");
         assert_eq!(review.uid, "2");
         assert!(request_from_slice(b"\"x\"").is_err());
+        let yaml = b"kind: AdmissionReview\nrequest:\n  uid: '3'\n  object:\n    kind: Pod\n";
+        let from_yaml = request_from_slice(yaml).expect("yaml review");
+        assert_eq!(from_yaml.uid, "3");
+        assert_eq!(
+            from_yaml.object.as_ref().map(|o| o.get()),
+            Some(r#"{"kind":"Pod"}"#)
+        );
         assert!(request_from_slice(b"{").is_err());
     }
 

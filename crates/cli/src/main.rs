@@ -1,5 +1,55 @@
-//! The `podsec` binary (also installable as `kubectl-podsec`).
+//! The `podsec` binary (also installable as `kubectl-podsec`, so `kubectl podsec …` works).
 
+mod args;
+mod check;
 mod input;
+mod output;
+mod report;
 
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use args::{Cli, Command};
+
+/// Exit status for usage errors and unreadable input (clap uses it too).
+pub const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let mut command = Cli::command();
+    // Invoked by kubectl as a plugin: show `kubectl podsec` in usage lines.
+    let invoked_as = std::env::args_os()
+        .next()
+        .and_then(|arg0| {
+            std::path::Path::new(&arg0)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    if invoked_as == "kubectl-podsec" {
+        command = command.bin_name("kubectl podsec");
+    }
+    let cli = match Cli::from_arg_matches_mut(&mut command.clone().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command, "podsec", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

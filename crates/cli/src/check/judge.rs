@@ -1,0 +1,208 @@
+//! Judging one object: which policy applies, whether an exemption does, and the verdict of each
+//! mode, in the order upstream Pod Security Admission decides them (spec §5.2–§5.5).
+
+use std::collections::BTreeMap;
+
+use podsec_admission::admit::evaluate_pod;
+use podsec_admission::config::Exemptions;
+use podsec_admission::object::Body;
+use podsec_admission::policy::{ENFORCE_LEVEL_LABEL, ENFORCE_VERSION_LABEL, Mode};
+use podsec_admission::{ModeEvaluation, Object, Policy};
+use podsec_pss::{Evaluator, LevelVersion};
+
+use super::state::{ClusterState, is_namespace};
+use crate::report::{
+    Decision, EvaluationReport, ObjectReport, PolicyReport, PolicySource, ViolationReport,
+};
+
+/// Everything the verdicts depend on besides the object.
+pub struct Judge<'a> {
+    pub evaluator: Evaluator,
+    /// `--level`/`--version`, when given.
+    pub forced: Option<LevelVersion>,
+    /// The policy for namespaces without labels, and where it comes from.
+    pub defaults: Policy,
+    pub defaults_source: PolicySource,
+    pub exemptions: Exemptions,
+    pub user: Option<&'a str>,
+    pub default_namespace: &'a str,
+    pub state: &'a ClusterState,
+}
+
+/// Where an object was found.
+#[derive(Debug, Clone, Copy)]
+pub struct Location<'a> {
+    pub source: &'a str,
+    pub document: usize,
+    pub item: Option<usize>,
+}
+
+impl Judge<'_> {
+    /// The reports for an object: none for cluster state, one per item for lists.
+    pub fn judge(&self, object: &Object, at: Location<'_>, out: &mut impl FnMut(ObjectReport)) {
+        if let Body::List(items) = &object.body {
+            for (i, item) in items.iter().enumerate() {
+                self.judge(
+                    item,
+                    Location {
+                        item: Some(i),
+                        ..at
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        if is_namespace(object) {
+            return;
+        }
+        out(self.judge_one(object, at));
+    }
+
+    fn judge_one(&self, object: &Object, at: Location<'_>) -> ObjectReport {
+        let mut report = ObjectReport {
+            source: at.source.to_owned(),
+            document: at.document,
+            item: at.item,
+            api_version: object.api_version.clone(),
+            kind: object.kind.clone(),
+            namespace: None,
+            name: object.metadata.name().map(str::to_owned),
+            generate_name: object.metadata.generate_name().map(str::to_owned),
+            decision: Decision::Skipped,
+            reason: None,
+            template_path: object.template_path(),
+            policy: None,
+            evaluations: Vec::new(),
+        };
+        let Some(workload) = object.workload else {
+            report.reason = Some(if object.kind.is_empty() {
+                "not a Kubernetes object: it has no kind".to_owned()
+            } else {
+                format!("{} {} has no pod template", object.api_version, object.kind)
+            });
+            return report;
+        };
+        let namespace = object
+            .metadata
+            .namespace()
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(self.default_namespace);
+        report.namespace = Some(namespace.to_owned());
+        let Some(pod) = object.pod() else {
+            report.reason = Some(format!("this {} has no pod template", object.kind));
+            return report;
+        };
+
+        let (policy, source, errors) = self.policy_for(namespace);
+        report.policy = Some(PolicyReport {
+            enforce: policy.enforce.to_string(),
+            audit: policy.audit.to_string(),
+            warn: policy.warn.to_string(),
+            source,
+            errors: errors.clone(),
+        });
+
+        if self.exemptions.namespace(namespace) {
+            return exempt(report, "namespace");
+        }
+        if self.user.is_some_and(|user| self.exemptions.username(user)) {
+            return exempt(report, "user");
+        }
+        let is_pod = workload == podsec_admission::WorkloadKind::Pod;
+        // Upstream's short cut: a valid, fully privileged policy evaluates nothing, not even
+        // the runtimeClass exemption.
+        if !(errors.is_empty() && policy.fully_privileged())
+            && pod
+                .spec
+                .runtime_class_name
+                .as_deref()
+                .is_some_and(|rc| self.exemptions.runtime_class(rc))
+        {
+            return exempt(report, "runtimeClass");
+        }
+
+        let mut modes: Vec<ModeEvaluation> = Vec::with_capacity(3);
+        if !is_pod {
+            // Upstream never denies a controller; podsec judges its pods as they would be
+            // judged when the controller creates them.
+            modes.push(ModeEvaluation {
+                mode: Mode::Enforce,
+                policy: policy.enforce,
+                evaluation: self
+                    .evaluator
+                    .evaluate(policy.enforce, pod.metadata, pod.spec),
+            });
+        }
+        modes.extend(evaluate_pod(
+            &self.evaluator,
+            &policy,
+            pod.metadata,
+            pod.spec,
+            is_pod,
+        ));
+        let enforce_allowed = modes
+            .iter()
+            .find(|m| m.mode == Mode::Enforce)
+            .is_none_or(|m| m.evaluation.allowed());
+        report.decision = if enforce_allowed {
+            Decision::Allowed
+        } else {
+            Decision::Denied
+        };
+        report.evaluations = modes.iter().map(evaluation_report).collect();
+        report
+    }
+
+    /// The policy in force in `namespace`, where it came from, and invalid-label errors.
+    fn policy_for(&self, namespace: &str) -> (Policy, PolicySource, Vec<String>) {
+        if let Some(forced) = self.forced {
+            let mut labels = BTreeMap::new();
+            labels.insert(ENFORCE_LEVEL_LABEL.to_owned(), forced.level.to_string());
+            labels.insert(ENFORCE_VERSION_LABEL.to_owned(), forced.version.to_string());
+            let (policy, _) = Policy::from_labels(&labels, self.defaults);
+            return (policy, PolicySource::Flag, Vec::new());
+        }
+        let labels = self.state.namespace_labels(namespace);
+        let labelled = labels.is_some_and(|labels| {
+            labels
+                .keys()
+                .any(|k| k.starts_with("pod-security.kubernetes.io/"))
+        });
+        match labels {
+            Some(labels) if labelled => {
+                let (policy, errors) = Policy::from_labels(labels, self.defaults);
+                let errors = errors.iter().map(ToString::to_string).collect();
+                (policy, PolicySource::NamespaceLabels, errors)
+            }
+            _ => (self.defaults, self.defaults_source, Vec::new()),
+        }
+    }
+}
+
+fn exempt(mut report: ObjectReport, why: &str) -> ObjectReport {
+    report.decision = Decision::Exempt;
+    report.reason = Some(why.to_owned());
+    report
+}
+
+fn evaluation_report(m: &ModeEvaluation) -> EvaluationReport {
+    let allowed = m.evaluation.allowed();
+    EvaluationReport {
+        mode: m.mode.as_str(),
+        level: m.policy.level.as_str(),
+        version: m.policy.version.to_string(),
+        allowed,
+        violations: m
+            .evaluation
+            .violations
+            .iter()
+            .map(|v| ViolationReport {
+                check: v.check,
+                reason: v.reason.to_string(),
+                detail: v.detail.clone(),
+            })
+            .collect(),
+        message: (!allowed).then(|| m.message()),
+    }
+}

@@ -1,0 +1,215 @@
+//! `podsec check`: read manifests, judge every workload as the API server's Pod Security
+//! Admission would, and report.
+//!
+//! Two passes over the input when namespace labels matter (no `--level`): the first collects
+//! cluster state ([`state`]), the second judges ([`judge`]) and streams each verdict to the
+//! output as soon as it is known, so memory does not grow with the number of documents.
+
+mod judge;
+mod state;
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use podsec_admission::config::{Exemptions, load_configuration};
+use podsec_admission::policy::ENFORCE_LEVEL_LABEL;
+use podsec_admission::{Object, Policy};
+use podsec_pss::{Evaluator, Level, LevelVersion, Version};
+
+use crate::args::CheckArgs;
+use crate::input::{self, Document, InputError};
+use crate::output;
+use crate::report::{ErrorReport, PolicySource, Summary};
+use judge::{Judge, Location};
+use state::ClusterState;
+
+/// Exit status when at least one object would be denied.
+const EXIT_DENIED: u8 = 1;
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let (defaults, defaults_source, exemptions) = match &args.config {
+        Some(path) => load_config(path)?,
+        None => (
+            built_in_default(),
+            PolicySource::BuiltIn,
+            Exemptions::default(),
+        ),
+    };
+    let forced = args.level.map(|level| {
+        LevelVersion::new(
+            Level::from(level),
+            args.policy_version.unwrap_or(Version::Latest),
+        )
+    });
+
+    // Standard input can be read only once; when a first pass is needed, keep a copy.
+    let stdin_copy = if forced.is_none() && args.paths.iter().any(|p| p == "-") {
+        Some(StdinCopy::take().context("reading standard input")?)
+    } else {
+        None
+    };
+    let paths: Vec<String> = args
+        .paths
+        .iter()
+        .map(|p| match (&stdin_copy, p.as_str()) {
+            (Some(copy), "-") => copy.path(),
+            _ => p.clone(),
+        })
+        .collect();
+    let display_source = |source: &Arc<str>| -> String {
+        match &stdin_copy {
+            Some(copy) if **source == *copy.path() => "-".to_owned(),
+            _ => source.to_string(),
+        }
+    };
+
+    let state = if forced.is_none() {
+        ClusterState::collect(input::read_documents(&paths))
+    } else {
+        ClusterState::default()
+    };
+    let judge = Judge {
+        evaluator: Evaluator::default(),
+        forced,
+        defaults,
+        defaults_source,
+        exemptions,
+        user: args.as_user.as_deref(),
+        default_namespace: &args.namespace,
+        state: &state,
+    };
+
+    let stdout = io::stdout().lock();
+    let mut sink = output::sink(args.output, args.color, stdout);
+    let mut summary = Summary::default();
+    for document in input::read_documents(&paths) {
+        let result = document
+            .map_err(|e| input_error(&e, &display_source))
+            .and_then(|doc| decode(&doc, &display_source).map(|object| (doc, object)));
+        match result {
+            Ok((doc, object)) => {
+                let source = display_source(&doc.source);
+                let at = Location {
+                    source: &source,
+                    document: doc.index,
+                    item: None,
+                };
+                let mut write_error = None;
+                judge.judge(&object, at, &mut |report| {
+                    summary.record(report.decision);
+                    if let Err(e) = sink.object(&report) {
+                        write_error.get_or_insert(e);
+                    }
+                });
+                if let Some(e) = write_error {
+                    return broken_pipe_or(e);
+                }
+            }
+            Err(error) => {
+                summary.errors += 1;
+                if let Err(e) = sink.error(&error) {
+                    return broken_pipe_or(e);
+                }
+            }
+        }
+    }
+    if let Err(e) = sink.finish(&summary) {
+        return broken_pipe_or(e);
+    }
+    Ok(exit_code(&summary))
+}
+
+/// Scripts rely on these: 2 when anything could not be read, else 1 when anything is denied.
+fn exit_code(summary: &Summary) -> ExitCode {
+    if summary.errors > 0 {
+        ExitCode::from(crate::EXIT_ERROR)
+    } else if summary.denied > 0 {
+        ExitCode::from(EXIT_DENIED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `podsec check … | head` must end quietly when the reader goes away.
+fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(error).context("writing the report")
+    }
+}
+
+fn decode(
+    doc: &Document,
+    display_source: &dyn Fn(&Arc<str>) -> String,
+) -> Result<Object, ErrorReport> {
+    let mut object: Object = input::decode(doc).map_err(|e| ErrorReport {
+        source: display_source(&e.file),
+        document: Some(e.document),
+        message: match e.position {
+            Some(position) => format!("{position}: {}", e.message),
+            None => e.message.clone(),
+        },
+    })?;
+    object.apply_api_defaults();
+    Ok(object)
+}
+
+fn input_error(error: &InputError, display_source: &dyn Fn(&Arc<str>) -> String) -> ErrorReport {
+    match error {
+        InputError::Unreadable { file, error } => ErrorReport {
+            source: display_source(file),
+            document: None,
+            message: error.to_string(),
+        },
+        InputError::Malformed {
+            file,
+            document,
+            position,
+            problem,
+        } => ErrorReport {
+            source: display_source(file),
+            document: Some(*document),
+            message: format!("{position}: {problem}"),
+        },
+    }
+}
+
+/// As if every namespace were labelled `pod-security.kubernetes.io/enforce: restricted`
+/// (so warn follows enforce, as upstream), over privileged defaults.
+fn built_in_default() -> Policy {
+    let labels = [(ENFORCE_LEVEL_LABEL.to_owned(), "restricted".to_owned())].into();
+    Policy::from_labels(&labels, Policy::PRIVILEGED).0
+}
+
+fn load_config(path: &Path) -> anyhow::Result<(Policy, PolicySource, Exemptions)> {
+    let bytes = std::fs::read(path).with_context(|| format!("--config {}", path.display()))?;
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    let config = load_configuration(&bytes, base_dir, &mut |p| std::fs::read(p))
+        .with_context(|| format!("--config {}", path.display()))?;
+    let (policy, exemptions) = config
+        .complete()
+        .with_context(|| format!("--config {}", path.display()))?;
+    Ok((policy, PolicySource::Config, exemptions))
+}
+
+/// Standard input saved to a temporary file, so that both passes can read it.
+struct StdinCopy {
+    file: tempfile::NamedTempFile,
+}
+
+impl StdinCopy {
+    fn take() -> io::Result<Self> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        io::copy(&mut io::stdin().lock(), &mut file)?;
+        file.flush()?;
+        Ok(StdinCopy { file })
+    }
+
+    fn path(&self) -> String {
+        self.file.path().to_string_lossy().into_owned()
+    }
+}

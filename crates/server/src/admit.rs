@@ -1,0 +1,256 @@
+//! One AdmissionReview through the `podsec-admission` decision flow: decode the review, decide
+//! with the namespace state this server has, record the metric events, encode the answer in
+//! the request's `apiVersion` with the request's uid.
+//!
+//! The library decides without I/O; this module gives it the cluster through its
+//! [`podsec_admission::Cluster`] trait, over either the file state (`--namespaces-file`) or the
+//! live cluster (cache, live GET on a miss, paged pod list), bounded by the request's deadline.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use podsec_admission::admit::{MetricEvent, SystemClock};
+use podsec_admission::object::Pod;
+use podsec_admission::review::{ADMISSION_REVIEW_KIND, ADMISSION_V1, ADMISSION_V1BETA1};
+use podsec_admission::{Admission, AdmissionReview, RequestContext};
+use tokio::time::Instant;
+
+use crate::cluster::{Cluster, ListError, LookupError};
+use crate::metrics::{self, Metrics};
+use crate::state::{FileState, NamespaceCache};
+
+/// How long a namespace lookup or pod listing may take when the API server sent no `?timeout=`.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A review that cannot be decided: answered as plain text with status 400 or 500.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// Not JSON, not an AdmissionReview of a known version, or one without a request.
+    #[error("unable to decode the request")]
+    Decode,
+    /// Another kind than AdmissionReview (Go's `GroupVersionKind` text).
+    #[error("unexpected AdmissionReview kind: {0}")]
+    UnexpectedKind(String),
+    /// The answer could not be produced (HTTP 500: the webhook's failurePolicy applies).
+    #[error("internal server error")]
+    Internal,
+}
+
+/// Why the admission configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("reading --config {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--config {path}: {source}")]
+    Invalid {
+        path: std::path::PathBuf,
+        source: podsec_admission::ConfigError,
+    },
+}
+
+/// Where namespace labels and existing pods come from.
+pub enum ClusterState {
+    /// `--namespaces-file`: fixed state, always synced.
+    File(Arc<FileState>),
+    /// The API server: the watched cache, live GETs and pod lists.
+    Live(Cluster),
+}
+
+/// Decides reviews.
+pub struct Admitter {
+    admission: Admission,
+    cluster: ClusterState,
+    cache: Arc<NamespaceCache>,
+    metrics: Arc<Metrics>,
+}
+
+impl Admitter {
+    /// Loads `--config` (a PodSecurityConfiguration, or an AdmissionConfiguration whose
+    /// PodSecurity plugin holds one) and checks it as upstream does at start-up.
+    pub fn new(
+        config: Option<&Path>,
+        cluster: ClusterState,
+        cache: Arc<NamespaceCache>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ConfigFileError> {
+        let configuration = match config {
+            None => podsec_admission::config::load_pod_security_configuration(b""),
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|source| ConfigFileError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let base = path.parent().unwrap_or(Path::new("."));
+                podsec_admission::config::load_configuration(&bytes, base, &mut |p| {
+                    std::fs::read(p)
+                })
+            }
+        };
+        let invalid = |source| ConfigFileError::Invalid {
+            path: config.unwrap_or(Path::new("")).to_path_buf(),
+            source,
+        };
+        let admission = Admission::new(&configuration.map_err(invalid)?).map_err(invalid)?;
+        Ok(Admitter {
+            admission,
+            cluster,
+            cache,
+            metrics,
+        })
+    }
+
+    /// Decides one review body and returns the JSON answer (without the trailing newline).
+    pub async fn review(
+        &self,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>, ReviewError> {
+        let review: AdmissionReview =
+            serde_json::from_slice(body).map_err(|_| ReviewError::Decode)?;
+        check_type(&review)?;
+        // Upstream's handler dereferences the request unconditionally and crashes into a 500;
+        // a review without one is a malformed request, and is answered as one.
+        let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
+
+        let lookup_deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_DEADLINE);
+        let cluster = RequestCluster {
+            state: &self.cluster,
+            cache: &self.cache,
+            deadline: lookup_deadline,
+        };
+        let ctx = RequestContext {
+            clock: &SystemClock,
+            deadline: deadline.map(Instant::into_std),
+        };
+        let outcome = podsec_admission::admit(&self.admission, &cluster, request, ctx).await;
+        for event in &outcome.metrics {
+            self.record(event);
+        }
+
+        let response = &outcome.response;
+        if response.allowed {
+            tracing::debug!(uid = %request.uid, kind = %request.kind.kind, namespace = %request.namespace,
+                name = %request.name, operation = %request.operation, warnings = response.warnings.len(), "allowed");
+        } else {
+            let message = response.status.as_ref().map_or("", |s| s.message.as_str());
+            tracing::info!(uid = %request.uid, kind = %request.kind.kind, namespace = %request.namespace,
+                name = %request.name, operation = %request.operation, %message, "denied");
+        }
+        if let Some(error) = response.audit_annotations.get("error") {
+            tracing::warn!(uid = %request.uid, namespace = %request.namespace, %error, "could not evaluate normally");
+        }
+
+        let reply = review.reply(outcome.response);
+        serde_json::to_vec(&reply).map_err(|error| {
+            tracing::error!(%error, "encoding the AdmissionReview response");
+            ReviewError::Internal
+        })
+    }
+
+    fn record(&self, event: &MetricEvent) {
+        let request_labels = |r: &podsec_admission::admit::RequestLabels| metrics::RequestLabels {
+            request_operation: r.operation.clone(),
+            resource: r.resource.as_str(),
+            subresource: r.subresource.clone(),
+        };
+        match event {
+            MetricEvent::Evaluation {
+                decision,
+                mode,
+                level,
+                version,
+                request,
+            } => self.metrics.evaluation(&metrics::EvaluationLabels {
+                decision: decision.as_str(),
+                mode: mode.as_str(),
+                policy_level: level.as_str(),
+                policy_version: version.clone(),
+                request_operation: request.operation.clone(),
+                resource: request.resource.as_str(),
+                subresource: request.subresource.clone(),
+            }),
+            MetricEvent::Exemption { request } => {
+                self.metrics.exemption(&request_labels(request));
+            }
+            MetricEvent::Error { fatal, request } => self.metrics.error(&metrics::ErrorLabels {
+                fatal: if *fatal { "true" } else { "false" },
+                request_operation: request.operation.clone(),
+                resource: request.resource.as_str(),
+                subresource: request.subresource.clone(),
+            }),
+        }
+    }
+}
+
+/// Only AdmissionReviews of `admission.k8s.io/v1` or `v1beta1` are decided; absent type fields
+/// default to `v1 AdmissionReview` as upstream's decoder does.
+fn check_type(review: &AdmissionReview) -> Result<(), ReviewError> {
+    let kind_ok = review.kind.is_empty() || review.kind == ADMISSION_REVIEW_KIND;
+    let version_ok = review.api_version.is_empty()
+        || review.api_version == ADMISSION_V1
+        || review.api_version == ADMISSION_V1BETA1;
+    match (kind_ok, version_ok) {
+        (true, true) => Ok(()),
+        (false, _) => {
+            let (group, version) = review
+                .api_version
+                .rsplit_once('/')
+                .unwrap_or(("", review.api_version.as_str()));
+            Err(ReviewError::UnexpectedKind(format!(
+                "{group}/{version}, Kind={}",
+                review.kind
+            )))
+        }
+        (true, false) => Err(ReviewError::Decode),
+    }
+}
+
+/// The cluster as one request sees it: lookups bounded by the request's deadline.
+struct RequestCluster<'a> {
+    state: &'a ClusterState,
+    cache: &'a NamespaceCache,
+    deadline: Instant,
+}
+
+/// A lookup or listing failure, shown to users after `failed to lookup namespace "<ns>": `.
+#[derive(Debug, thiserror::Error)]
+enum ClusterError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    List(#[from] ListError),
+}
+
+impl podsec_admission::Cluster for RequestCluster<'_> {
+    type Error = ClusterError;
+
+    async fn namespace_labels(&self, name: &str) -> Result<BTreeMap<String, String>, ClusterError> {
+        let labels = match self.state {
+            ClusterState::File(_) => self
+                .cache
+                .get(name)
+                .ok_or_else(|| LookupError::NotFound(name.to_owned()))?,
+            ClusterState::Live(cluster) => cluster.namespace_labels(name, self.deadline).await?,
+        };
+        Ok(labels.as_ref().clone())
+    }
+
+    async fn list_pods(
+        &self,
+        namespace: &str,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<Pod>, ClusterError> {
+        match self.state {
+            ClusterState::File(file) => Ok(file.pods.get(namespace).cloned().unwrap_or_default()),
+            ClusterState::Live(cluster) => {
+                let deadline = Instant::from_std(deadline).min(self.deadline);
+                Ok(cluster.list_pods::<Pod>(namespace, deadline).await?)
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The live cluster through kube-rs: a namespace watcher feeding [`NamespaceCache`], a live
+//! namespace GET for names the cache does not know yet, and the paged pod listing that a
+//! namespace relabel checks existing pods with.
+//!
+//! The watcher lists (pages of 500) and then watches namespace *metadata* only, and keeps only
+//! the Pod Security labels. When the watch breaks it backs off and re-lists; until the new
+//! listing is complete the previous state keeps answering, so an unreachable API server does
+//! not stop admission.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::TryStreamExt as _;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use kube::core::{ObjectList, PartialObjectMeta, Request};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::state::{NamespaceCache, PsaLabels, psa_labels};
+
+/// Page size of every list request: the API server's recommended chunk for large lists.
+pub const PAGE_SIZE: u32 = 500;
+
+/// Why a namespace's labels could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// The first complete namespace listing has not arrived yet.
+    #[error("the namespace cache has not synced with the API server yet")]
+    NotSynced,
+    /// Neither the cache nor the API server knows the namespace (upstream's NotFound text).
+    #[error("namespaces \"{0}\" not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Api(#[from] kube::Error),
+    #[error("timed out waiting for the API server")]
+    Timeout,
+}
+
+/// Why the pods of a namespace could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("{0}")]
+    Api(#[from] kube::Error),
+    #[error("building the list request: {0}")]
+    Request(#[from] kube::core::request::Error),
+    #[error("invalid namespace name {0:?}")]
+    InvalidNamespace(String),
+    #[error("deadline exceeded while listing pods")]
+    Timeout,
+}
+
+/// Namespace labels and pods from the API server.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    cache: Arc<NamespaceCache>,
+}
+
+impl Cluster {
+    pub fn new(client: kube::Client, cache: Arc<NamespaceCache>) -> Self {
+        Cluster { client, cache }
+    }
+
+    /// The labels of `name`: from the cache, or, for a namespace created after the last event
+    /// the watcher delivered, from a live GET bounded by `deadline`.
+    pub async fn namespace_labels(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Arc<PsaLabels>, LookupError> {
+        if !self.cache.is_synced() {
+            return Err(LookupError::NotSynced);
+        }
+        if let Some(labels) = self.cache.get(name) {
+            return Ok(labels);
+        }
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        match tokio::time::timeout_at(deadline, api.get_metadata_opt(name)).await {
+            Err(_) => Err(LookupError::Timeout),
+            Ok(Err(e)) => Err(LookupError::Api(e)),
+            Ok(Ok(None)) => Err(LookupError::NotFound(name.to_owned())),
+            Ok(Ok(Some(ns))) => Ok(Arc::new(psa_labels(
+                &ns.metadata.labels.unwrap_or_default(),
+            ))),
+        }
+    }
+
+    /// Every pod of `namespace`, decoded straight into `T` (a lean view: the listing of a big
+    /// namespace never exists as full objects), following continue tokens until the last page
+    /// or `deadline`.
+    pub async fn list_pods<T>(
+        &self,
+        namespace: &str,
+        deadline: Instant,
+    ) -> Result<Vec<T>, ListError>
+    where
+        T: DeserializeOwned + Clone,
+    {
+        // The name ends up in a URL path; the API server only ever sends DNS labels here.
+        if namespace.is_empty()
+            || !namespace
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ListError::InvalidNamespace(namespace.to_owned()));
+        }
+        let request = Request::new(format!("/api/v1/namespaces/{namespace}/pods"));
+        let mut pods = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(PAGE_SIZE);
+            if let Some(token) = &token {
+                params = params.continue_token(token);
+            }
+            let page: ObjectList<T> =
+                tokio::time::timeout_at(deadline, self.client.request(request.list(&params)?))
+                    .await
+                    .map_err(|_| ListError::Timeout)??;
+            pods.extend(page.items);
+            match page.metadata.continue_ {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(pods),
+            }
+        }
+    }
+}
+
+/// Keeps `cache` in step with the cluster's namespaces until `stop` turns true. Errors are
+/// logged and retried with kube-rs's default backoff; the cache keeps serving meanwhile.
+pub async fn watch_namespaces(
+    client: kube::Client,
+    cache: Arc<NamespaceCache>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Metadata-only requests: labels are all that is read, and specs and statuses stay on the
+    // API server.
+    let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
+    let events = watcher::watcher(api, config).default_backoff();
+    futures::pin_mut!(events);
+    // A re-list is collected here and swapped in whole at InitDone, so readers never see a
+    // half-listed cluster (and deletions during an outage are noticed).
+    let mut relist: Option<HashMap<String, Arc<PsaLabels>>> = None;
+    let mut failing = false;
+    loop {
+        let event = tokio::select! {
+            event = events.try_next() => event,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        match event {
+            Ok(None) => return,
+            Ok(Some(event)) => {
+                if failing {
+                    tracing::info!("namespace watch recovered");
+                    failing = false;
+                }
+                match event {
+                    Event::Init => relist = Some(HashMap::new()),
+                    Event::InitApply(ns) => {
+                        let labels = psa_labels(&ns.metadata.labels.unwrap_or_default());
+                        if let (Some(map), Some(name)) = (relist.as_mut(), ns.metadata.name) {
+                            map.insert(name, Arc::new(labels));
+                        }
+                    }
+                    Event::InitDone => {
+                        let first = !cache.is_synced();
+                        cache.replace_all(relist.take().unwrap_or_default());
+                        if first {
+                            tracing::info!(namespaces = cache.len(), "namespace cache synced");
+                        }
+                    }
+                    Event::Apply(ns) => {
+                        if let Some(name) = ns.metadata.name {
+                            cache.upsert(name, psa_labels(&ns.metadata.labels.unwrap_or_default()));
+                        }
+                    }
+                    Event::Delete(ns) => {
+                        if let Some(name) = ns.metadata.name {
+                            cache.remove(&name);
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "namespace watch failed; retrying with backoff, answering from the last known state");
+                    failing = true;
+                } else {
+                    tracing::debug!(%error, "namespace watch still failing");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! # podsec-server: the Pod Security admission webhook (`podsec serve`)
+//!
+//! An HTTPS server that answers the Kubernetes API server's AdmissionReviews with upstream Pod
+//! Security Admission's decisions, warnings, audit annotations and metrics.
+//!
+//! - [`args`]: the command-line flags ([`ServeArgs`]).
+//! - [`tls`]: rustls configuration and the serving certificate, reloaded when its files change.
+//! - [`server`]: the listener: TLS handshakes, HTTP/1.1 and HTTP/2, timeouts, graceful shutdown.
+//! - [`http`]: the routes and upstream's request rules for the admission endpoint.
+//! - [`admit`]: one review through the `podsec-admission` decision flow.
+//! - [`state`], [`cluster`]: namespace labels (and pods) from a file or from the API server.
+//! - [`metrics`]: Prometheus counters and the latency histogram.
+//!
+//! [`run`] is the whole command; [`Webhook`] is the same in two steps (bind, then serve until a
+//! future completes) for embedding and tests.
+
+pub mod admit;
+pub mod args;
+pub mod cluster;
+pub mod duration;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod server;
+pub mod state;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub use args::{LogFormat, ServeArgs};
+
+use crate::admit::{Admitter, ClusterState};
+use crate::http::{AppState, Readiness};
+use crate::metrics::Metrics;
+use crate::state::{FileState, NamespaceCache};
+use crate::tls::{CertFiles, ReloadingCert};
+
+/// Runs the webhook until SIGTERM or SIGINT, then finishes in-flight requests and returns.
+/// Builds its own multi-threaded tokio runtime.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log_format, &args.log_level).context("invalid --log-level")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("podsec-serve")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        // Installed before anything slow so that a SIGTERM during start-up is a clean stop.
+        let termination = termination_signal()?;
+        let webhook = Webhook::bind(&args).await?;
+        webhook.serve(termination).await
+    })
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+fn termination_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        let which = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = which, "shutting down");
+    })
+}
+
+/// A bound, not yet serving webhook.
+pub struct Webhook {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    state: Arc<AppState>,
+    args: ServeArgs,
+    certs: CertFiles,
+    resolver: Arc<ReloadingCert>,
+    cache: Arc<NamespaceCache>,
+    watch_client: Option<kube::Client>,
+}
+
+impl Webhook {
+    /// Loads the configuration, the certificate and the namespace source, and binds the port.
+    /// Every error here is a start-up error.
+    pub async fn bind(args: &ServeArgs) -> anyhow::Result<Webhook> {
+        if args.secure_port == 0 {
+            bail!("no serving info configured");
+        }
+        let metrics = Arc::new(Metrics::new());
+        let certs = CertFiles {
+            cert: args.tls_cert_file.clone(),
+            key: args.tls_private_key_file.clone(),
+        };
+        let resolver = Arc::new(ReloadingCert::new(
+            certs.load().context("loading the serving certificate")?,
+        ));
+        let tls_config = tls::server_config(Arc::clone(&resolver), args.tls_min_version)?;
+
+        let cache = Arc::new(NamespaceCache::new());
+        let (cluster, watch_client) = match &args.namespaces_file {
+            Some(path) => {
+                let file = FileState::load(path)?;
+                cache.replace_all(file.namespaces.clone());
+                tracing::info!(path = %path.display(), namespaces = cache.len(), "namespace state read from file");
+                (ClusterState::File(Arc::new(file)), None)
+            }
+            None => {
+                let client = kube_client(args).await?;
+                (
+                    ClusterState::Live(cluster::Cluster::new(client.clone(), Arc::clone(&cache))),
+                    Some(client),
+                )
+            }
+        };
+        let admitter = Admitter::new(
+            args.config.as_deref(),
+            cluster,
+            Arc::clone(&cache),
+            Arc::clone(&metrics),
+        )?;
+
+        let addr = SocketAddr::new(args.bind_address, args.secure_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
+        let state = Arc::new(AppState {
+            admitter,
+            metrics,
+            readiness: Readiness::new(Arc::clone(&cache)),
+            body_timeout: args.request_read_timeout,
+        });
+        Ok(Webhook {
+            listener,
+            acceptor: TlsAcceptor::from(Arc::new(tls_config)),
+            state,
+            args: args.clone(),
+            certs,
+            resolver,
+            cache,
+            watch_client,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and stops the
+    /// background tasks.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (stop_tx, stop) = watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(tls::watch(
+            self.certs,
+            self.resolver,
+            self.args.tls_reload_interval,
+            Arc::clone(&self.state.metrics),
+            stop.clone(),
+        ));
+        if let Some(client) = self.watch_client {
+            tasks.spawn(cluster::watch_namespaces(client, self.cache, stop.clone()));
+        }
+        tracing::info!(address = %self.listener.local_addr()?, "serving admission reviews over HTTPS");
+
+        let state = Arc::clone(&self.state);
+        let delay = self.args.shutdown_delay;
+        let draining = async move {
+            shutdown.await;
+            state.readiness.start_draining();
+            if !delay.is_zero() {
+                tracing::info!(?delay, "reporting not ready before closing the listener");
+                tokio::time::sleep(delay).await;
+            }
+        };
+        let limits = server::Limits {
+            read_timeout: self.args.request_read_timeout,
+            shutdown_timeout: self.args.shutdown_timeout,
+        };
+        let served = server::serve(
+            self.listener,
+            self.acceptor,
+            http::router(Arc::clone(&self.state)),
+            limits,
+            draining,
+        )
+        .await;
+        let _ = stop_tx.send(true);
+        while tasks.join_next().await.is_some() {}
+        served?;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// A client for the API server: `--kubeconfig` if given, else kube-rs's discovery
+/// ($KUBECONFIG, ~/.kube/config, in-cluster).
+async fn kube_client(args: &ServeArgs) -> anyhow::Result<kube::Client> {
+    let mut config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .with_context(|| format!("using kubeconfig {}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no cluster configuration found (pass --kubeconfig, run in a pod, or use --namespaces-file)")?,
+    };
+    // Names this component in the API server's audit log and request metrics.
+    config.headers.push((
+        ::http::header::USER_AGENT,
+        ::http::HeaderValue::from_static(concat!(
+            "podsec/",
+            env!("CARGO_PKG_VERSION"),
+            " podsecurity-webhook"
+        )),
+    ));
+    kube::Client::try_from(config).context("building the Kubernetes client")
+}

@@ -1,0 +1,280 @@
+//! The kube-rs side against recorded API server responses, replayed through kube-rs's own mock
+//! transport (`tower_test::mock::pair` behind `kube::Client::new`): the namespace watcher
+//! (metadata-only list, watch events, a 410 forcing a re-list), the live namespace GET, and the
+//! paged pod listing.
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use kube::client::Body;
+use podsec_server::cluster::{self, Cluster, ListError, LookupError};
+use podsec_server::state::NamespaceCache;
+use tokio::time::Instant;
+use tower_test::mock::{self, Handle};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/api")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn respond(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("response")
+}
+
+/// The next request the client sends, within a few seconds.
+async fn next(
+    handle: &mut std::pin::Pin<&mut ApiHandle>,
+) -> (Request<Body>, mock::SendResponse<Response<Body>>) {
+    tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+        .await
+        .expect("client sent no request")
+        .expect("client dropped")
+}
+
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn label(cache: &NamespaceCache, ns: &str, key: &str) -> Option<String> {
+    cache.get(ns).and_then(|labels| {
+        labels
+            .get(&format!("pod-security.kubernetes.io/{key}"))
+            .cloned()
+    })
+}
+
+#[tokio::test]
+async fn namespace_watcher_lists_watches_and_relists_after_gone() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let cache = Arc::new(NamespaceCache::new());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let mut handle = pin!(handle);
+
+    // Initial list: paged, metadata only.
+    let (request, send) = next(&mut handle).await;
+    let uri = request.uri().to_string();
+    assert!(uri.starts_with("/api/v1/namespaces?"), "{uri}");
+    assert!(uri.contains("limit=500"), "{uri}");
+    assert!(!uri.contains("watch=true"), "{uri}");
+    let accept = request.headers()["accept"].to_str().expect("accept");
+    assert!(accept.contains("as=PartialObjectMetadataList"), "{accept}");
+    assert!(!cache.is_synced(), "synced before the listing arrived");
+    send.send_response(respond(StatusCode::OK, fixture("namespaces-list.json")));
+
+    eventually("first sync", || cache.is_synced()).await;
+    assert_eq!(cache.len(), 3);
+    assert_eq!(
+        label(&cache, "default", "enforce-version").as_deref(),
+        Some("v1.29")
+    );
+    // Only Pod Security labels are kept.
+    assert_eq!(cache.get("default").expect("default").len(), 2);
+    assert!(cache.get("legacy").expect("legacy").is_empty());
+
+    // Watch from the list's resourceVersion: an add, a relabel, a delete, then 410 Gone.
+    let (request, send) = next(&mut handle).await;
+    let uri = request.uri().to_string();
+    assert!(
+        uri.contains("watch=true") && uri.contains("resourceVersion=1000"),
+        "{uri}"
+    );
+    send.send_response(respond(StatusCode::OK, fixture("namespaces-watch.jsonl")));
+    eventually("watch events applied", || {
+        cache.get("legacy").is_none()
+            && label(&cache, "team-a", "enforce").as_deref() == Some("baseline")
+    })
+    .await;
+    assert_eq!(
+        label(&cache, "team-b", "warn").as_deref(),
+        Some("restricted")
+    );
+
+    // After the 410 the watcher backs off and lists again; meanwhile the old state answers.
+    assert!(cache.is_synced());
+    assert!(cache.get("team-b").is_some());
+    let (request, send) = next(&mut handle).await;
+    let uri = request.uri().to_string();
+    assert!(
+        uri.contains("limit=500") && !uri.contains("watch=true"),
+        "{uri}"
+    );
+    send.send_response(respond(StatusCode::OK, fixture("namespaces-relist.json")));
+    // The re-list replaces the state as a whole: what it no longer lists is gone.
+    eventually("relist applied", || cache.get("team-c").is_some()).await;
+    assert!(cache.get("team-a").is_none() && cache.get("team-b").is_none());
+    assert_eq!(cache.len(), 2);
+
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("watcher stops")
+        .expect("watcher task");
+}
+
+#[tokio::test]
+async fn watcher_errors_keep_the_last_state_serving() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let cache = Arc::new(NamespaceCache::new());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let mut handle = pin!(handle);
+
+    // The API server is down at start: nothing is synced, lookups say so.
+    let (_, send) = next(&mut handle).await;
+    send.send_error(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "connection refused",
+    ));
+    let (service2, _h2) = mock::pair::<Request<Body>, Response<Body>>();
+    let lookups = Cluster::new(kube::Client::new(service2, "default"), Arc::clone(&cache));
+    let err = lookups
+        .namespace_labels("default", Instant::now() + Duration::from_millis(50))
+        .await
+        .expect_err("not synced");
+    assert!(matches!(err, LookupError::NotSynced), "{err}");
+
+    // It comes back: the retried list syncs the cache.
+    let (_, send) = next(&mut handle).await;
+    send.send_response(respond(StatusCode::OK, fixture("namespaces-list.json")));
+    eventually("sync after outage", || cache.is_synced()).await;
+
+    // The watch fails with a server error: the cache keeps answering from the listing.
+    let (_, send) = next(&mut handle).await;
+    send.send_response(respond(
+        StatusCode::SERVICE_UNAVAILABLE,
+        br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server is currently unable to handle the request","reason":"ServiceUnavailable","code":503}"#.to_vec(),
+    ));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let labels = lookups
+        .namespace_labels("team-a", Instant::now() + Duration::from_millis(50))
+        .await
+        .expect("answered from the cache");
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("watcher stops")
+        .expect("watcher task");
+}
+
+#[tokio::test]
+async fn unknown_namespaces_are_fetched_live() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let cache = Arc::new(NamespaceCache::new());
+    cache.replace_all(Default::default());
+    let cluster = Cluster::new(kube::Client::new(service, "default"), Arc::clone(&cache));
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/fresh");
+        send.send_response(respond(StatusCode::OK, fixture("namespace-get.json")));
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/missing-ns");
+        send.send_response(respond(
+            StatusCode::NOT_FOUND,
+            fixture("namespace-not-found.json"),
+        ));
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let labels = cluster
+        .namespace_labels("fresh", deadline)
+        .await
+        .expect("live get");
+    assert_eq!(
+        labels["pod-security.kubernetes.io/enforce-version"],
+        "v1.30"
+    );
+    assert_eq!(labels.len(), 2);
+    let err = cluster
+        .namespace_labels("missing-ns", deadline)
+        .await
+        .expect_err("missing");
+    assert_eq!(err.to_string(), "namespaces \"missing-ns\" not found");
+    server.await.expect("mock server");
+}
+
+#[derive(Clone, serde::Deserialize)]
+struct LeanPod {
+    metadata: podsec_pss::pod::PodMetadata,
+}
+
+#[tokio::test]
+async fn pods_are_listed_page_by_page_with_continue_tokens() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let cluster = Cluster::new(
+        kube::Client::new(service, "default"),
+        Arc::new(NamespaceCache::new()),
+    );
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let (request, send) = next(&mut handle).await;
+        let uri = request.uri().to_string();
+        assert!(uri.starts_with("/api/v1/namespaces/team-a/pods?"), "{uri}");
+        assert!(
+            uri.contains("limit=500") && !uri.contains("continue="),
+            "{uri}"
+        );
+        send.send_response(respond(StatusCode::OK, fixture("pods-page-1.json")));
+        let (request, send) = next(&mut handle).await;
+        let uri = request.uri().to_string();
+        assert!(uri.contains("limit=500"), "{uri}");
+        assert!(
+            uri.contains("continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEi"),
+            "{uri}"
+        );
+        send.send_response(respond(StatusCode::OK, fixture("pods-page-2.json")));
+    });
+    let pods: Vec<LeanPod> = cluster
+        .list_pods("team-a", Instant::now() + Duration::from_secs(5))
+        .await
+        .expect("listed");
+    assert_eq!(pods.len(), 502);
+    assert_eq!(pods[0].metadata.name.as_deref(), Some("web-0000"));
+    assert_eq!(pods[501].metadata.name.as_deref(), Some("web-0501"));
+    assert_eq!(pods[1].metadata.owner_references[0].controller, Some(true));
+    server.await.expect("mock server");
+}
+
+#[tokio::test]
+async fn pod_listing_stops_at_the_deadline() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let cluster = Cluster::new(
+        kube::Client::new(service, "default"),
+        Arc::new(NamespaceCache::new()),
+    );
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let (_, send) = next(&mut handle).await;
+        send.send_response(respond(StatusCode::OK, fixture("pods-page-1.json")));
+        // The second page never comes.
+        let (_request, _send) = next(&mut handle).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    });
+    let started = Instant::now();
+    let err = cluster
+        .list_pods::<LeanPod>("team-a", started + Duration::from_millis(300))
+        .await
+        .err()
+        .expect("deadline");
+    assert!(matches!(err, ListError::Timeout), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    server.abort();
+}

@@ -1,0 +1,333 @@
+//! Test harness: certificates made with rcgen, the real webhook started in-process on a
+//! loopback port, and an HTTPS client that trusts the test CA.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use podsec_server::args::LogFormat;
+use podsec_server::tls::MinTlsVersion;
+use podsec_server::{ServeArgs, Webhook};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// `../shared` beside the repository, if present.
+pub fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared not found");
+        None
+    }
+}
+
+/// A CA and a serving certificate for `localhost` / 127.0.0.1 signed by it (PEM).
+pub struct Pki {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+pub fn pki(name: &str) -> Pki {
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("podsec test CA {name}"));
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, format!("webhook {name}"));
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("leaf");
+    Pki {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+pub fn client(cas: &[&str]) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .https_only(true)
+        .timeout(Duration::from_secs(10));
+    for ca in cas {
+        builder = builder
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("CA"));
+    }
+    builder.build().expect("client")
+}
+
+/// What to start a server with.
+#[derive(Default)]
+pub struct Options {
+    /// `--namespaces-file` content (written to a temp file), or a path to use as is.
+    pub namespaces_yaml: Option<String>,
+    pub namespaces_path: Option<PathBuf>,
+    /// `--config` content.
+    pub config_yaml: Option<String>,
+    /// `--kubeconfig` content.
+    pub kubeconfig: Option<String>,
+    pub read_timeout: Option<Duration>,
+    pub reload_interval: Option<Duration>,
+}
+
+pub struct TestServer {
+    pub port: u16,
+    pub pki: Pki,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+pub fn args(dir: &Path, port: u16) -> ServeArgs {
+    ServeArgs {
+        tls_cert_file: dir.join("tls.crt"),
+        tls_private_key_file: dir.join("tls.key"),
+        bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        secure_port: port,
+        tls_min_version: MinTlsVersion::Tls12,
+        tls_reload_interval: Duration::from_secs(10),
+        request_read_timeout: Duration::from_secs(10),
+        shutdown_delay: Duration::ZERO,
+        shutdown_timeout: Duration::from_secs(10),
+        config: None,
+        kubeconfig: None,
+        namespaces_file: None,
+        log_format: LogFormat::Text,
+        log_level: "warn".to_owned(),
+    }
+}
+
+pub async fn start(options: Options) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki("a");
+    std::fs::write(dir.path().join("tls.crt"), &pki.cert_pem).expect("write cert");
+    std::fs::write(dir.path().join("tls.key"), &pki.key_pem).expect("write key");
+    let mut last_error = None;
+    // The port is picked free, then bound by the server: retry if another test took it.
+    for _ in 0..5 {
+        let port = free_port();
+        let mut args = args(dir.path(), port);
+        if let Some(yaml) = &options.namespaces_yaml {
+            let path = dir.path().join("namespaces.yaml");
+            std::fs::write(&path, yaml).expect("write namespaces");
+            args.namespaces_file = Some(path);
+        }
+        if let Some(path) = &options.namespaces_path {
+            args.namespaces_file = Some(path.clone());
+        }
+        if let Some(yaml) = &options.config_yaml {
+            let path = dir.path().join("config.yaml");
+            std::fs::write(&path, yaml).expect("write config");
+            args.config = Some(path);
+        }
+        if let Some(yaml) = &options.kubeconfig {
+            let path = dir.path().join("kubeconfig");
+            std::fs::write(&path, yaml).expect("write kubeconfig");
+            args.kubeconfig = Some(path);
+        }
+        if let Some(t) = options.read_timeout {
+            args.request_read_timeout = t;
+        }
+        if let Some(t) = options.reload_interval {
+            args.tls_reload_interval = t;
+        }
+        match Webhook::bind(&args).await {
+            Ok(webhook) => {
+                let (tx, rx) = oneshot::channel::<()>();
+                let task = tokio::spawn(webhook.serve(async move {
+                    let _ = rx.await;
+                }));
+                let client = client(&[&pki.ca_pem]);
+                return TestServer {
+                    port,
+                    pki,
+                    dir,
+                    client,
+                    shutdown: Some(tx),
+                    task: Some(task),
+                };
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    panic!("server did not start: {:#}", last_error.expect("an error"));
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// POSTs a review as the API server does; returns the status and the body as JSON (or as a
+    /// JSON string when it is not JSON).
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/validate"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// The `response` of the answer to `review`, asserting HTTP 200.
+    pub async fn decide(&self, review: &Value) -> Value {
+        let (status, body) = self.post(serde_json::to_vec(review).expect("json")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["response"]["uid"], review["request"]["uid"], "{body}");
+        body["response"].clone()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        (
+            response.status().as_u16(),
+            response.text().await.expect("body"),
+        )
+    }
+
+    /// Starts the graceful shutdown without waiting for it.
+    pub fn trigger_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shuts down and returns what `serve` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.trigger_shutdown();
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .expect("server stops")
+            .expect("server task")
+    }
+}
+
+/// An AdmissionReview as the API server sends it.
+pub struct Review {
+    pub api_version: &'static str,
+    pub uid: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub resource: &'static str,
+    pub sub_resource: &'static str,
+    pub namespace: &'static str,
+    pub name: &'static str,
+    pub operation: &'static str,
+    pub username: &'static str,
+    pub object: Value,
+    pub old_object: Value,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            api_version: "admission.k8s.io/v1",
+            uid: "11111111-2222-4333-8444-555555555555",
+            group: "",
+            version: "v1",
+            kind: "Pod",
+            resource: "pods",
+            sub_resource: "",
+            namespace: "default",
+            name: "",
+            operation: "CREATE",
+            username: "jane",
+            object: Value::Null,
+            old_object: Value::Null,
+        }
+    }
+}
+
+impl Review {
+    pub fn json(&self) -> Value {
+        let mut request = json!({
+            "uid": self.uid,
+            "kind": {"group": self.group, "version": self.version, "kind": self.kind},
+            "resource": {"group": self.group, "version": self.version, "resource": self.resource},
+            "requestKind": {"group": self.group, "version": self.version, "kind": self.kind},
+            "requestResource": {"group": self.group, "version": self.version, "resource": self.resource},
+            "name": self.name,
+            "namespace": self.namespace,
+            "operation": self.operation,
+            "userInfo": {"username": self.username, "groups": ["system:authenticated"]},
+            "object": self.object,
+            "oldObject": self.old_object,
+            "dryRun": false,
+        });
+        if !self.sub_resource.is_empty() {
+            request["subResource"] = json!(self.sub_resource);
+            request["requestSubResource"] = json!(self.sub_resource);
+        }
+        json!({"apiVersion": self.api_version, "kind": "AdmissionReview", "request": request})
+    }
+}
+
+/// A pod with one container; `privileged` sets securityContext.privileged.
+pub fn pod(name: &str, namespace: &str, privileged: bool) -> Value {
+    let mut container = json!({"name": "app", "image": "nginx:1.25", "imagePullPolicy": "IfNotPresent",
+        "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File", "resources": {}});
+    if privileged {
+        container["securityContext"] = json!({"privileged": true});
+    }
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "uid": "aaaaaaaa-0000-4000-8000-000000000001",
+                      "labels": {"app": name}},
+        "spec": {"containers": [container], "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
+                 "serviceAccountName": "default", "securityContext": {}, "schedulerName": "default-scheduler",
+                 "enableServiceLinks": true, "preemptionPolicy": "PreemptLowerPriority", "priority": 0}
+    })
+}
+
+/// A pod that passes `restricted`.
+pub fn restricted_pod(name: &str, namespace: &str) -> Value {
+    let mut pod = pod(name, namespace, false);
+    pod["spec"]["securityContext"] =
+        json!({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}});
+    pod["spec"]["containers"][0]["securityContext"] =
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
+    pod
+}
+
+pub fn namespace_object(name: &str, labels: Value) -> Value {
+    let mut all = json!({"kubernetes.io/metadata.name": name});
+    if let Value::Object(extra) = labels {
+        for (k, v) in extra {
+            all[k] = v;
+        }
+    }
+    json!({"apiVersion": "v1", "kind": "Namespace",
+           "metadata": {"name": name, "uid": "bbbbbbbb-0000-4000-8000-000000000001", "labels": all},
+           "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+}

@@ -15,8 +15,13 @@
 //! - [`authorizer`]: the `use` authorization interface; [`rbac`] an offline RBAC implementation.
 //! - [`field_error`]: apimachinery v0.24.6 field-error rendering.
 
+pub mod admission;
+pub mod authorizer;
 pub mod field_error;
 pub mod pod;
 pub mod provider;
+pub mod rbac;
 pub mod strategies;
+pub mod table;
 pub mod types;
+pub mod validation;

@@ -20,7 +20,7 @@ use podsec_pss::{Evaluation, Evaluator, Level, LevelVersion, MAX_KNOWN_MINOR, Ve
 
 use crate::config::{ConfigError, Exemptions, PodSecurityConfiguration};
 use crate::field_error::{Aggregate, FieldErrorList};
-use crate::object::{Object, Pod, extract_pod};
+use crate::object::{Object, ObjectMeta, Pod, extract_pod};
 use crate::policy::{Mode, Policy};
 use crate::review::{AdmissionRequest, AdmissionResponse, Status, StatusCause, StatusDetails};
 
@@ -588,14 +588,18 @@ impl Flow<'_> {
             "UPDATE" => false,
             _ => return AdmissionResponse::allowed(),
         };
-        let labels = match decode_namespace_labels(request, Which::New) {
-            Ok(labels) => labels,
+        let namespace = match decode_namespace(request, Which::New) {
+            Ok(namespace) => namespace,
             Err(error) => {
                 let (object, namespace) = ("failed to decode object", "failed to decode namespace");
                 return decode_failure(error, object, namespace);
             }
         };
-        let (policy, errors) = Policy::from_labels(&labels, self.admission.defaults);
+        // Upstream names the namespace by its object in warnings and lists its pods by that
+        // name, but looks up exemptions by the request's namespace.
+        let name = namespace.name().unwrap_or_default();
+        let labels = &namespace.labels;
+        let (policy, errors) = Policy::from_labels(labels, self.admission.defaults);
         if create {
             if !errors.is_empty() {
                 return self.invalid(&errors);
@@ -604,20 +608,21 @@ impl Flow<'_> {
             if self.admission.exemptions.namespace(&request.namespace) {
                 response
                     .warnings
-                    .extend(self.exempt_namespace_warning(&policy, &labels));
+                    .extend(self.exempt_namespace_warning(name, &policy, labels));
             }
             return response;
         }
 
         // The typo of upstream's messages (two spaces) is part of the interface.
-        let old_labels = match decode_namespace_labels(request, Which::Old) {
-            Ok(labels) => labels,
+        let old_namespace = match decode_namespace(request, Which::Old) {
+            Ok(namespace) => namespace,
             Err(error) => {
                 let object = "failed to decode  old object";
                 return decode_failure(error, object, "failed to decode  old namespace");
             }
         };
-        let (old_policy, old_errors) = Policy::from_labels(&old_labels, self.admission.defaults);
+        let (old_policy, old_errors) =
+            Policy::from_labels(&old_namespace.labels, self.admission.defaults);
         // Invalid labels that were already there must not block unrelated updates.
         if !errors.is_empty() && (old_errors.is_empty() || errors != old_errors) {
             return self.invalid(&errors);
@@ -633,12 +638,10 @@ impl Flow<'_> {
         if self.admission.exemptions.namespace(&request.namespace) {
             response
                 .warnings
-                .extend(self.exempt_namespace_warning(&policy, &labels));
+                .extend(self.exempt_namespace_warning(name, &policy, labels));
             return response;
         }
-        response.warnings = self
-            .existing_pod_warnings(cluster, &request.namespace, new, ctx)
-            .await;
+        response.warnings = self.existing_pod_warnings(cluster, name, new, ctx).await;
         response
     }
 
@@ -671,6 +674,7 @@ impl Flow<'_> {
     /// §5.7: the policy an exempt namespace asks for and will not get.
     fn exempt_namespace_warning(
         &self,
+        namespace: &str,
         policy: &Policy,
         labels: &BTreeMap<String, String>,
     ) -> Option<String> {
@@ -688,7 +692,7 @@ impl Flow<'_> {
             .collect();
         Some(format!(
             "namespace {} is exempt from Pod Security, and the policy ({}) will be ignored",
-            go_quote(&self.request.namespace),
+            go_quote(namespace),
             listed.join(", ")
         ))
     }
@@ -846,11 +850,8 @@ fn decode_pod(request: &AdmissionRequest, which: Which) -> Result<Pod, DecodeErr
     serde_json::from_str(raw).map_err(|e| DecodeError::Syntax(e.to_string()))
 }
 
-/// The labels of a namespace request's object: it must be a `v1` Namespace.
-fn decode_namespace_labels(
-    request: &AdmissionRequest,
-    which: Which,
-) -> Result<BTreeMap<String, String>, DecodeError> {
+/// The metadata of a namespace request's object: it must be a `v1` Namespace.
+fn decode_namespace(request: &AdmissionRequest, which: Which) -> Result<ObjectMeta, DecodeError> {
     let raw = raw_object(request, which).ok_or(DecodeError::WrongKind)?;
     let kind = &request.kind;
     if !(kind.group.is_empty() && kind.version == "v1" && kind.kind == "Namespace") {
@@ -858,7 +859,7 @@ fn decode_namespace_labels(
     }
     let object =
         Object::from_request_json(raw, kind).map_err(|e| DecodeError::Syntax(e.to_string()))?;
-    Ok(object.metadata.labels)
+    Ok(object.metadata)
 }
 
 /// The 400 answer to an object that does not decode (`object_message: <decoder error>` in the
@@ -1819,6 +1820,12 @@ mod tests {
                     .is_empty()
             );
         }
+        // Exemption by the request's namespace, warning by the object's name (as upstream).
+        let mut renamed = namespace(&labels);
+        renamed["metadata"]["name"] = json!("renamed");
+        let request = namespace_request("CREATE", Some(renamed), None);
+        let outcome = run(&admission, &FakeCluster::default(), &request);
+        assert!(outcome.response.warnings[0].starts_with("namespace \"renamed\" is exempt"));
         // On a tightening update too, and then no pods are listed.
         let cluster = FakeCluster {
             pods: Some(vec![]),

@@ -1,6 +1,9 @@
 //! Test support shared by the integration tests: the shared data directory, a future driver
 //! and an in-memory cluster.
 
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,257 @@
+//! Decoding one document into a serde type, with errors located in the file.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter};
+
+use super::{Document, Format, Position};
+
+/// A document that could not be decoded: its syntax, its shape, or a budget.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: document {document}: {}{message}", position_prefix(.position))]
+pub struct DecodeError {
+    /// The input, as in [`Document::source`].
+    pub file: Arc<str>,
+    /// The index of the document, as in [`Document::index`].
+    pub document: usize,
+    /// Where the problem is, counted from the start of the input.
+    pub position: Option<Position>,
+    /// What the parser says, without the position.
+    pub message: String,
+}
+
+fn position_prefix(position: &Option<Position>) -> String {
+    position.map(|p| format!("{p}: ")).unwrap_or_default()
+}
+
+/// Decodes `document` into `T`: JSON with serde_json, YAML with serde-saphyr.
+///
+/// YAML is read the way kubectl reads it (YAML 1.1 through go-yaml), where it
+/// matters for manifests:
+/// - `0644` is octal (420), as in `defaultMode: 0644`;
+/// - `yes`, `no`, `on`, `off` are booleans when a boolean is expected;
+/// - a repeated key keeps its last value, which is what the API server
+///   stores (it only warns). serde_json does the same for maps, but a
+///   derived struct rejects a repeated field in JSON.
+///
+/// Budgets keep hostile YAML in check while leaving any real manifest alone:
+/// alias expansion may replay at most 250,000 events, nesting is limited to
+/// 128 levels (like serde_json), and the limits on events, nodes and scalar
+/// bytes grow with the size of the document, since their cost is linear in
+/// the input.
+///
+/// A YAML document that is a flow collection is first tried as JSON, which
+/// is the same thing when it parses and several times faster.
+pub fn decode<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
+    let text = document.text.as_str();
+    let looks_like_json = matches!(
+        text.bytes().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    );
+    match document.format {
+        Format::Json => serde_json::from_str(text).map_err(|e| json_error(document, &e)),
+        Format::Yaml if looks_like_json => match serde_json::from_str(text) {
+            Ok(value) => Ok(value),
+            // Valid JSON that does not fit `T` would not fit it as YAML either.
+            Err(error) if error.is_data() => Err(json_error(document, &error)),
+            Err(_) => decode_yaml(document),
+        },
+        Format::Yaml => decode_yaml(document),
+    }
+}
+
+fn decode_yaml<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
+    serde_saphyr::from_str_with_options(&document.text, yaml_options(document.text.len()))
+        .map_err(|error| yaml_error(document, &error))
+}
+
+fn yaml_options(length: usize) -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 128,
+            max_events: length.max(1_000_000),
+            max_nodes: length.max(250_000),
+            max_total_scalar_bytes: length.max(64 * 1024 * 1024),
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 250_000,
+        },
+        duplicate_keys: DuplicateKeyPolicy::LastWins,
+        legacy_octal_numbers: true,
+        // Comments are not needed, and not emitting them is faster.
+        emit_comments: false,
+        // Errors are located by line and column; a snippet would repeat the
+        // document in every message.
+        with_snippet: false,
+    }
+}
+
+fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {
+    let error = error.without_snippet();
+    let position = error
+        .location()
+        .filter(|location| location.line() > 0)
+        .map(|location| {
+            document.position_in_input(to_usize(location.line()), to_usize(location.column()))
+        });
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(error);
+    DecodeError {
+        file: document.source.clone(),
+        document: document.index,
+        position,
+        message: printable(&message),
+    }
+}
+
+fn json_error(document: &Document, error: &serde_json::Error) -> DecodeError {
+    let message = error.to_string();
+    let (position, message) = if error.line() == 0 {
+        (None, message)
+    } else {
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+        (
+            Some(document.position_in_input(error.line(), error.column())),
+            message,
+        )
+    };
+    DecodeError {
+        file: document.source.clone(),
+        document: document.index,
+        position,
+        message: printable(&message),
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Parser messages may quote the input; control characters in it must not
+/// reach a terminal.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::split::{Splitter, Syntax};
+
+    /// Decodes every document of `input` (named `app.yaml` or `app.json`)
+    /// into a JSON value; documents as JSON text, errors as messages.
+    fn decode_all(syntax: Syntax, input: &str) -> Vec<String> {
+        let name = if syntax == Syntax::Yaml {
+            "app.yaml"
+        } else {
+            "app.json"
+        };
+        Splitter::new(Arc::from(name), syntax, input.as_bytes(), 1024)
+            .map(|item| match item {
+                Ok(document) => match decode::<serde_json::Value>(&document) {
+                    Ok(value) => value.to_string(),
+                    Err(error) => error.to_string(),
+                },
+                Err(error) => error.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn locates_errors_in_the_file() {
+        let cases: &[(Syntax, &str, &[&str])] = &[
+            (
+                Syntax::Yaml,
+                "a: 1\n---\n# two\nb:\n  c: 1\n d: 2\n---\ne: 3\n",
+                &[
+                    r#"{"a":1}"#,
+                    "app.yaml: document 1: line 6, column 2: while parsing a block mapping, did not find expected key",
+                    r#"{"e":3}"#,
+                ],
+            ),
+            (
+                Syntax::Yaml,
+                "a: b: c\n---\nx: *nowhere\n",
+                &[
+                    "app.yaml: document 0: line 1, column 5: mapping values are not allowed in this context",
+                    "app.yaml: document 1: line 3, column 4: alias references unknown anchor",
+                ],
+            ),
+            (
+                Syntax::Yaml,
+                "\u{feff}a:\r\n\tb: 1\r\n",
+                &[
+                    "app.yaml: document 0: line 2, column 2: tabs disallowed within this context (block indentation)",
+                ],
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                "{\"a\": 1}\n{\"b\":\n  [1 2]}\n{\"c\": 3}",
+                &[
+                    r#"{"a":1}"#,
+                    "app.json: document 1: line 3, column 6: expected `,` or `]`",
+                    r#"{"c":3}"#,
+                ],
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                "{}  {\"a\" 1}",
+                &[
+                    "{}",
+                    "app.json: document 1: line 1, column 10: expected `:`",
+                ],
+            ),
+            // JSON in YAML, and flow YAML that is not JSON.
+            (
+                Syntax::Yaml,
+                "{\"a\": [1, 2]}\n{a: [x, z]}\n{a: }}\n",
+                &[
+                    r#"{"a":[1,2]}"#,
+                    r#"{"a":["x","z"]}"#,
+                    r#"{"a":null}"#,
+                    "app.yaml: document 3: line 3, column 6: misplaced bracket",
+                ],
+            ),
+        ];
+        for (syntax, input, expected) in cases {
+            assert_eq!(decode_all(*syntax, input), *expected, "input: {input:?}");
+        }
+    }
+
+    #[test]
+    fn reads_yaml_like_kubectl() {
+        let input = "%YAML 1.1\n---\nmode: 0644\nprivileged: yes\nname: a\nname: b\nbase: &base {x: 1}\nderived:\n  <<: *base\n  y: 2\n";
+        assert_eq!(
+            decode_all(Syntax::Yaml, input),
+            [r#"{"base":{"x":1},"derived":{"x":1,"y":2},"mode":420,"name":"b","privileged":true}"#]
+        );
+    }
+
+    #[test]
+    fn stops_alias_bombs() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, previous) in ('b'..='j').zip('a'..) {
+            let aliases = vec![format!("*{previous}"); 10].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let result = decode_all(Syntax::Yaml, &bomb);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(result.len(), 1);
+        assert!(
+            result[0].starts_with("app.yaml: document 0: line "),
+            "{}",
+            result[0]
+        );
+    }
+}

@@ -1,0 +1,864 @@
+//! Splitting one input into documents, one line at a time.
+//!
+//! The splitter never parses YAML: document boundaries in YAML are lines that
+//! start with `---` or `...` (a YAML scalar cannot contain such a line), so
+//! finding them only needs the first bytes of each line. Lines are read into a
+//! reusable buffer and copied once, into the text of their document. JSON
+//! values are delimited by counting brackets outside strings.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use super::{Document, Format, InputError, MAX_DOCUMENT_BYTES, Position, Problem};
+
+/// How the lines of an input are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Syntax {
+    /// A YAML stream; bare documents starting with `{` or `[` are JSON values.
+    Yaml,
+    /// A `.json` file: a JSON stream if its first character is `{` or `[`,
+    /// YAML otherwise.
+    JsonUnlessNot,
+}
+
+/// Splits one input into documents; an iterator of documents and errors.
+pub(super) struct Splitter<R> {
+    lines: LineReader<R>,
+    state: State,
+}
+
+impl<R: Read> Splitter<R> {
+    /// Reads with a buffer of `buffer_capacity` bytes, which grows for longer
+    /// lines.
+    pub(super) fn new(source: Arc<str>, syntax: Syntax, reader: R, buffer_capacity: usize) -> Self {
+        let mode = match syntax {
+            Syntax::Yaml => Mode::Yaml,
+            Syntax::JsonUnlessNot => Mode::Undecided,
+        };
+        Splitter {
+            lines: LineReader::new(reader, buffer_capacity),
+            state: State {
+                source,
+                mode,
+                line_number: 0,
+                cursor: None,
+                started: false,
+                open: None,
+                text: Vec::new(),
+                directives_line: None,
+                next_index: 0,
+                last_length: 0,
+                ready: VecDeque::new(),
+                done: false,
+            },
+        }
+    }
+
+    /// Reads until something is ready or the input ends.
+    fn step(&mut self) {
+        let state = &mut self.state;
+        if !state.started {
+            state.started = true;
+            match self.lines.skip_byte_order_mark() {
+                Ok(ByteOrderMark::Utf16) => {
+                    state.fail(Problem::Utf16, Position { line: 1, column: 1 });
+                    return;
+                }
+                Ok(ByteOrderMark::Utf8 | ByteOrderMark::None) => {}
+                Err(error) => return state.unreadable(error),
+            }
+        }
+        let at = match state.cursor {
+            Some(at) => at,
+            None => match self.lines.advance() {
+                Ok(true) => {
+                    state.line_number += 1;
+                    0
+                }
+                Ok(false) => return state.end_of_input(),
+                Err(error) if error.kind() == io::ErrorKind::OutOfMemory => {
+                    // The line alone is longer than any document may be.
+                    let position = Position {
+                        line: state.line_number + 1,
+                        column: 1,
+                    };
+                    return state.fail(Problem::TooLarge, position);
+                }
+                Err(error) => return state.unreadable(error),
+            },
+        };
+        state.cursor = state.process(self.lines.current(), at);
+    }
+}
+
+impl<R: Read> Iterator for Splitter<R> {
+    type Item = Result<Document, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.state.ready.pop_front() {
+                return Some(item);
+            }
+            if self.state.done {
+                return None;
+            }
+            self.step();
+        }
+    }
+}
+
+/// How the lines are being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Yaml,
+    Json,
+    /// A `.json` file before its first character.
+    Undecided,
+}
+
+/// The document being collected.
+struct OpenDocument {
+    index: usize,
+    first_line: usize,
+    first_column: usize,
+    format: Format,
+    /// Whether anything but comments, blank lines and markers was seen.
+    has_content: bool,
+    /// Set while the document is a JSON value whose brackets are open.
+    json: Option<JsonScanner>,
+    /// Set once the document grew beyond the limit and was reported: the
+    /// rest of it is read but not kept.
+    discarding: bool,
+}
+
+/// Everything but the line reader, so that a line borrowed from the reader
+/// can be processed while the state changes.
+struct State {
+    source: Arc<str>,
+    mode: Mode,
+    /// The 1-based number of the current line.
+    line_number: usize,
+    /// Where to continue in the current line, when it holds more than one
+    /// document; `None` to read the next line.
+    cursor: Option<usize>,
+    started: bool,
+    open: Option<OpenDocument>,
+    /// The text of the open document, or directives waiting for one.
+    text: Vec<u8>,
+    /// The line of the first directive waiting for a document.
+    directives_line: Option<usize>,
+    next_index: usize,
+    /// The length of the last document, to size the next one's buffer.
+    last_length: usize,
+    ready: VecDeque<Result<Document, InputError>>,
+    done: bool,
+}
+
+impl State {
+    /// Processes `line` from byte `at`; returns where to continue in the same
+    /// line, if a document ended before its end.
+    fn process(&mut self, line: &[u8], at: usize) -> Option<usize> {
+        if self.mode == Mode::Undecided {
+            match first_significant_byte(line) {
+                None => return None,
+                Some(b'{' | b'[') => self.mode = Mode::Json,
+                Some(_) => self.mode = Mode::Yaml,
+            }
+        }
+        if self.open.as_ref().is_some_and(|open| open.json.is_some()) {
+            // A YAML marker line cannot be part of a JSON value: the value is
+            // broken, and ending it here keeps the documents after it.
+            if self.mode == Mode::Yaml && at == 0 && marker(line).is_some() {
+                self.end_document();
+                return self.yaml_line(line);
+            }
+            return self.continue_json(line, at);
+        }
+        match self.mode {
+            Mode::Json => self.between_json_values(line, at),
+            _ if at > 0 => self.after_json_value(line, at),
+            _ => self.yaml_line(line),
+        }
+    }
+
+    /// A whole line of a YAML stream, outside JSON values.
+    fn yaml_line(&mut self, line: &[u8]) -> Option<usize> {
+        let kind = classify(line);
+        match (kind, self.open.is_some()) {
+            (Line::Start { has_content }, _) => {
+                self.end_document();
+                self.open_document(1, Format::Yaml, has_content);
+                self.append(line);
+            }
+            (Line::End, true) => self.end_document(),
+            (Line::End, false) => self.forget_directives(),
+            (Line::Directive, false) => {
+                self.directives_line.get_or_insert(self.line_number);
+                self.append(line);
+            }
+            (Line::Blank | Line::Comment, false) => {}
+            (Line::Content, false) => {
+                let starts_json = self.directives_line.is_none()
+                    && matches!(first_significant_byte(line), Some(b'{' | b'['));
+                if starts_json {
+                    self.open_document(1, Format::Yaml, true);
+                    return self.start_json(line, 0);
+                }
+                self.open_document(1, Format::Yaml, true);
+                self.append(line);
+            }
+            (kind, true) => {
+                if (kind == Line::Content || kind == Line::Directive)
+                    && let Some(open) = self.open.as_mut()
+                {
+                    open.has_content = true;
+                }
+                self.append(line);
+            }
+        }
+        None
+    }
+
+    /// The rest of a line after a JSON value in a YAML stream.
+    fn after_json_value(&mut self, line: &[u8], at: usize) -> Option<usize> {
+        let rest = &line[at..];
+        let start = at + rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        match line.get(start) {
+            None | Some(b'#') => None,
+            Some(b'{' | b'[') => {
+                self.open_document(start + 1, Format::Yaml, true);
+                self.start_json(line, start)
+            }
+            // Not YAML; kept as a document so that decoding reports it.
+            Some(_) => {
+                self.open_document(start + 1, Format::Yaml, true);
+                self.append(&line[start..]);
+                None
+            }
+        }
+    }
+
+    /// A line (or its rest) of a JSON stream, between values.
+    fn between_json_values(&mut self, line: &[u8], at: usize) -> Option<usize> {
+        let start = at
+            + line[at..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+        match line.get(start) {
+            None => None,
+            Some(b'{' | b'[') => {
+                self.open_document(start + 1, Format::Json, true);
+                self.start_json(line, start)
+            }
+            Some(_) => {
+                let found = first_char(&line[start..]);
+                let position = Position {
+                    line: self.line_number,
+                    column: start + 1,
+                };
+                self.next_index += 1;
+                self.fail(Problem::NotJson { found }, position);
+                None
+            }
+        }
+    }
+
+    fn start_json(&mut self, line: &[u8], at: usize) -> Option<usize> {
+        if let Some(open) = self.open.as_mut() {
+            open.json = Some(JsonScanner::default());
+        }
+        self.continue_json(line, at)
+    }
+
+    fn continue_json(&mut self, line: &[u8], at: usize) -> Option<usize> {
+        let scanner = self.open.as_mut().and_then(|open| open.json.as_mut())?;
+        match scanner.scan(&line[at..]) {
+            Some(length) => {
+                let end = at + length;
+                self.append(&line[at..end]);
+                self.end_document();
+                (end < line.len()).then_some(end)
+            }
+            None => {
+                self.append(&line[at..]);
+                None
+            }
+        }
+    }
+
+    fn open_document(&mut self, first_column: usize, format: Format, has_content: bool) {
+        let first_line = self.directives_line.take().unwrap_or(self.line_number);
+        self.open = Some(OpenDocument {
+            index: self.next_index,
+            first_line,
+            first_column,
+            format,
+            has_content,
+            json: None,
+            discarding: false,
+        });
+        self.next_index += 1;
+    }
+
+    /// Adds bytes to the open document (or to the waiting directives).
+    fn append(&mut self, bytes: &[u8]) {
+        if self.text.len() + bytes.len() <= MAX_DOCUMENT_BYTES {
+            if !self.open.as_ref().is_some_and(|open| open.discarding) {
+                self.text.extend_from_slice(bytes);
+            }
+            return;
+        }
+        self.text = Vec::new();
+        let Some(open) = self.open.as_mut() else {
+            // Megabytes of directives: not YAML, and not worth keeping.
+            self.directives_line = None;
+            return;
+        };
+        if !open.discarding {
+            open.discarding = true;
+            let error = InputError::Malformed {
+                file: self.source.clone(),
+                document: open.index,
+                position: Position {
+                    line: open.first_line,
+                    column: open.first_column,
+                },
+                problem: Problem::TooLarge,
+            };
+            self.ready.push_back(Err(error));
+        }
+    }
+
+    fn end_document(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        // Sized like the last document, as documents of one input tend to be
+        // alike; capped so that one huge document does not pin its memory.
+        let capacity = self.last_length.min(1024 * 1024);
+        let text = std::mem::replace(&mut self.text, Vec::with_capacity(capacity));
+        self.last_length = text.len();
+        if open.discarding || !open.has_content {
+            return;
+        }
+        let item = match String::from_utf8(text) {
+            Ok(text) => Ok(Document {
+                source: self.source.clone(),
+                index: open.index,
+                first_line: open.first_line,
+                first_column: open.first_column,
+                text,
+                format: open.format,
+            }),
+            Err(error) => {
+                let bytes = error.as_bytes();
+                let valid = &bytes[..error.utf8_error().valid_up_to()];
+                let newlines = valid.iter().filter(|&&b| b == b'\n').count();
+                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let column = valid.len() - line_start + 1;
+                Err(InputError::Malformed {
+                    file: self.source.clone(),
+                    document: open.index,
+                    position: Position {
+                        line: open.first_line + newlines,
+                        column: if newlines == 0 {
+                            open.first_column + column - 1
+                        } else {
+                            column
+                        },
+                    },
+                    problem: Problem::NotUtf8,
+                })
+            }
+        };
+        self.ready.push_back(item);
+    }
+
+    fn forget_directives(&mut self) {
+        self.directives_line = None;
+        self.text.clear();
+    }
+
+    fn end_of_input(&mut self) {
+        self.end_document();
+        self.done = true;
+    }
+
+    /// Reports a problem that ends the reading of this input.
+    fn fail(&mut self, problem: Problem, position: Position) {
+        let document = self
+            .open
+            .as_ref()
+            .map_or(self.next_index.saturating_sub(1), |open| open.index);
+        self.ready.push_back(Err(InputError::Malformed {
+            file: self.source.clone(),
+            document,
+            position,
+            problem,
+        }));
+        self.open = None;
+        self.done = true;
+    }
+
+    fn unreadable(&mut self, error: io::Error) {
+        self.ready.push_back(Err(InputError::Unreadable {
+            file: self.source.clone(),
+            error,
+        }));
+        self.open = None;
+        self.done = true;
+    }
+}
+
+/// What a line of a YAML stream is, outside scalars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    /// `---`, perhaps followed by content or a comment.
+    Start {
+        has_content: bool,
+    },
+    /// `...`
+    End,
+    /// `%YAML 1.2`, `%TAG ...`
+    Directive,
+    Blank,
+    Comment,
+    Content,
+}
+
+fn classify(line: &[u8]) -> Line {
+    if let Some((kind, rest)) = marker(line) {
+        return match kind {
+            b'-' => Line::Start {
+                has_content: !matches!(classify_rest(rest), Line::Blank | Line::Comment),
+            },
+            _ => Line::End,
+        };
+    }
+    if line.first() == Some(&b'%') {
+        return Line::Directive;
+    }
+    classify_rest(line)
+}
+
+fn classify_rest(bytes: &[u8]) -> Line {
+    match first_significant_byte(bytes) {
+        None => Line::Blank,
+        Some(b'#') => Line::Comment,
+        Some(_) => Line::Content,
+    }
+}
+
+/// If `line` is a document marker (`---` or `...` followed by whitespace or
+/// the end of the line), returns its first byte and what follows it.
+fn marker(line: &[u8]) -> Option<(u8, &[u8])> {
+    let (head, rest) = line.split_at_checked(3)?;
+    if head != b"---" && head != b"..." {
+        return None;
+    }
+    match rest.first() {
+        None | Some(b' ' | b'\t' | b'\r' | b'\n') => Some((head[0], rest)),
+        Some(_) => None,
+    }
+}
+
+/// The first byte that is not a space, a tab or a line ending.
+fn first_significant_byte(bytes: &[u8]) -> Option<u8> {
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+fn first_char(bytes: &[u8]) -> char {
+    let prefix = &bytes[..bytes.len().min(4)];
+    let valid = match std::str::from_utf8(prefix) {
+        Ok(text) => text,
+        Err(error) => std::str::from_utf8(&prefix[..error.valid_up_to()]).unwrap_or_default(),
+    };
+    valid.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// Finds the end of a JSON object or array by counting brackets outside
+/// strings. Syntax is left to the decoder; this only has to agree with it
+/// on valid JSON.
+#[derive(Clone, Copy, Debug, Default)]
+struct JsonScanner {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl JsonScanner {
+    /// Scans the next bytes of the value; returns how many of them belong to
+    /// it if it ends among them.
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &byte) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if byte == b'\\' {
+                    self.escaped = true;
+                } else if byte == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match byte {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+enum ByteOrderMark {
+    None,
+    Utf8,
+    Utf16,
+}
+
+/// Reads lines into a buffer that is reused and grows only for lines longer
+/// than it.
+struct LineReader<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    /// The current line is `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    /// `buffer[..filled]` holds read bytes.
+    filled: usize,
+    /// `buffer[start..searched]` has no newline.
+    searched: usize,
+    eof: bool,
+}
+
+impl<R: Read> LineReader<R> {
+    fn new(inner: R, capacity: usize) -> Self {
+        LineReader {
+            inner,
+            buffer: vec![0; capacity.max(4)],
+            start: 0,
+            end: 0,
+            filled: 0,
+            searched: 0,
+            eof: false,
+        }
+    }
+
+    fn skip_byte_order_mark(&mut self) -> io::Result<ByteOrderMark> {
+        while self.filled < 3 && !self.eof {
+            self.fill()?;
+        }
+        let head = &self.buffer[..self.filled];
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            self.start = 3;
+            self.end = 3;
+            self.searched = 3;
+            Ok(ByteOrderMark::Utf8)
+        } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+            Ok(ByteOrderMark::Utf16)
+        } else {
+            Ok(ByteOrderMark::None)
+        }
+    }
+
+    /// Moves to the next line; `false` at the end of the input. A line too
+    /// long to be in a document is an `OutOfMemory` error.
+    fn advance(&mut self) -> io::Result<bool> {
+        self.start = self.end;
+        self.searched = self.searched.max(self.start);
+        loop {
+            if let Some(newline) = self.buffer[self.searched..self.filled]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                self.end = self.searched + newline + 1;
+                self.searched = self.end;
+                return Ok(true);
+            }
+            self.searched = self.filled;
+            if self.eof {
+                self.end = self.filled;
+                return Ok(self.start < self.filled);
+            }
+            self.fill()?;
+        }
+    }
+
+    fn current(&self) -> &[u8] {
+        &self.buffer[self.start..self.end]
+    }
+
+    /// Reads more bytes after the current line, making room for them.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.filled == self.buffer.len() {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.filled, 0);
+                self.filled -= self.start;
+                self.searched -= self.start;
+                self.end -= self.start.min(self.end);
+                self.start = 0;
+            } else if self.buffer.len() >= MAX_DOCUMENT_BYTES {
+                return Err(io::ErrorKind::OutOfMemory.into());
+            } else {
+                self.buffer.resize(self.buffer.len() * 2, 0);
+            }
+        }
+        loop {
+            match self.inner.read(&mut self.buffer[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(read) => {
+                    self.filled += read;
+                    return Ok(());
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A document as the tests write it: index, first line, first column,
+    /// text, format.
+    type Expected<'a> = (usize, usize, usize, &'a str, Format);
+
+    fn split(syntax: Syntax, input: &[u8], capacity: usize) -> Vec<Result<Document, InputError>> {
+        Splitter::new(Arc::from("test.yaml"), syntax, input, capacity).collect()
+    }
+
+    fn documents(syntax: Syntax, input: &str) -> Vec<(usize, usize, usize, String, Format)> {
+        // Small buffers exercise lines that straddle reads.
+        let small = split(syntax, input.as_bytes(), 4);
+        let large = split(syntax, input.as_bytes(), 1 << 16);
+        let simplify = |items: Vec<Result<Document, InputError>>| -> Vec<_> {
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Ok(d) => (d.index, d.first_line, d.first_column, d.text, d.format),
+                    Err(error) => panic!("unexpected error for {input:?}: {error}"),
+                })
+                .collect()
+        };
+        let small = simplify(small);
+        assert_eq!(
+            small,
+            simplify(large),
+            "buffer size changed the result for {input:?}"
+        );
+        small
+    }
+
+    const Y: Format = Format::Yaml;
+    const J: Format = Format::Json;
+
+    #[test]
+    fn splits_yaml_streams() {
+        let cases: &[(&str, &[Expected])] = &[
+            ("", &[]),
+            ("\n\n# only a comment\n", &[]),
+            ("a: 1\n", &[(0, 1, 1, "a: 1\n", Y)]),
+            ("a: 1", &[(0, 1, 1, "a: 1", Y)]),
+            (
+                "a: 1\n---\nb: 2\n",
+                &[(0, 1, 1, "a: 1\n", Y), (1, 2, 1, "---\nb: 2\n", Y)],
+            ),
+            (
+                "---\na: 1\n---\nb: 2\n---\n",
+                &[(0, 1, 1, "---\na: 1\n", Y), (1, 3, 1, "---\nb: 2\n", Y)],
+            ),
+            // A licence header is not a document.
+            (
+                "# (c) someone\n\n---\na: 1\n",
+                &[(0, 3, 1, "---\na: 1\n", Y)],
+            ),
+            // Empty documents count.
+            (
+                "a: 1\n---\n---\n# nothing\n---\nb: 2\n",
+                &[(0, 1, 1, "a: 1\n", Y), (3, 5, 1, "---\nb: 2\n", Y)],
+            ),
+            (
+                "a: 1\n--- # comment\nb: 2\n",
+                &[
+                    (0, 1, 1, "a: 1\n", Y),
+                    (1, 2, 1, "--- # comment\nb: 2\n", Y),
+                ],
+            ),
+            ("--- !tag\n", &[(0, 1, 1, "--- !tag\n", Y)]),
+            (
+                "--- {a: 1}\n--- |\n  text\n",
+                &[
+                    (0, 1, 1, "--- {a: 1}\n", Y),
+                    (1, 2, 1, "--- |\n  text\n", Y),
+                ],
+            ),
+            // `...` ends a document; what follows starts one.
+            (
+                "a: 1\n...\nb: 2\n",
+                &[(0, 1, 1, "a: 1\n", Y), (1, 3, 1, "b: 2\n", Y)],
+            ),
+            (
+                "a: 1\n...\n# c\n---\nb: 2\n...\n",
+                &[(0, 1, 1, "a: 1\n", Y), (1, 4, 1, "---\nb: 2\n", Y)],
+            ),
+            // Directives belong to the next document.
+            (
+                "%YAML 1.1\n---\na: 1\n...\n%YAML 1.2\n%TAG ! tag:x,2000:\n---\nb: 2\n",
+                &[
+                    (0, 1, 1, "%YAML 1.1\n---\na: 1\n", Y),
+                    (1, 5, 1, "%YAML 1.2\n%TAG ! tag:x,2000:\n---\nb: 2\n", Y),
+                ],
+            ),
+            // Not markers.
+            (
+                "a: |\n  ---\n----\n---x\n",
+                &[(0, 1, 1, "a: |\n  ---\n----\n---x\n", Y)],
+            ),
+            (
+                "a: 1\r\n---\r\nb: 2\r\n",
+                &[(0, 1, 1, "a: 1\r\n", Y), (1, 2, 1, "---\r\nb: 2\r\n", Y)],
+            ),
+            ("\u{feff}a: 1\n---\n", &[(0, 1, 1, "a: 1\n", Y)]),
+            ("a: 1\n---", &[(0, 1, 1, "a: 1\n", Y)]),
+        ];
+        for (input, expected) in cases {
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|&(i, l, c, t, f)| (i, l, c, t.to_owned(), f))
+                .collect();
+            assert_eq!(documents(Syntax::Yaml, input), expected, "input: {input:?}");
+        }
+    }
+
+    #[test]
+    fn splits_json_values() {
+        let cases: &[(Syntax, &str, &[Expected])] = &[
+            (Syntax::Yaml, "{\"a\": 1}\n", &[(0, 1, 1, "{\"a\": 1}", Y)]),
+            (
+                Syntax::Yaml,
+                "{\"a\": \"}\\\"\"}{\"b\": [2]} # c\n[3]",
+                &[
+                    (0, 1, 1, "{\"a\": \"}\\\"\"}", Y),
+                    (1, 1, 13, "{\"b\": [2]}", Y),
+                    (2, 2, 1, "[3]", Y),
+                ],
+            ),
+            (
+                Syntax::Yaml,
+                "{\n  \"a\": 1\n}\n---\nb: 2\n",
+                &[
+                    (0, 1, 1, "{\n  \"a\": 1\n}", Y),
+                    (1, 4, 1, "---\nb: 2\n", Y),
+                ],
+            ),
+            // Flow YAML is found the same way.
+            (
+                Syntax::Yaml,
+                "{a: [1, 2],\n b: c}\n",
+                &[(0, 1, 1, "{a: [1, 2],\n b: c}", Y)],
+            ),
+            // An unbalanced value ends at the next marker.
+            (
+                Syntax::Yaml,
+                "{\"a\": [1\n---\nb: 2\n",
+                &[(0, 1, 1, "{\"a\": [1\n", Y), (1, 2, 1, "---\nb: 2\n", Y)],
+            ),
+            // Something after a value is kept for the decoder to report.
+            (
+                Syntax::Yaml,
+                "{} x\ny: 1\n",
+                &[(0, 1, 1, "{}", Y), (1, 1, 4, "x\ny: 1\n", Y)],
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                "\n {\"a\": 1}\n\n[1,\n 2]{}",
+                &[
+                    (0, 2, 2, "{\"a\": 1}", J),
+                    (1, 4, 1, "[1,\n 2]", J),
+                    (2, 5, 4, "{}", J),
+                ],
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                "{\"a\": 1",
+                &[(0, 1, 1, "{\"a\": 1", J)],
+            ),
+            // A `.json` file that is YAML is read as YAML.
+            (
+                Syntax::JsonUnlessNot,
+                "# c\na: 1\n---\nb: 2\n",
+                &[(0, 2, 1, "a: 1\n", Y), (1, 3, 1, "---\nb: 2\n", Y)],
+            ),
+        ];
+        for (syntax, input, expected) in cases {
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|&(i, l, c, t, f)| (i, l, c, t.to_owned(), f))
+                .collect();
+            assert_eq!(documents(*syntax, input), expected, "input: {input:?}");
+        }
+    }
+
+    fn errors(syntax: Syntax, input: &[u8]) -> Vec<String> {
+        split(syntax, input, 64)
+            .into_iter()
+            .map(|item| match item {
+                Ok(document) => format!("ok {}", document.index),
+                Err(error) => error.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_malformed_documents() {
+        let cases: &[(Syntax, &[u8], &[&str])] = &[
+            (
+                Syntax::Yaml,
+                b"a: 1\n---\nb: \xff\n---\nc: 3\n",
+                &[
+                    "ok 0",
+                    "test.yaml: document 1: line 3, column 4: not valid UTF-8",
+                    "ok 2",
+                ],
+            ),
+            (
+                Syntax::Yaml,
+                b"\xff\xfea\x00",
+                &[
+                    "test.yaml: document 0: line 1, column 1: UTF-16 is not supported; save the file as UTF-8",
+                ],
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                b"{}\n{} , {}\n",
+                &[
+                    "ok 0",
+                    "ok 1",
+                    "test.yaml: document 2: line 2, column 4: expected a JSON object or array, found ','; the rest of the file is not read",
+                ],
+            ),
+        ];
+        for (syntax, input, expected) in cases {
+            assert_eq!(
+                errors(*syntax, input),
+                *expected,
+                "input: {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+}

@@ -76,6 +76,10 @@ pub mod annotations {
 pub enum PolicyParseError {
     #[error("not a PodSecurityPolicy: apiVersion {api_version:?}, kind {kind:?}")]
     NotAPolicy { api_version: String, kind: String },
+    /// The kind is right but the version was never served (e.g. `policy/v1`); the API server
+    /// refuses such objects with this text.
+    #[error("no matches for kind \"PodSecurityPolicy\" in version \"{api_version}\"")]
+    UnservedVersion { api_version: String },
     #[error("PodSecurityPolicy {name:?} cannot be decoded: {source}")]
     Decode {
         name: String,
@@ -380,8 +384,16 @@ impl PodSecurityPolicy {
             && api_version.is_some_and(|version| POLICY_API_VERSIONS.contains(&version))
     }
 
-    /// Decodes a policy document and applies the v1beta1 defaulting, as the API server does on
-    /// create. Object validation is separate: see [`crate::validation::validate_policy`].
+    /// Whether a document claims to be a PodSecurityPolicy, whatever its version: such documents
+    /// should be handed to [`PodSecurityPolicy::from_value`] so that an unserved version is
+    /// reported rather than silently ignored.
+    pub fn has_policy_kind(value: &Value) -> bool {
+        value.get("kind").and_then(Value::as_str) == Some(POLICY_KIND)
+    }
+
+    /// Decodes a policy document and applies what the API server does on create before
+    /// validation: the namespace of this cluster-scoped object is cleared and the v1beta1
+    /// defaulting applied. Object validation is separate: see [`crate::validation::validate_policy`].
     pub fn from_value(value: &Value) -> Result<Self, PolicyParseError> {
         if !Self::is_policy_object(value) {
             let text = |key: &str| {
@@ -391,6 +403,11 @@ impl PodSecurityPolicy {
                     .unwrap_or_default()
                     .to_string()
             };
+            if Self::has_policy_kind(value) {
+                return Err(PolicyParseError::UnservedVersion {
+                    api_version: text("apiVersion"),
+                });
+            }
             return Err(PolicyParseError::NotAPolicy {
                 api_version: text("apiVersion"),
                 kind: text("kind"),
@@ -405,6 +422,9 @@ impl PodSecurityPolicy {
                     .to_string(),
                 source,
             })?;
+        // PodSecurityPolicy is cluster-scoped: the API server clears a namespace given in the
+        // object (kubectl sends one when a manifest carries it) before validating.
+        policy.metadata.namespace.clear();
         policy.set_defaults();
         Ok(policy)
     }
@@ -457,6 +477,18 @@ mod tests {
         }))
         .expect("policy parses");
         assert_eq!(policy.spec.allow_privilege_escalation, Some(false));
+    }
+
+    #[test]
+    fn refuses_versions_never_served() {
+        let error = PodSecurityPolicy::from_value(
+            &json!({"apiVersion": "policy/v1", "kind": "PodSecurityPolicy"}),
+        )
+        .expect_err("policy/v1 never served PodSecurityPolicy");
+        assert_eq!(
+            error.to_string(),
+            "no matches for kind \"PodSecurityPolicy\" in version \"policy/v1\""
+        );
     }
 
     #[test]

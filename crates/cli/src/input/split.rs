@@ -37,10 +37,11 @@ impl<R: Read> Splitter<R> {
             Syntax::JsonUnlessNot => Mode::Undecided,
         };
         Splitter {
-            lines: LineReader::new(reader, buffer_capacity),
+            lines: LineReader::new(reader, buffer_capacity, MAX_DOCUMENT_BYTES),
             state: State {
                 source,
                 mode,
+                max_document_bytes: MAX_DOCUMENT_BYTES,
                 line_number: 0,
                 cursor: None,
                 started: false,
@@ -53,6 +54,14 @@ impl<R: Read> Splitter<R> {
                 done: false,
             },
         }
+    }
+
+    /// Lowers the size limit of documents, to test it without gigabytes.
+    #[cfg(test)]
+    fn with_max_document_bytes(mut self, limit: usize) -> Self {
+        self.lines.max_line_bytes = limit;
+        self.state.max_document_bytes = limit;
+        self
     }
 
     /// Reads until something is ready or the input ends.
@@ -72,13 +81,14 @@ impl<R: Read> Splitter<R> {
         let at = match state.cursor {
             Some(at) => at,
             None => match self.lines.advance() {
-                Ok(true) => {
+                Ok(Advance::Line) => {
                     state.line_number += 1;
                     0
                 }
-                Ok(false) => return state.end_of_input(),
-                Err(error) if error.kind() == io::ErrorKind::OutOfMemory => {
-                    // The line alone is longer than any document may be.
+                Ok(Advance::End) => return state.end_of_input(),
+                Ok(Advance::LineTooLong) => {
+                    // Without the end of the line, the next document cannot
+                    // be found either.
                     let position = Position {
                         line: state.line_number + 1,
                         column: 1,
@@ -137,6 +147,7 @@ struct OpenDocument {
 struct State {
     source: Arc<str>,
     mode: Mode,
+    max_document_bytes: usize,
     /// The 1-based number of the current line.
     line_number: usize,
     /// Where to continue in the current line, when it holds more than one
@@ -258,7 +269,6 @@ impl State {
                     line: self.line_number,
                     column: start + 1,
                 };
-                self.next_index += 1;
                 self.fail(Problem::NotJson { found }, position);
                 None
             }
@@ -304,7 +314,7 @@ impl State {
 
     /// Adds bytes to the open document (or to the waiting directives).
     fn append(&mut self, bytes: &[u8]) {
-        if self.text.len() + bytes.len() <= MAX_DOCUMENT_BYTES {
+        if self.text.len() + bytes.len() <= self.max_document_bytes {
             if !self.open.as_ref().is_some_and(|open| open.discarding) {
                 self.text.extend_from_slice(bytes);
             }
@@ -386,12 +396,13 @@ impl State {
         self.done = true;
     }
 
-    /// Reports a problem that ends the reading of this input.
+    /// Reports a problem that ends the reading of this input, in the open
+    /// document or else in the one that would have come next.
     fn fail(&mut self, problem: Problem, position: Position) {
         let document = self
             .open
             .as_ref()
-            .map_or(self.next_index.saturating_sub(1), |open| open.index);
+            .map_or(self.next_index, |open| open.index);
         self.ready.push_back(Err(InputError::Malformed {
             file: self.source.clone(),
             document,
@@ -519,6 +530,15 @@ impl JsonScanner {
     }
 }
 
+enum Advance {
+    /// The next line is current.
+    Line,
+    /// The input ended.
+    End,
+    /// The next line is longer than the limit.
+    LineTooLong,
+}
+
 enum ByteOrderMark {
     None,
     Utf8,
@@ -537,14 +557,17 @@ struct LineReader<R> {
     filled: usize,
     /// `buffer[start..searched]` has no newline.
     searched: usize,
+    /// Lines longer than this are not read.
+    max_line_bytes: usize,
     eof: bool,
 }
 
 impl<R: Read> LineReader<R> {
-    fn new(inner: R, capacity: usize) -> Self {
+    fn new(inner: R, capacity: usize, max_line_bytes: usize) -> Self {
         LineReader {
             inner,
             buffer: vec![0; capacity.max(4)],
+            max_line_bytes,
             start: 0,
             end: 0,
             filled: 0,
@@ -554,9 +577,7 @@ impl<R: Read> LineReader<R> {
     }
 
     fn skip_byte_order_mark(&mut self) -> io::Result<ByteOrderMark> {
-        while self.filled < 3 && !self.eof {
-            self.fill()?;
-        }
+        while self.filled < 3 && !self.eof && self.fill()? {}
         let head = &self.buffer[..self.filled];
         if head.starts_with(b"\xEF\xBB\xBF") {
             self.start = 3;
@@ -570,9 +591,8 @@ impl<R: Read> LineReader<R> {
         }
     }
 
-    /// Moves to the next line; `false` at the end of the input. A line too
-    /// long to be in a document is an `OutOfMemory` error.
-    fn advance(&mut self) -> io::Result<bool> {
+    /// Moves to the next line.
+    fn advance(&mut self) -> io::Result<Advance> {
         self.start = self.end;
         self.searched = self.searched.max(self.start);
         loop {
@@ -582,14 +602,20 @@ impl<R: Read> LineReader<R> {
             {
                 self.end = self.searched + newline + 1;
                 self.searched = self.end;
-                return Ok(true);
+                return Ok(Advance::Line);
             }
             self.searched = self.filled;
             if self.eof {
                 self.end = self.filled;
-                return Ok(self.start < self.filled);
+                return Ok(if self.start < self.filled {
+                    Advance::Line
+                } else {
+                    Advance::End
+                });
             }
-            self.fill()?;
+            if !self.fill()? {
+                return Ok(Advance::LineTooLong);
+            }
         }
     }
 
@@ -597,8 +623,9 @@ impl<R: Read> LineReader<R> {
         &self.buffer[self.start..self.end]
     }
 
-    /// Reads more bytes after the current line, making room for them.
-    fn fill(&mut self) -> io::Result<()> {
+    /// Reads more bytes after the current line, making room for them;
+    /// `false` if the line would grow beyond the limit.
+    fn fill(&mut self) -> io::Result<bool> {
         if self.filled == self.buffer.len() {
             if self.start > 0 {
                 self.buffer.copy_within(self.start..self.filled, 0);
@@ -606,8 +633,8 @@ impl<R: Read> LineReader<R> {
                 self.searched -= self.start;
                 self.end -= self.start.min(self.end);
                 self.start = 0;
-            } else if self.buffer.len() >= MAX_DOCUMENT_BYTES {
-                return Err(io::ErrorKind::OutOfMemory.into());
+            } else if self.buffer.len() >= self.max_line_bytes {
+                return Ok(false);
             } else {
                 self.buffer.resize(self.buffer.len() * 2, 0);
             }
@@ -616,11 +643,11 @@ impl<R: Read> LineReader<R> {
             match self.inner.read(&mut self.buffer[self.filled..]) {
                 Ok(0) => {
                     self.eof = true;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Ok(read) => {
                     self.filled += read;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(error),
@@ -813,9 +840,10 @@ mod tests {
         }
     }
 
-    fn errors(syntax: Syntax, input: &[u8]) -> Vec<String> {
-        split(syntax, input, 64)
-            .into_iter()
+    /// Reads with a 64-byte buffer and documents of at most `limit` bytes.
+    fn errors(syntax: Syntax, input: &[u8], limit: usize) -> Vec<String> {
+        Splitter::new(Arc::from("test.yaml"), syntax, input, 64)
+            .with_max_document_bytes(limit)
             .map(|item| match item {
                 Ok(document) => format!("ok {}", document.index),
                 Err(error) => error.to_string(),
@@ -854,11 +882,43 @@ mod tests {
         ];
         for (syntax, input, expected) in cases {
             assert_eq!(
-                errors(*syntax, input),
+                errors(*syntax, input, usize::MAX),
                 *expected,
                 "input: {:?}",
                 String::from_utf8_lossy(input)
             );
         }
+    }
+
+    #[test]
+    fn skips_documents_over_the_limit() {
+        // The message names the real limit; the test lowers it to 32 bytes.
+        let long = format!("b: {}\n", "x".repeat(40));
+        let input = format!("a: 1\n---\n{long}---\nc: 3\n");
+        assert_eq!(
+            errors(Syntax::Yaml, input.as_bytes(), 32),
+            [
+                "ok 0",
+                "test.yaml: document 1: line 2, column 1: the document is larger than 256 MiB",
+                "ok 2",
+            ]
+        );
+        let input = format!("{{\"a\": \"{}\"}}\n{{}}\n", "x".repeat(40));
+        assert_eq!(
+            errors(Syntax::JsonUnlessNot, input.as_bytes(), 32),
+            [
+                "test.yaml: document 0: line 1, column 1: the document is larger than 256 MiB",
+                "ok 1"
+            ]
+        );
+        // A line longer than a document may be ends the input.
+        let input = format!("a: 1\n---\nb: {}\n---\nc: 3\n", "x".repeat(100));
+        assert_eq!(
+            errors(Syntax::Yaml, input.as_bytes(), 32),
+            [
+                "ok 0",
+                "test.yaml: document 1: line 3, column 1: the document is larger than 256 MiB"
+            ]
+        );
     }
 }

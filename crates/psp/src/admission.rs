@@ -87,11 +87,19 @@ pub struct Outcome {
     pub ignored: bool,
     /// Policies skipped because they could not be compiled (upstream only logged these).
     pub unusable_policies: Vec<UnusablePolicy>,
+    /// The phase that produced this outcome.
+    pub phase: Phase,
 }
 
+/// Audit annotation keys the in-tree plugin recorded (webhooks get them prefixed by the API
+/// server with `<webhook name>/`).
+pub const AUDIT_ADMIT_POLICY: &str = "podsecuritypolicy.policy.k8s.io/admit-policy";
+pub const AUDIT_VALIDATE_POLICY: &str = "podsecuritypolicy.policy.k8s.io/validate-policy";
+
 impl Outcome {
-    fn allowed_unchanged(pod: &Value) -> Self {
+    fn allowed_unchanged(pod: &Value, phase: Phase) -> Self {
         Outcome {
+            phase,
             allowed: true,
             policy: None,
             pod: pod.clone(),
@@ -101,6 +109,16 @@ impl Outcome {
             ignored: false,
             unusable_policies: Vec::new(),
         }
+    }
+
+    /// The audit annotation recording the admitting policy: `admit-policy` for the mutating
+    /// phase, `validate-policy` for the validating phase.
+    pub fn audit_annotation(&self) -> Option<(&'static str, &str)> {
+        let key = match self.phase {
+            Phase::Mutating => AUDIT_ADMIT_POLICY,
+            Phase::Validating => AUDIT_VALIDATE_POLICY,
+        };
+        self.policy.as_deref().map(|policy| (key, policy))
     }
 
     /// The API server's status message for a rejection:
@@ -126,6 +144,9 @@ impl Outcome {
 pub enum AdmissionError {
     #[error(transparent)]
     Pod(#[from] PodDecodeError),
+    /// Not a pod: upstream fails closed (Forbidden) with this text.
+    #[error("unexpected type {0}")]
+    UnexpectedType(String),
 }
 
 /// The in-tree plugin's handling of a request: mutating phase on CREATE, validating phase on
@@ -166,8 +187,13 @@ fn run_phase(
     {
         return Ok(Outcome {
             ignored: true,
-            ..Outcome::allowed_unchanged(request.pod)
+            ..Outcome::allowed_unchanged(request.pod, phase)
         });
+    }
+    if let Some(kind) = request.pod.get("kind").and_then(Value::as_str)
+        && kind != "Pod"
+    {
+        return Err(AdmissionError::UnexpectedType(kind.to_string()));
     }
     let view = decode_pod(request.pod)?;
     let hint = match phase {
@@ -192,7 +218,7 @@ fn run_phase(
     );
     let mut outcome = Outcome {
         unusable_policies: selection.unusable_policies,
-        ..Outcome::allowed_unchanged(request.pod)
+        ..Outcome::allowed_unchanged(request.pod, phase)
     };
     match selection.verdict {
         Verdict::Admitted { policy, pod } => {

@@ -447,6 +447,25 @@ impl PodSecurityPolicy {
     }
 }
 
+/// Every PodSecurityPolicy among decoded documents (other kinds are skipped): the usable
+/// policies, and the documents of kind PodSecurityPolicy that could not be used, with why.
+pub fn policies_from_objects<'a>(
+    objects: impl IntoIterator<Item = &'a Value>,
+) -> (Vec<PodSecurityPolicy>, Vec<PolicyParseError>) {
+    let mut policies = Vec::new();
+    let mut errors = Vec::new();
+    for object in objects {
+        if !PodSecurityPolicy::has_policy_kind(object) {
+            continue;
+        }
+        match PodSecurityPolicy::from_value(object) {
+            Ok(policy) => policies.push(policy),
+            Err(error) => errors.push(error),
+        }
+    }
+    (policies, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +508,18 @@ mod tests {
             error.to_string(),
             "no matches for kind \"PodSecurityPolicy\" in version \"policy/v1\""
         );
+    }
+
+    #[test]
+    fn picks_policies_out_of_mixed_documents() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "Pod"}),
+            json!({"apiVersion": "extensions/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "a"}}),
+            json!({"apiVersion": "policy/v1", "kind": "PodSecurityPolicy", "metadata": {"name": "b"}}),
+        ];
+        let (policies, errors) = policies_from_objects(&objects);
+        assert_eq!(policies.len(), 1);
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

@@ -469,3 +469,45 @@ fn seccomp_default_annotation_makes_a_policy_mutating() {
         json!("runtime/default")
     );
 }
+
+#[test]
+fn audit_annotations_name_the_phase() {
+    let pod = simple_pod();
+    let user = user();
+    let request = AdmissionRequest {
+        pod: &pod,
+        old_pod: None,
+        namespace: "ns",
+        user: &user,
+        operation: Operation::Create,
+    };
+    let admitted =
+        admit(&request, &[plain("p")], &allow_all, MessageStyle::Current).expect("decodes");
+    assert_eq!(
+        admitted.audit_annotation(),
+        Some(("podsecuritypolicy.policy.k8s.io/admit-policy", "p"))
+    );
+    let validated =
+        validate(&request, &[plain("p")], &allow_all, MessageStyle::Current).expect("decodes");
+    assert_eq!(
+        validated.audit_annotation(),
+        Some(("podsecuritypolicy.policy.k8s.io/validate-policy", "p"))
+    );
+}
+
+#[test]
+fn objects_that_are_not_pods_fail_closed() {
+    let deployment =
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
+    let user = user();
+    let request = AdmissionRequest {
+        pod: &deployment,
+        old_pod: None,
+        namespace: "ns",
+        user: &user,
+        operation: Operation::Create,
+    };
+    let error =
+        admit(&request, &[plain("p")], &allow_all, MessageStyle::Current).expect_err("not a pod");
+    assert_eq!(error.to_string(), "unexpected type Deployment");
+}

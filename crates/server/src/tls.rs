@@ -13,7 +13,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use rustls::crypto::ring;
@@ -82,7 +82,9 @@ pub struct CertFiles {
 
 impl CertFiles {
     /// Reads and checks the pair.
-    pub fn load(&self) -> Result<CertifiedKey, TlsError> {
+    pub fn load(&self) -> Result<LoadedCert, TlsError> {
+        // Taken before reading: a change while reading shows up as a difference next time.
+        let fingerprint = self.fingerprint();
         let cert_pem = read(&self.cert)?;
         let key_pem = read(&self.key)?;
         let chain = CertificateDer::pem_slice_iter(&cert_pem)
@@ -110,7 +112,10 @@ impl CertFiles {
             // `Unknown` means the key type cannot tell its public half; rustls then finds out
             // at the handshake, as it would without this check.
             Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
-                Ok(certified)
+                Ok(LoadedCert {
+                    key: certified,
+                    fingerprint,
+                })
             }
             Err(rustls::Error::InconsistentKeys(_)) => Err(TlsError::KeyMismatch {
                 cert: self.cert.clone(),
@@ -159,23 +164,44 @@ impl FileStamp {
     }
 }
 
+/// A certificate pair as loaded, with the identity of the files it was read from.
+pub struct LoadedCert {
+    key: CertifiedKey,
+    fingerprint: Option<(FileStamp, FileStamp)>,
+}
+
 /// Hands every TLS handshake the certificate loaded last.
 #[derive(Debug)]
 pub struct ReloadingCert {
     current: RwLock<Arc<CertifiedKey>>,
+    /// What the files looked like when `current` was read from them. Kept here, not in the
+    /// watcher, so that a change between start-up and the watcher's first look is not missed.
+    loaded_from: Mutex<Option<(FileStamp, FileStamp)>>,
 }
 
 impl ReloadingCert {
-    pub fn new(initial: CertifiedKey) -> Self {
+    pub fn new(initial: LoadedCert) -> Self {
         ReloadingCert {
-            current: RwLock::new(Arc::new(initial)),
+            current: RwLock::new(Arc::new(initial.key)),
+            loaded_from: Mutex::new(initial.fingerprint),
         }
     }
 
-    fn replace(&self, next: CertifiedKey) {
-        // A poisoned lock only means a writer panicked between two plain assignments; the
-        // value inside is still a whole certificate.
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+    // A poisoned lock only means a writer panicked between two plain assignments; the values
+    // inside are still whole.
+    fn replace(&self, next: LoadedCert) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next.key);
+        *self
+            .loaded_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = next.fingerprint;
+    }
+
+    fn loaded_from(&self) -> Option<(FileStamp, FileStamp)> {
+        self.loaded_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -214,7 +240,6 @@ pub async fn watch(
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut loaded = files.fingerprint();
     // The fingerprint of the last pair that failed to load, so a broken pair is reported once
     // rather than on every tick (it is still retried: it may be half-written).
     let mut failed = None;
@@ -226,7 +251,7 @@ pub async fn watch(
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
         let now = files.fingerprint();
-        if now.is_none() || now == loaded {
+        if now.is_none() || now == resolver.loaded_from() {
             continue;
         }
         let files = files.clone();
@@ -234,7 +259,6 @@ pub async fn watch(
         match result {
             Ok(Ok(pair)) => {
                 resolver.replace(pair);
-                loaded = now;
                 failed = None;
                 metrics.certificate_reloaded(true);
                 tracing::info!("serving certificate changed on disk and was reloaded");

@@ -77,6 +77,10 @@ pub struct Options {
     pub kubeconfig: Option<String>,
     pub read_timeout: Option<Duration>,
     pub reload_interval: Option<Duration>,
+    /// Lay the certificate out as a Kubernetes Secret volume does (`tls.crt -> ..data/tls.crt`,
+    /// `..data -> ..<timestamp>`), so that [`TestServer::swap_secret`] can update it the same
+    /// way the kubelet does.
+    pub secret_layout: bool,
 }
 
 pub struct TestServer {
@@ -118,8 +122,16 @@ pub fn args(dir: &Path, port: u16) -> ServeArgs {
 pub async fn start(options: Options) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = pki("a");
-    std::fs::write(dir.path().join("tls.crt"), &pki.cert_pem).expect("write cert");
-    std::fs::write(dir.path().join("tls.key"), &pki.key_pem).expect("write key");
+    if options.secret_layout {
+        write_secret_version(dir.path(), "..2026_01_01_00_00_00.1", &pki);
+        std::os::unix::fs::symlink("..2026_01_01_00_00_00.1", dir.path().join("..data"))
+            .expect("..data");
+        std::os::unix::fs::symlink("..data/tls.crt", dir.path().join("tls.crt")).expect("tls.crt");
+        std::os::unix::fs::symlink("..data/tls.key", dir.path().join("tls.key")).expect("tls.key");
+    } else {
+        std::fs::write(dir.path().join("tls.crt"), &pki.cert_pem).expect("write cert");
+        std::fs::write(dir.path().join("tls.key"), &pki.key_pem).expect("write key");
+    }
     let mut last_error = None;
     // The port is picked free, then bound by the server: retry if another test took it.
     for _ in 0..5 {
@@ -171,7 +183,54 @@ pub async fn start(options: Options) -> TestServer {
     panic!("server did not start: {:#}", last_error.expect("an error"));
 }
 
+fn write_secret_version(dir: &Path, version: &str, pki: &Pki) {
+    let path = dir.join(version);
+    std::fs::create_dir(&path).expect("version dir");
+    std::fs::write(path.join("tls.crt"), &pki.cert_pem).expect("cert");
+    std::fs::write(path.join("tls.key"), &pki.key_pem).expect("key");
+}
+
 impl TestServer {
+    /// Updates the Secret volume as the kubelet does: write a new timestamped directory, point
+    /// a temporary symlink at it, and rename that over `..data` in one step.
+    pub fn swap_secret(&self, version: &str, pki: &Pki) {
+        write_secret_version(self.dir.path(), version, pki);
+        let tmp = self.dir.path().join("..data_tmp");
+        std::os::unix::fs::symlink(version, &tmp).expect("tmp link");
+        std::fs::rename(&tmp, self.dir.path().join("..data")).expect("swap ..data");
+    }
+
+    /// A raw TLS connection (HTTP/1.1 by ALPN) for hand-written, possibly malicious requests.
+    pub async fn raw_tls(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(
+                rustls_pki_types::CertificateDer::from_pem_slice(self.pki.ca_pem.as_bytes())
+                    .expect("ca"),
+            )
+            .expect("root");
+        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
+        connector
+            .connect(
+                rustls_pki_types::ServerName::try_from("localhost").expect("name"),
+                tcp,
+            )
+            .await
+            .expect("handshake")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.port)
     }

@@ -285,11 +285,6 @@ impl PodView {
             .and_then(|annotations| annotations.get(key))
             .map(String::as_str)
     }
-
-    /// The pod-level security context, or an empty one.
-    pub fn pod_security_context(&self) -> PodSecurityContext {
-        self.spec.security_context.clone().unwrap_or_default()
-    }
 }
 
 /// The effective security settings of one container: container values falling back to the pod's

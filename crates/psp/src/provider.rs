@@ -29,10 +29,6 @@ impl Provider {
         self.policy.name()
     }
 
-    pub fn policy(&self) -> &PodSecurityPolicy {
-        &self.policy
-    }
-
     /// Applies the policy's defaults to `pod` (a private copy).
     pub fn mutate(&self, pod: &mut PodView) {
         let spec = &self.policy.spec;

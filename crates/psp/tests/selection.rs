@@ -3,7 +3,8 @@
 //! `kubernetes.io/psp` hint, update rules and message wordings.
 
 use podsec_psp::admission::{
-    AdmissionRequest, MessageStyle, Operation, Outcome, admit, evaluation_order, validate,
+    AdmissionRequest, MessageStyle, Operation, Outcome, access_checks, admit, evaluation_order,
+    validate,
 };
 use podsec_psp::authorizer::{AccessRequest, UserInfo};
 use podsec_psp::types::PodSecurityPolicy;
@@ -510,4 +511,45 @@ fn objects_that_are_not_pods_fail_closed() {
     let error =
         admit(&request, &[plain("p")], &allow_all, MessageStyle::Current).expect_err("not a pod");
     assert_eq!(error.to_string(), "unexpected type Deployment");
+}
+
+#[test]
+fn access_checks_can_be_resolved_up_front() {
+    // An async caller resolves every question first (here: only the SA may use "b"), then answers
+    // from the table.
+    let pod = simple_pod();
+    let user = user();
+    let policies = [plain("a"), plain("b")];
+    let request = AdmissionRequest {
+        pod: &pod,
+        old_pod: None,
+        namespace: "ns",
+        user: &user,
+        operation: Operation::Create,
+    };
+    let checks = access_checks(&request, &policies);
+    assert_eq!(checks.len(), 2 * 2 * 2, "policies x identities x groups");
+    let granted: Vec<(String, String, String)> = checks
+        .iter()
+        .filter(|(identity, check)| {
+            identity.name == "system:serviceaccount:ns:app" && check.policy == "b"
+        })
+        .map(|(identity, check)| {
+            let asked = check.as_request();
+            (
+                identity.name.clone(),
+                asked.api_group.to_string(),
+                asked.name.to_string(),
+            )
+        })
+        .collect();
+    let table = |identity: &UserInfo, asked: &AccessRequest<'_>| {
+        granted.contains(&(
+            identity.name.clone(),
+            asked.api_group.to_string(),
+            asked.name.to_string(),
+        ))
+    };
+    let outcome = admit(&request, &policies, &table, MessageStyle::Current).expect("decodes");
+    assert_eq!(outcome.policy.as_deref(), Some("b"));
 }

@@ -194,7 +194,10 @@ mod tests {
             pod(json!({"spec": {"securityContext": {"seLinuxOptions": {"level": "x"}}}}));
         strategy.mutate_pod(&mut keeps);
         assert_eq!(
-            keeps.pod_security_context().se_linux_options,
+            keeps
+                .spec
+                .security_context
+                .and_then(|sc| sc.se_linux_options),
             Some(options("", "", "", "x"))
         );
     }

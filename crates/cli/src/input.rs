@@ -126,7 +126,8 @@ impl Document {
     }
 }
 
-/// A 1-based line and column in an input.
+/// A 1-based line and column in an input. Columns count characters in YAML
+/// errors and bytes in JSON errors, as the parsers report them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
     pub line: usize,

@@ -491,7 +491,9 @@ fn first_char(bytes: &[u8]) -> char {
 
 /// Finds the end of a JSON object or array by counting brackets outside
 /// strings. Syntax is left to the decoder; this only has to agree with it
-/// on valid JSON.
+/// on valid JSON. In a YAML flow collection, a bracket inside a
+/// single-quoted scalar or a comment is counted too: the document then ends
+/// too early or at the next marker line, and decoding reports the error.
 #[derive(Clone, Copy, Debug, Default)]
 struct JsonScanner {
     depth: usize,

@@ -11,6 +11,37 @@
 //! - [`config`]: PodSecurityConfiguration and AdmissionConfiguration loading and validation.
 //! - [`review`]: AdmissionReview `v1` / `v1beta1` wire types.
 //! - [`admit`]: the decision flow for pods, pod controllers and namespaces.
+//!
+//! Offline, as `podsec check` uses it: decode a manifest, resolve the namespace's labels and
+//! evaluate the pod template in each mode.
+//!
+//! ```
+//! use podsec_admission::{Object, Policy, evaluate_pod};
+//!
+//! let yaml = "
+//! apiVersion: apps/v1
+//! kind: Deployment
+//! metadata: {name: web}
+//! spec:
+//!   template:
+//!     spec:
+//!       containers:
+//!       - {name: web, image: nginx, securityContext: {privileged: true}}
+//! ";
+//! let mut object: Object = serde_saphyr::from_str(yaml).unwrap();
+//! object.apply_api_defaults();
+//! let pod = object.pod().unwrap();
+//! assert_eq!(object.template_path(), Some("spec.template"));
+//!
+//! let labels = [("pod-security.kubernetes.io/enforce".to_owned(), "baseline".to_owned())].into();
+//! let (policy, errors) = Policy::from_labels(&labels, Policy::PRIVILEGED);
+//! assert!(errors.is_empty());
+//! let results = evaluate_pod(&Default::default(), &policy, pod.metadata, pod.spec, true);
+//! assert_eq!(
+//!     results[0].message(),
+//!     "violates PodSecurity \"baseline:latest\": privileged (container \"web\" must not set securityContext.privileged=true)"
+//! );
+//! ```
 
 pub mod admit;
 pub mod config;

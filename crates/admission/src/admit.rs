@@ -2091,6 +2091,18 @@ mod tests {
         assert_eq!(advisory[0].evaluation, advisory[1].evaluation);
     }
 
+    /// The webhook runs `admit` on a multi-threaded runtime: its future must stay `Send`.
+    #[test]
+    fn the_decision_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let cluster = FakeCluster::default();
+        let request = pod_request("CREATE", plain_pod(), None);
+        let admission = Admission::default();
+        let future = admit(&admission, &cluster, &request, RequestContext::default());
+        assert_send(&future);
+        assert!(!block_on(future).response.allowed);
+    }
+
     #[test]
     fn version_labels_follow_the_binary_version() {
         let lv = |level, version| LevelVersion::new(level, version);

@@ -376,6 +376,8 @@ impl Flow<'_> {
 
     async fn pod<C: Cluster + Sync>(&mut self, cluster: &C) -> AdmissionResponse {
         let request = self.request;
+        // Upstream is only ever sent CREATE and UPDATE; a webhook misconfigured to also send
+        // DELETE or CONNECT must not start failing those for want of an object.
         if IGNORED_POD_SUBRESOURCES.contains(&request.sub_resource.as_str())
             || !is_create_or_update(request)
         {

@@ -553,3 +553,40 @@ fn access_checks_can_be_resolved_up_front() {
     let outcome = admit(&request, &policies, &table, MessageStyle::Current).expect("decodes");
     assert_eq!(outcome.policy.as_deref(), Some("b"));
 }
+
+#[test]
+fn patches_apply_over_null_parents() {
+    let pod = json!({"metadata": {"name": "p", "annotations": null},
+                     "spec": {"securityContext": null, "containers": [{"name": "c", "securityContext": null}]}});
+    let outcome = run(&pod, Operation::Create, None, &[mutating("m")], &["m"]);
+    assert!(outcome.allowed);
+    let mut patched = pod.clone();
+    json_patch::patch(&mut patched, &outcome.patch).expect("patch applies");
+    assert_eq!(
+        patched["metadata"]["annotations"],
+        json!({"kubernetes.io/psp": "m"})
+    );
+    assert_eq!(patched["spec"]["securityContext"], json!({"fsGroup": 1}));
+    assert_eq!(
+        patched["spec"]["containers"][0]["securityContext"],
+        json!(null),
+        "nothing to write there"
+    );
+}
+
+#[test]
+fn explicit_empty_supplemental_groups_are_not_generated() {
+    // Go keeps `[]` apart from nil: the list is not generated and fails validation.
+    let groups = policy(
+        "g",
+        json!({"supplementalGroups": {"rule": "MustRunAs", "ranges": [{"min": 1, "max": 9}]}}),
+    );
+    let pod = json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"supplementalGroups": []}, "containers": [{"name": "c"}]}});
+    let outcome = run(&pod, Operation::Create, None, &[groups], &["g"]);
+    assert_eq!(
+        outcome.message.as_deref(),
+        Some(
+            "PodSecurityPolicy: unable to admit pod: [spec.securityContext.supplementalGroups: Invalid value: []int64{}: unable to validate empty groups against required ranges]"
+        )
+    );
+}

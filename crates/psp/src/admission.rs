@@ -19,15 +19,18 @@ use crate::pod::{PodDecodeError, PodView, VALIDATED_PSP_ANNOTATION, decode_pod, 
 use crate::provider::Provider;
 use crate::types::PodSecurityPolicy;
 
-/// The admission operation. PSP only acts on these two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The admission operation. PSP only acts on these two (spelled `CREATE` and `UPDATE` in
+/// AdmissionReviews, which is also their serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Operation {
     Create,
     Update,
 }
 
-/// Which wording rejections use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which wording rejections use (serde form: `current`, `legacy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageStyle {
     /// Kubernetes 1.21–1.24: `PodSecurityPolicy: unable to admit pod: [...]` (mutating phase)
     /// and `PodSecurityPolicy: unable to validate pod: [...]` (validating phase).

@@ -590,3 +590,11 @@ fn explicit_empty_supplemental_groups_are_not_generated() {
         )
     );
 }
+
+#[test]
+fn operations_and_styles_read_their_wire_names() {
+    let operation: Operation = serde_json::from_value(json!("UPDATE")).expect("operation");
+    assert_eq!(operation, Operation::Update);
+    let style: MessageStyle = serde_json::from_value(json!("legacy")).expect("style");
+    assert_eq!(style, MessageStyle::Legacy);
+}

@@ -56,10 +56,6 @@
 //! that an alias bomb ("billion laughs") is an error instead of gigabytes of
 //! memory.
 
-// Nothing in the binary calls into this module yet; the `check` subcommand
-// will. Remove this once it does.
-#![allow(dead_code, unused_imports)]
-
 mod decode;
 mod split;
 #[cfg(test)]
@@ -70,8 +66,8 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-pub use decode::{DecodeError, decode};
-pub use walk::{Documents, read_documents};
+pub use decode::decode;
+pub use walk::read_documents;
 
 /// The largest document accepted, in bytes. `kubectl get -A -o yaml` of a
 /// big cluster is one document of tens of megabytes, so this is generous.

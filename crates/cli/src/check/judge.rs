@@ -75,6 +75,12 @@ impl Judge<'_> {
             policy: None,
             evaluations: Vec::new(),
         };
+        let namespace = object
+            .metadata
+            .namespace()
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(self.default_namespace);
+        report.namespace = Some(namespace.to_owned());
         let Some(workload) = object.workload else {
             report.reason = Some(if object.kind.is_empty() {
                 "not a Kubernetes object: it has no kind".to_owned()
@@ -83,12 +89,6 @@ impl Judge<'_> {
             });
             return report;
         };
-        let namespace = object
-            .metadata
-            .namespace()
-            .filter(|ns| !ns.is_empty())
-            .unwrap_or(self.default_namespace);
-        report.namespace = Some(namespace.to_owned());
         let Some(pod) = object.pod() else {
             report.reason = Some(format!("this {} has no pod template", object.kind));
             return report;

@@ -159,22 +159,16 @@ fn decode(
 }
 
 fn input_error(error: &InputError, display_source: &dyn Fn(&Arc<str>) -> String) -> ErrorReport {
-    match error {
-        InputError::Unreadable { file, error } => ErrorReport {
-            source: display_source(file),
-            document: None,
-            message: error.to_string(),
-        },
+    let message = match error {
+        InputError::Unreadable { error, .. } => error.to_string(),
         InputError::Malformed {
-            file,
-            document,
-            position,
-            problem,
-        } => ErrorReport {
-            source: display_source(file),
-            document: Some(*document),
-            message: format!("{position}: {problem}"),
-        },
+            position, problem, ..
+        } => format!("{position}: {problem}"),
+    };
+    ErrorReport {
+        source: display_source(&Arc::from(error.file())),
+        document: error.document(),
+        message,
     }
 }
 

@@ -40,6 +40,8 @@ impl Provider {
         runtime_class::mutate(spec.runtime_class.as_ref(), pod);
 
         for location in pod.spec.container_locations() {
+            // Container strategies read the pod-level context (effective values) while writing
+            // the container; they never change the pod level, so a snapshot is exact.
             let pod_context = pod.spec.security_context.clone();
             let pod_context = pod_context.as_ref();
             let Some(container) = pod.spec.container_mut(location) else {
@@ -48,6 +50,7 @@ impl Provider {
             strategies.run_as_user.mutate(pod_context, container);
             strategies.run_as_group.mutate(pod_context, container);
             strategies.se_linux.mutate_container(pod_context, container);
+            // AppArmor writes a pod annotation, so the container borrow ends here.
             let name = container.name.clone();
             strategies.apparmor.mutate(pod, &name);
             let Some(container) = pod.spec.container_mut(location) else {

@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests against the Pod Security Standards, as the API server would admit them.
     Check(CheckArgs),
+    /// Run the admission webhook (HTTPS): Pod Security Admission for a cluster.
+    Serve(podsec_server::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]

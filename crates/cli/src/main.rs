@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => podsec_server::run(args).map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut command, "podsec", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -20,9 +20,11 @@ pub struct Judge<'a> {
     pub evaluator: Evaluator,
     /// `--level`/`--version`, when given.
     pub forced: Option<LevelVersion>,
+    /// The defaults labels are resolved against: `--config`'s, else privileged (upstream's).
+    pub label_defaults: Policy,
     /// The policy for namespaces without labels, and where it comes from.
-    pub defaults: Policy,
-    pub defaults_source: PolicySource,
+    pub unlabelled: Policy,
+    pub unlabelled_source: PolicySource,
     pub exemptions: Exemptions,
     pub user: Option<&'a str>,
     pub default_namespace: &'a str,
@@ -160,7 +162,7 @@ impl Judge<'_> {
             let mut labels = BTreeMap::new();
             labels.insert(ENFORCE_LEVEL_LABEL.to_owned(), forced.level.to_string());
             labels.insert(ENFORCE_VERSION_LABEL.to_owned(), forced.version.to_string());
-            let (policy, _) = Policy::from_labels(&labels, self.defaults);
+            let (policy, _) = Policy::from_labels(&labels, self.label_defaults);
             return (policy, PolicySource::Flag, Vec::new());
         }
         let labels = self.state.namespace_labels(namespace);
@@ -171,11 +173,11 @@ impl Judge<'_> {
         });
         match labels {
             Some(labels) if labelled => {
-                let (policy, errors) = Policy::from_labels(labels, self.defaults);
+                let (policy, errors) = Policy::from_labels(labels, self.label_defaults);
                 let errors = errors.iter().map(ToString::to_string).collect();
                 (policy, PolicySource::NamespaceLabels, errors)
             }
-            _ => (self.defaults, self.defaults_source, Vec::new()),
+            _ => (self.unlabelled, self.unlabelled_source, Vec::new()),
         }
     }
 }

@@ -30,9 +30,13 @@ use state::ClusterState;
 const EXIT_DENIED: u8 = 1;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let (defaults, defaults_source, exemptions) = match &args.config {
-        Some(path) => load_config(path)?,
+    let (label_defaults, unlabelled, unlabelled_source, exemptions) = match &args.config {
+        Some(path) => {
+            let (defaults, exemptions) = load_config(path)?;
+            (defaults, defaults, PolicySource::Config, exemptions)
+        }
         None => (
+            Policy::PRIVILEGED,
             built_in_default(),
             PolicySource::BuiltIn,
             Exemptions::default(),
@@ -74,8 +78,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let judge = Judge {
         evaluator: Evaluator::default(),
         forced,
-        defaults,
-        defaults_source,
+        label_defaults,
+        unlabelled,
+        unlabelled_source,
         exemptions,
         user: args.as_user.as_deref(),
         default_namespace: &args.namespace,
@@ -179,7 +184,7 @@ fn built_in_default() -> Policy {
     Policy::from_labels(&labels, Policy::PRIVILEGED).0
 }
 
-fn load_config(path: &Path) -> anyhow::Result<(Policy, PolicySource, Exemptions)> {
+fn load_config(path: &Path) -> anyhow::Result<(Policy, Exemptions)> {
     let bytes = std::fs::read(path).with_context(|| format!("--config {}", path.display()))?;
     let base_dir = path.parent().unwrap_or(Path::new("."));
     let config = load_configuration(&bytes, base_dir, &mut |p| std::fs::read(p))
@@ -187,7 +192,7 @@ fn load_config(path: &Path) -> anyhow::Result<(Policy, PolicySource, Exemptions)
     let (policy, exemptions) = config
         .complete()
         .with_context(|| format!("--config {}", path.display()))?;
-    Ok((policy, PolicySource::Config, exemptions))
+    Ok((policy, exemptions))
 }
 
 /// Standard input saved to a temporary file, so that both passes can read it.

@@ -1,0 +1,375 @@
+//! `podsec check` end to end: the binary on real files, its exit codes, and snapshots of both
+//! output formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> Option<PathBuf> {
+    let shared = workspace().join("../shared");
+    if shared.is_dir() {
+        Some(shared)
+    } else {
+        eprintln!("skipping: ../shared not found beside the checkout");
+        None
+    }
+}
+
+fn podsec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podsec"))
+        .args(args)
+        .current_dir(workspace())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("podsec runs")
+}
+
+fn podsec_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsec"))
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("podsec runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("podsec finishes")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn examples_text_report() {
+    let out = podsec(&["check", "examples/", "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1), "some examples are denied");
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn examples_json_report() {
+    let out = podsec(&["check", "examples/", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_json_snapshot!(json(&out));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let plain = podsec(&["check", "examples/rollout"]);
+    assert!(
+        !text(&plain.stdout).contains('\x1b'),
+        "not a terminal: no colour"
+    );
+    let coloured = podsec(&["check", "examples/rollout", "--color", "always"]);
+    assert!(text(&coloured.stdout).contains("\x1b[32m"));
+}
+
+#[test]
+fn rollout_scenario_reports_the_field_guide_messages() {
+    let Some(shared) = shared() else { return };
+    let scenario = shared.join("scenarios/pss-namespace-rollout");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(scenario.join("expected-admission-response.json")).expect("read"),
+    )
+    .expect("json");
+    let out = podsec(&[
+        "check",
+        scenario.join("namespace.yaml").to_str().expect("utf-8"),
+        scenario.join("pod.yaml").to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    let pod = &report["objects"][0];
+    assert_eq!(pod["kind"], "Pod");
+    assert_eq!(pod["decision"], "allowed");
+    let message = |mode: &str| -> Vec<Value> {
+        pod["evaluations"]
+            .as_array()
+            .expect("evaluations")
+            .iter()
+            .filter(|e| e["mode"] == mode)
+            .map(|e| e["message"].clone())
+            .collect()
+    };
+    assert_eq!(
+        message("warn"),
+        expected["response"]["warnings"]
+            .as_array()
+            .expect("warnings")
+            .clone()
+    );
+    assert_eq!(
+        message("audit"),
+        vec![expected["response"]["auditAnnotations"]["audit-violations"].clone()]
+    );
+}
+
+/// Upstream's fixtures through the CLI contract: pass fixtures allowed, fail fixtures denied,
+/// and the same pods as Deployment templates warn exactly when the pod fails.
+#[test]
+fn conformance_fixtures_through_the_cli() {
+    let Some(shared) = shared() else { return };
+    let root = shared.join("conformance/pss");
+    let wrapped = tempfile::tempdir().expect("tempdir");
+    let mut checked = 0;
+    for level in ["baseline", "restricted"] {
+        for minor in 0..=podsec_pss::MAX_KNOWN_MINOR {
+            let version = format!("v1.{minor}");
+            for outcome in ["pass", "fail"] {
+                let dir = root.join(level).join(&version).join(outcome);
+                let deployments = wrapped.path().join(level).join(&version).join(outcome);
+                std::fs::create_dir_all(&deployments).expect("mkdir");
+                for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+                    let path = entry.expect("entry").path();
+                    let pod = std::fs::read_to_string(&path).expect("fixture");
+                    let indented: String = pod.lines().map(|l| format!("    {l}\n")).collect();
+                    let deployment = format!(
+                        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: test\nspec:\n  selector:\n    matchLabels:\n      test: \"true\"\n  template:\n{indented}"
+                    );
+                    std::fs::write(
+                        deployments.join(path.file_name().expect("name")),
+                        deployment,
+                    )
+                    .expect("write");
+                }
+                for (target, is_pod) in [(&dir, true), (&deployments, false)] {
+                    let out = podsec(&[
+                        "check",
+                        "--level",
+                        level,
+                        "--version",
+                        &version,
+                        "-o",
+                        "json",
+                        target.to_str().expect("utf-8"),
+                    ]);
+                    let report = json(&out);
+                    let objects = report["objects"].as_array().expect("objects");
+                    assert_eq!(
+                        objects.len(),
+                        std::fs::read_dir(target).expect("dir").count()
+                    );
+                    for object in objects {
+                        checked += 1;
+                        let where_ = format!(
+                            "{level}/{version}/{outcome}/{} ({})",
+                            object["source"], object["kind"]
+                        );
+                        let want = if outcome == "pass" {
+                            "allowed"
+                        } else {
+                            "denied"
+                        };
+                        assert_eq!(object["decision"], want, "{where_}");
+                        if !is_pod {
+                            let warn: Vec<&Value> = object["evaluations"]
+                                .as_array()
+                                .expect("evaluations")
+                                .iter()
+                                .filter(|e| e["mode"] == "warn")
+                                .collect();
+                            assert_eq!(warn.len(), 1, "{where_}");
+                            assert_eq!(warn[0]["allowed"] == true, outcome == "pass", "{where_}");
+                            if outcome == "fail" {
+                                let message = warn[0]["message"].as_str().expect("message");
+                                assert!(message.starts_with(&format!(
+                                    "would violate PodSecurity \"{level}:{version}\": "
+                                )));
+                                assert!(!message.contains("unknown forbidden reason"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2 * 4537);
+}
+
+#[test]
+fn syntax_errors_name_file_document_and_position_and_the_rest_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mixed.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: i}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: later}\nspec:\n  hostPID: true\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let out = podsec(&["check", "--level", "baseline", path, "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unreadable input wins over denial"
+    );
+    let report = json(&out);
+    let names: Vec<&Value> = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| &o["name"])
+        .collect();
+    assert_eq!(names, ["ok", "later"]);
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["source"], path);
+    assert_eq!(errors[0]["document"], 1);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("line 1"),
+        "{}",
+        errors[0]["message"]
+    );
+
+    let out = podsec(&["check", "--level", "baseline", path]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("error: {path}: document 1: line ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_files_are_reported_and_exit_2() {
+    let out = podsec(&["check", "does/not/exist.yaml", "examples/rollout"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("does/not/exist.yaml"));
+    assert!(
+        text(&out.stdout).contains("ALLOWED"),
+        "the readable input is still checked"
+    );
+}
+
+#[test]
+fn an_invalid_level_or_version_is_a_usage_error_listing_valid_values() {
+    let out = podsec(&["check", "--level", "strict", "examples/"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("privileged, baseline, restricted"),
+        "{stderr}"
+    );
+    let out = podsec(&[
+        "check",
+        "--level",
+        "baseline",
+        "--version",
+        "1.29",
+        "examples/",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("\"latest\" or \"v1.x\""));
+}
+
+#[test]
+fn versions_newer_than_known_are_judged_as_latest_and_printed_as_written() {
+    let out = podsec(&[
+        "check",
+        "--level",
+        "restricted",
+        "--version",
+        "v1.99",
+        "examples/rollout/pod.yaml",
+        "-o",
+        "json",
+    ]);
+    let report = json(&out);
+    let enforce = &report["objects"][0]["evaluations"][0];
+    assert_eq!(enforce["version"], "v1.99");
+    assert!(
+        enforce["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("violates PodSecurity \"restricted:v1.99\": ")
+    );
+}
+
+#[test]
+fn standard_input_is_read_with_its_namespaces() {
+    let input = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: relaxed}\nspec:\n  containers: [{name: c, image: i}]\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: relaxed\n  labels: {pod-security.kubernetes.io/enforce: baseline}\n";
+    let out = podsec_with_stdin(&["check", "-", "-o", "json"], input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["source"], "-");
+    assert_eq!(report["objects"][0]["policy"]["source"], "namespaceLabels");
+    assert_eq!(report["objects"][0]["decision"], "allowed");
+}
+
+#[test]
+fn config_defaults_and_exemptions_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults:\n  enforce: baseline\nexemptions:\n  usernames: [ci-bot]\n  namespaces: [kube-system]\n",
+    )
+    .expect("write");
+    let config = config.to_str().expect("utf-8");
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        "examples/workloads/node-escape.yaml",
+        "-o",
+        "json",
+    ]);
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["policy"]["source"], "config");
+    assert_eq!(report["objects"][0]["policy"]["enforce"], "baseline:latest");
+    assert_eq!(report["objects"][0]["decision"], "denied");
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        "--as",
+        "ci-bot",
+        "examples/workloads/node-escape.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["decision"], "exempt");
+    assert_eq!(report["objects"][0]["reason"], "user");
+
+    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults:\n  enforce: strict\n").expect("write");
+    let out = podsec(&[
+        "check",
+        "--config",
+        dir.path().join("bad.yaml").to_str().expect("utf-8"),
+        "examples/",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("must be one of privileged, baseline, restricted"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -94,3 +94,25 @@ fn skip_json(bencher: divan::Bencher) {
 fn main() {
     divan::main();
 }
+
+#[divan::bench]
+fn decode_only(bencher: divan::Bencher) {
+    let pods = pods_as_json();
+    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
+        for bytes in pods {
+            let pod: Pod = serde_json::from_slice(black_box(bytes)).expect("lean decode");
+            black_box(pod);
+        }
+    });
+}
+
+#[divan::bench]
+fn decode_value(bencher: divan::Bencher) {
+    let pods = pods_as_json();
+    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
+        for bytes in pods {
+            let pod: serde_json::Value = serde_json::from_slice(black_box(bytes)).expect("value");
+            black_box(pod);
+        }
+    });
+}

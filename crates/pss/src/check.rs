@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use crate::format::{plural, quote_join};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -70,29 +69,4 @@ impl Check {
     pub fn variant_at(&self, minor: u32) -> Option<&Variant> {
         self.variants.iter().rev().find(|v| v.min_minor <= minor)
     }
-}
-
-/// Builds the "who sets it" phrase shared by several checks: `pod`, then `container "a"` /
-/// `containers "a", "b"`, joined by ` and `.
-pub(crate) fn setters(pod: bool, containers: &[&str]) -> String {
-    let mut out = String::new();
-    if pod {
-        out.push_str("pod");
-    }
-    if !containers.is_empty() {
-        if pod {
-            out.push_str(" and ");
-        }
-        out.push_str(&containers_phrase(containers));
-    }
-    out
-}
-
-/// `container "a"` or `containers "a", "b"`.
-pub(crate) fn containers_phrase(names: &[&str]) -> String {
-    format!(
-        "{} {}",
-        plural("container", "containers", names.len()),
-        quote_join(names)
-    )
 }

@@ -25,6 +25,79 @@ pub fn plural<'a>(singular: &'a str, plural: &'a str, n: usize) -> &'a str {
     if n == 1 { singular } else { plural }
 }
 
+/// Builds one check detail in a single allocation: the detail strings are made on the
+/// evaluation hot path, where `format!` and intermediate strings would dominate.
+pub(crate) struct Message(String);
+
+impl Message {
+    pub fn new() -> Self {
+        Message(String::with_capacity(128))
+    }
+
+    pub fn text(mut self, text: &str) -> Self {
+        self.0.push_str(text);
+        self
+    }
+
+    /// [`quote_join`] without the intermediate string.
+    pub fn quoted<'a>(mut self, items: impl IntoIterator<Item = &'a str>) -> Self {
+        for (i, item) in items.into_iter().enumerate() {
+            self.0.push_str(if i == 0 { "\"" } else { ", \"" });
+            self.0.push_str(item);
+            self.0.push('"');
+        }
+        self
+    }
+
+    /// Items joined by `separator`, unquoted.
+    pub fn joined<'a>(mut self, items: impl IntoIterator<Item = &'a str>, separator: &str) -> Self {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.0.push_str(separator);
+            }
+            self.0.push_str(item);
+        }
+        self
+    }
+
+    /// `singular` when `n == 1`, else `plural`.
+    pub fn noun(self, singular: &str, plural_form: &str, n: usize) -> Self {
+        self.text(plural(singular, plural_form, n))
+    }
+
+    /// `container "a"` or `containers "a", "b"`.
+    pub fn containers(self, names: &[&str]) -> Self {
+        self.noun("container ", "containers ", names.len())
+            .quoted(names.iter().copied())
+    }
+
+    /// The setter phrase: `pod`, then the containers, joined by ` and `.
+    pub fn setters(mut self, pod: bool, containers: &[&str]) -> Self {
+        if pod {
+            self = self.text("pod");
+            if !containers.is_empty() {
+                self = self.text(" and ");
+            }
+        }
+        if containers.is_empty() {
+            self
+        } else {
+            self.containers(containers)
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.0
+    }
+}
+
+/// Sorts byte-wise and removes duplicates: upstream's sorted string sets.
+pub(crate) fn sorted_set(mut items: Vec<&str>) -> Vec<&str> {
+    items.sort_unstable();
+    items.dedup();
+    items
+}
+
 /// Go's `strconv.Quote` (`%q`) for valid UTF-8: used for annotation values, label values and
 /// names in messages.
 pub fn go_quote(s: &str) -> String {

@@ -113,14 +113,16 @@ pub struct PodOs {
 pub struct PodSecurityContext {
     pub run_as_non_root: Option<bool>,
     pub run_as_user: Option<i64>,
-    pub se_linux_options: Option<SeLinuxOptions>,
+    pub se_linux_options: Option<Box<SeLinuxOptions>>,
     pub seccomp_profile: Option<SeccompProfile>,
-    pub app_armor_profile: Option<AppArmorProfile>,
+    pub app_armor_profile: Option<Box<AppArmorProfile>>,
     #[serde(deserialize_with = "null_as_default")]
     pub sysctls: Vec<Sysctl>,
     pub windows_options: Option<WindowsOptions>,
 }
 
+/// Rarely present parts are boxed: a container is moved several times while it is decoded, and
+/// keeping it small keeps decoding fast.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Container {
@@ -129,10 +131,10 @@ pub struct Container {
     pub security_context: Option<SecurityContext>,
     #[serde(deserialize_with = "null_as_default")]
     pub ports: Vec<ContainerPort>,
-    pub liveness_probe: Option<Handler>,
-    pub readiness_probe: Option<Handler>,
-    pub startup_probe: Option<Handler>,
-    pub lifecycle: Option<Lifecycle>,
+    pub liveness_probe: Option<Box<Handler>>,
+    pub readiness_probe: Option<Box<Handler>>,
+    pub startup_probe: Option<Box<Handler>>,
+    pub lifecycle: Option<Box<Lifecycle>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -144,9 +146,9 @@ pub struct SecurityContext {
     pub proc_mount: Option<Text>,
     pub run_as_non_root: Option<bool>,
     pub run_as_user: Option<i64>,
-    pub se_linux_options: Option<SeLinuxOptions>,
+    pub se_linux_options: Option<Box<SeLinuxOptions>>,
     pub seccomp_profile: Option<SeccompProfile>,
-    pub app_armor_profile: Option<AppArmorProfile>,
+    pub app_armor_profile: Option<Box<AppArmorProfile>>,
     pub windows_options: Option<WindowsOptions>,
 }
 

@@ -267,12 +267,12 @@ mod tests {
         let pod: PodSpec = PodSpec {
             containers: vec![crate::pod::Container {
                 name: "c".into(),
-                liveness_probe: Some(crate::pod::Handler {
+                liveness_probe: Some(Box::new(crate::pod::Handler {
                     tcp_socket: Some(crate::pod::HostAction {
                         host: Some("localhost".into()),
                     }),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
             }],
             ..Default::default()

@@ -1,7 +1,8 @@
 //! `allowPrivilegeEscalation` (restricted, v1.8+): every container must set
 //! `securityContext.allowPrivilegeEscalation=false`. From v1.25 Windows pods are exempt.
 
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -27,10 +28,10 @@ fn v1_8(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "allowPrivilegeEscalation != false",
-        format!(
-            "{} must set securityContext.allowPrivilegeEscalation=false",
-            containers_phrase(&bad)
-        ),
+        Message::new()
+            .containers(&bad)
+            .text(" must set securityContext.allowPrivilegeEscalation=false")
+            .finish(),
     ))
 }
 

@@ -1,10 +1,8 @@
 //! `appArmorProfile` (baseline, every version): AppArmor may only be `RuntimeDefault` or
 //! `Localhost`, whether set through the `appArmorProfile` fields or the beta annotations.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
-use crate::format::{go_quote, plural, quote_join};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, go_quote, sorted_set};
 use crate::level::Level;
 use crate::pod::{AppArmorProfile, PodMetadata, PodSpec};
 
@@ -27,31 +25,23 @@ fn allowed_annotation(value: &str) -> bool {
 }
 
 fn v1_0(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut setters: Vec<String> = Vec::new();
-    let mut bad_types: BTreeSet<&str> = BTreeSet::new();
-
     let pod_profile = spec
         .security_context
         .as_ref()
-        .and_then(|psc| psc.app_armor_profile.as_ref());
-    if let Some(t) = forbidden_type(pod_profile) {
-        setters.push("pod".to_owned());
-        bad_types.insert(t);
-    }
+        .and_then(|psc| psc.app_armor_profile.as_deref());
+    let pod_type = forbidden_type(pod_profile);
+    let mut bad_types: Vec<&str> = pod_type.into_iter().collect();
 
     let mut bad_containers: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         let profile = c
             .security_context
             .as_ref()
-            .and_then(|sc| sc.app_armor_profile.as_ref());
+            .and_then(|sc| sc.app_armor_profile.as_deref());
         if let Some(t) = forbidden_type(profile) {
             bad_containers.push(&c.name);
-            bad_types.insert(t);
+            bad_types.push(t);
         }
-    }
-    if !bad_containers.is_empty() {
-        setters.push(containers_phrase(&bad_containers));
     }
 
     let mut bad_annotations: Vec<String> = meta
@@ -60,32 +50,35 @@ fn v1_0(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         .filter(|(k, v)| k.starts_with(ANNOTATION_PREFIX) && !allowed_annotation(v))
         .map(|(k, v)| format!("{k}={}", go_quote(v)))
         .collect();
-    bad_annotations.sort();
-    if !bad_annotations.is_empty() {
-        setters.push(plural("annotation", "annotations", bad_annotations.len()).to_owned());
-    }
-
-    if setters.is_empty() {
+    if pod_type.is_none() && bad_containers.is_empty() && bad_annotations.is_empty() {
         return None;
     }
-    let values: Vec<&str> = bad_types
-        .iter()
-        .copied()
-        .chain(bad_annotations.iter().map(String::as_str))
-        .collect();
-    let reason = if values.len() == 1 {
+    bad_annotations.sort();
+
+    let mut message = Message::new().setters(pod_type.is_some(), &bad_containers);
+    if !bad_annotations.is_empty() {
+        if pod_type.is_some() || !bad_containers.is_empty() {
+            message = message.text(" and ");
+        }
+        message = message.noun("annotation", "annotations", bad_annotations.len());
+    }
+    // The distinct types, then the annotations: two sorted groups, not one.
+    let bad_types = sorted_set(bad_types);
+    let values = bad_types.len() + bad_annotations.len();
+    let reason = if values == 1 {
         "forbidden AppArmor profile"
     } else {
         "forbidden AppArmor profiles"
     };
-    Some(Forbidden::new(
-        reason,
-        format!(
-            "{} must not set AppArmor profile type to {}",
-            setters.join(" and "),
-            quote_join(&values)
-        ),
-    ))
+    let detail = message
+        .text(" must not set AppArmor profile type to ")
+        .quoted(
+            bad_types
+                .into_iter()
+                .chain(bad_annotations.iter().map(String::as_str)),
+        )
+        .finish();
+    Some(Forbidden::new(reason, detail))
 }
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
 //! `capabilities_baseline` (baseline, every version): containers may only add capabilities from
 //! the default set the container runtime grants anyway.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
-use crate::format::quote_join;
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -32,7 +30,7 @@ const ALLOWED_ADDITIONS: [&str; 13] = [
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let mut bad_containers: Vec<&str> = Vec::new();
-    let mut bad_caps: BTreeSet<&str> = BTreeSet::new();
+    let mut bad_caps: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         let Some(caps) = c
             .security_context
@@ -45,7 +43,7 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         for cap in &caps.add {
             if !ALLOWED_ADDITIONS.contains(&cap.as_str()) {
                 container_bad = true;
-                bad_caps.insert(cap);
+                bad_caps.push(cap);
             }
         }
         if container_bad {
@@ -57,11 +55,12 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "non-default capabilities",
-        format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&bad_containers),
-            quote_join(&bad_caps)
-        ),
+        Message::new()
+            .containers(&bad_containers)
+            .text(" must not include ")
+            .quoted(sorted_set(bad_caps))
+            .text(" in securityContext.capabilities.add")
+            .finish(),
     ))
 }
 

@@ -2,10 +2,8 @@
 //! back only `NET_BIND_SERVICE`. Replaces `capabilities_baseline`; Windows pods are exempt from
 //! v1.25.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
-use crate::format::quote_join;
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -21,7 +19,7 @@ pub static CHECK: Check = Check {
 fn v1_22(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let mut missing_drop: Vec<&str> = Vec::new();
     let mut adding_forbidden: Vec<&str> = Vec::new();
-    let mut forbidden_caps: BTreeSet<&str> = BTreeSet::new();
+    let mut forbidden_caps: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         let Some(caps) = c
             .security_context
@@ -37,32 +35,34 @@ fn v1_22(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         let mut container_adds_forbidden = false;
         for cap in caps.add.iter().filter(|cap| *cap != "NET_BIND_SERVICE") {
             container_adds_forbidden = true;
-            forbidden_caps.insert(cap);
+            forbidden_caps.push(cap);
         }
         if container_adds_forbidden {
             adding_forbidden.push(&c.name);
         }
     }
-    let mut parts: Vec<String> = Vec::new();
+    if missing_drop.is_empty() && adding_forbidden.is_empty() {
+        return None;
+    }
+    let mut message = Message::new();
     if !missing_drop.is_empty() {
-        parts.push(format!(
-            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-            containers_phrase(&missing_drop)
-        ));
+        message = message
+            .containers(&missing_drop)
+            .text(" must set securityContext.capabilities.drop=[\"ALL\"]");
     }
     if !adding_forbidden.is_empty() {
-        parts.push(format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&adding_forbidden),
-            quote_join(&forbidden_caps)
-        ));
-    }
-    if parts.is_empty() {
-        return None;
+        if !missing_drop.is_empty() {
+            message = message.text("; ");
+        }
+        message = message
+            .containers(&adding_forbidden)
+            .text(" must not include ")
+            .quoted(sorted_set(forbidden_caps))
+            .text(" in securityContext.capabilities.add");
     }
     Some(Forbidden::new(
         "unrestricted capabilities",
-        parts.join("; "),
+        message.finish(),
     ))
 }
 

@@ -2,7 +2,7 @@
 //! by `restrictedVolumes`.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{plural, quote_join};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -24,11 +24,10 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "hostPath volumes",
-        format!(
-            "{} {}",
-            plural("volume", "volumes", bad.len()),
-            quote_join(&bad)
-        ),
+        Message::new()
+            .noun("volume ", "volumes ", bad.len())
+            .quoted(bad.iter().copied())
+            .finish(),
     ))
 }
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
-use crate::format::plural;
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -38,13 +38,12 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
     Some(Forbidden::new(
         "hostPort",
-        format!(
-            "{} {} {} {}",
-            containers_phrase(&bad_containers),
-            plural("uses", "use", bad_containers.len()),
-            plural("hostPort", "hostPorts", ports.len()),
-            ports.join(", ")
-        ),
+        Message::new()
+            .containers(&bad_containers)
+            .noun(" uses ", " use ", bad_containers.len())
+            .noun("hostPort ", "hostPorts ", ports.len())
+            .joined(ports.iter().copied(), ", ")
+            .finish(),
     ))
 }
 

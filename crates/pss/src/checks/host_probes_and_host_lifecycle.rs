@@ -2,10 +2,8 @@
 //! target another host (`httpGet.host`, `tcpSocket.host`). Unlike every other check, container
 //! names are reported as a sorted set.
 
-use std::collections::BTreeSet;
-
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{plural, quote_join};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{Container, Handler, PodMetadata, PodSpec};
 
@@ -16,11 +14,11 @@ pub static CHECK: Check = Check {
 };
 
 fn handlers(c: &Container) -> impl Iterator<Item = &Handler> {
-    let lifecycle = c.lifecycle.as_ref();
+    let lifecycle = c.lifecycle.as_deref();
     [
-        c.liveness_probe.as_ref(),
-        c.readiness_probe.as_ref(),
-        c.startup_probe.as_ref(),
+        c.liveness_probe.as_deref(),
+        c.readiness_probe.as_deref(),
+        c.startup_probe.as_deref(),
         lifecycle.and_then(|l| l.post_start.as_ref()),
         lifecycle.and_then(|l| l.pre_stop.as_ref()),
     ]
@@ -29,8 +27,8 @@ fn handlers(c: &Container) -> impl Iterator<Item = &Handler> {
 }
 
 fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_containers: BTreeSet<&str> = BTreeSet::new();
-    let mut hosts: BTreeSet<&str> = BTreeSet::new();
+    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut hosts: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         for h in handlers(c) {
             let actions = [h.http_get.as_ref(), h.tcp_socket.as_ref()];
@@ -40,8 +38,8 @@ fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
                 .filter_map(|a| a.host.as_deref())
             {
                 if !host.is_empty() {
-                    bad_containers.insert(&c.name);
-                    hosts.insert(host);
+                    bad_containers.push(&c.name);
+                    hosts.push(host);
                 }
             }
         }
@@ -49,20 +47,21 @@ fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     if bad_containers.is_empty() {
         return None;
     }
+    // Unlike every other check, the container names are a sorted set too.
+    let bad_containers = sorted_set(bad_containers);
+    let hosts = sorted_set(hosts);
     Some(Forbidden::new(
         "probe or lifecycle host",
-        format!(
-            "{} {} {} {} {}",
-            plural("container", "containers", bad_containers.len()),
-            quote_join(&bad_containers),
-            plural("uses", "use", bad_containers.len()),
-            plural(
-                "probe or lifecycle host",
-                "probe or lifecycle hosts",
-                hosts.len()
-            ),
-            quote_join(&hosts)
-        ),
+        Message::new()
+            .containers(&bad_containers)
+            .noun(" uses ", " use ", bad_containers.len())
+            .noun(
+                "probe or lifecycle host ",
+                "probe or lifecycle hosts ",
+                hosts.len(),
+            )
+            .quoted(hosts)
+            .finish(),
     ))
 }
 

@@ -1,6 +1,7 @@
 //! `privileged` (baseline, every version): no privileged containers.
 
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -21,10 +22,10 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "privileged",
-        format!(
-            "{} must not set securityContext.privileged=true",
-            containers_phrase(&bad)
-        ),
+        Message::new()
+            .containers(&bad)
+            .text(" must not set securityContext.privileged=true")
+            .finish(),
     ))
 }
 

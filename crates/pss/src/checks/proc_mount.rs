@@ -2,10 +2,8 @@
 //! user namespace (`hostUsers: false`) may use any. Replaced at restricted v1.35+ by
 //! `procMount_restricted`, which keeps the rule without that relaxation.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, containers_phrase};
-use crate::format::quote_join;
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -18,7 +16,7 @@ pub static CHECK: Check = Check {
 /// The rule without any user-namespace relaxation (shared with `procMount_restricted`).
 pub(crate) fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let mut bad_containers: Vec<&str> = Vec::new();
-    let mut values: BTreeSet<&str> = BTreeSet::new();
+    let mut values: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         if let Some(mount) = c
             .security_context
@@ -27,7 +25,7 @@ pub(crate) fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             && mount != "Default"
         {
             bad_containers.push(&c.name);
-            values.insert(mount);
+            values.push(mount);
         }
     }
     if bad_containers.is_empty() {
@@ -35,11 +33,11 @@ pub(crate) fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "procMount",
-        format!(
-            "{} must not set securityContext.procMount to {}",
-            containers_phrase(&bad_containers),
-            quote_join(&values)
-        ),
+        Message::new()
+            .containers(&bad_containers)
+            .text(" must not set securityContext.procMount to ")
+            .quoted(sorted_set(values))
+            .finish(),
     ))
 }
 

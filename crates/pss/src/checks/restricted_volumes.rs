@@ -2,10 +2,8 @@
 //! sources (configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim,
 //! projected, secret). Replaces `hostPathVolumes`.
 
-use std::collections::BTreeSet;
-
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{plural, quote_join};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, Volume};
 
@@ -64,28 +62,28 @@ fn restricted_type(v: &Volume) -> &'static str {
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let mut bad_volumes: Vec<&str> = Vec::new();
-    let mut types: BTreeSet<&str> = BTreeSet::new();
+    let mut types: Vec<&str> = Vec::new();
     for v in spec.volumes.iter().filter(|v| !allowed(v)) {
         bad_volumes.push(&v.name);
-        types.insert(restricted_type(v));
+        types.push(restricted_type(v));
     }
     if bad_volumes.is_empty() {
         return None;
     }
+    let types = sorted_set(types);
     Some(Forbidden::new(
         "restricted volume types",
-        format!(
-            "{} {} {} {} {}",
-            plural("volume", "volumes", bad_volumes.len()),
-            quote_join(&bad_volumes),
-            plural("uses", "use", bad_volumes.len()),
-            plural(
-                "restricted volume type",
-                "restricted volume types",
-                types.len()
-            ),
-            quote_join(&types)
-        ),
+        Message::new()
+            .noun("volume ", "volumes ", bad_volumes.len())
+            .quoted(bad_volumes.iter().copied())
+            .noun(" uses ", " use ", bad_volumes.len())
+            .noun(
+                "restricted volume type ",
+                "restricted volume types ",
+                types.len(),
+            )
+            .quoted(types.iter().copied())
+            .finish(),
     ))
 }
 

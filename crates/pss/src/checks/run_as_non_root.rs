@@ -2,7 +2,8 @@
 //! `runAsNonRoot: true`, and none may set it to false. From v1.35 pods in a user namespace
 //! (`hostUsers: false`) are exempt.
 
-use crate::check::{Check, Forbidden, Variant, containers_phrase, setters};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -40,19 +41,20 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     if pod_explicitly_bad || !explicitly_bad.is_empty() {
         return Some(Forbidden::new(
             REASON,
-            format!(
-                "{} must not set securityContext.runAsNonRoot=false",
-                setters(pod_explicitly_bad, &explicitly_bad)
-            ),
+            Message::new()
+                .setters(pod_explicitly_bad, &explicitly_bad)
+                .text(" must not set securityContext.runAsNonRoot=false")
+                .finish(),
         ));
     }
     if !implicitly_bad.is_empty() {
         return Some(Forbidden::new(
             REASON,
-            format!(
-                "pod or {} must set securityContext.runAsNonRoot=true",
-                containers_phrase(&implicitly_bad)
-            ),
+            Message::new()
+                .text("pod or ")
+                .containers(&implicitly_bad)
+                .text(" must set securityContext.runAsNonRoot=true")
+                .finish(),
         ));
     }
     None

@@ -1,7 +1,8 @@
 //! `runAsUser` (restricted, v1.23+): neither the pod nor a container may set `runAsUser: 0`.
 //! From v1.35 pods in a user namespace (`hostUsers: false`) are exempt.
 
-use crate::check::{Check, Forbidden, Variant, setters};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -27,7 +28,10 @@ fn v1_23(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "runAsUser=0",
-        format!("{} must not set runAsUser=0", setters(pod_bad, &bad)),
+        Message::new()
+            .setters(pod_bad, &bad)
+            .text(" must not set runAsUser=0")
+            .finish(),
     ))
 }
 

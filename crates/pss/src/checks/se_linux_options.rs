@@ -1,10 +1,8 @@
 //! `seLinuxOptions` (baseline): SELinux may only select the container types, and may not set a
 //! user or role. v1.31 adds the type `container_engine_t`.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, setters};
-use crate::format::{plural, quote_join};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeLinuxOptions};
 
@@ -33,7 +31,7 @@ fn v1_31(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
 
 #[derive(Default)]
 struct Findings<'a> {
-    types: BTreeSet<&'a str>,
+    types: Vec<&'a str>,
     user: bool,
     role: bool,
 }
@@ -44,7 +42,7 @@ impl<'a> Findings<'a> {
         let mut bad = false;
         let selinux_type = options.type_.as_deref().unwrap_or("");
         if !allowed_types.contains(&selinux_type) {
-            self.types.insert(selinux_type);
+            self.types.push(selinux_type);
             bad = true;
         }
         if options.user.as_deref().is_some_and(|u| !u.is_empty()) {
@@ -79,28 +77,31 @@ fn check(_: &PodMetadata, spec: &PodSpec, allowed_types: &[&str]) -> Option<Forb
     if !pod_bad && bad_containers.is_empty() {
         return None;
     }
-    let mut data: Vec<String> = Vec::new();
+    let mut message = Message::new()
+        .setters(pod_bad, &bad_containers)
+        .text(" set forbidden securityContext.seLinuxOptions: ");
+    let mut parts = 0;
+    let mut separate = |message: Message| {
+        parts += 1;
+        if parts > 1 {
+            message.text("; ")
+        } else {
+            message
+        }
+    };
     if !findings.types.is_empty() {
-        data.push(format!(
-            "{} {}",
-            plural("type", "types", findings.types.len()),
-            quote_join(&findings.types)
-        ));
+        let types = sorted_set(findings.types);
+        message = separate(message)
+            .noun("type ", "types ", types.len())
+            .quoted(types);
     }
     if findings.user {
-        data.push("user may not be set".to_owned());
+        message = separate(message).text("user may not be set");
     }
     if findings.role {
-        data.push("role may not be set".to_owned());
+        message = separate(message).text("role may not be set");
     }
-    Some(Forbidden::new(
-        "seLinuxOptions",
-        format!(
-            "{} set forbidden securityContext.seLinuxOptions: {}",
-            setters(pod_bad, &bad_containers),
-            data.join("; ")
-        ),
-    ))
+    Some(Forbidden::new("seLinuxOptions", message.finish()))
 }
 
 #[cfg(test)]

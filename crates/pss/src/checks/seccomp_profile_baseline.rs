@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::{Check, Forbidden, Variant, setters};
-use crate::format::{go_quote, plural, quote_join};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::{Message, go_quote, plural, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeccompProfile};
 
@@ -58,15 +58,12 @@ pub(crate) fn forbidden_type(profile: Option<&SeccompProfile>) -> Option<&str> {
 }
 
 fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut values: BTreeSet<&str> = BTreeSet::new();
     let pod_type = forbidden_type(
         spec.security_context
             .as_ref()
             .and_then(|psc| psc.seccomp_profile.as_ref()),
     );
-    if let Some(t) = pod_type {
-        values.insert(t);
-    }
+    let mut values: Vec<&str> = pod_type.into_iter().collect();
     let mut bad_containers: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
         let profile = c
@@ -75,7 +72,7 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             .and_then(|sc| sc.seccomp_profile.as_ref());
         if let Some(t) = forbidden_type(profile) {
             bad_containers.push(&c.name);
-            values.insert(t);
+            values.push(t);
         }
     }
     if values.is_empty() {
@@ -83,11 +80,11 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "seccompProfile",
-        format!(
-            "{} must not set securityContext.seccompProfile.type to {}",
-            setters(pod_type.is_some(), &bad_containers),
-            quote_join(&values)
-        ),
+        Message::new()
+            .setters(pod_type.is_some(), &bad_containers)
+            .text(" must not set securityContext.seccompProfile.type to ")
+            .quoted(sorted_set(values))
+            .finish(),
     ))
 }
 

@@ -2,11 +2,9 @@
 //! `RuntimeDefault` or `Localhost` seccomp profile. Replaces `seccompProfile_baseline`; Windows
 //! pods are exempt from v1.25.
 
-use std::collections::BTreeSet;
-
-use crate::check::{Check, Forbidden, Variant, containers_phrase, setters};
+use crate::check::{Check, Forbidden, Variant};
 use crate::checks::seccomp_profile_baseline::forbidden_type;
-use crate::format::quote_join;
+use crate::format::{Message, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -27,8 +25,7 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let pod_type = forbidden_type(pod_profile);
     let pod_covers_containers = pod_profile.is_some() && pod_type.is_none();
 
-    let mut values: BTreeSet<&str> = BTreeSet::new();
-    values.extend(pod_type);
+    let mut values: Vec<&str> = pod_type.into_iter().collect();
     let mut explicitly_bad: Vec<&str> = Vec::new();
     let mut implicitly_bad: Vec<&str> = Vec::new();
     for c in spec.all_containers() {
@@ -40,7 +37,7 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             Some(profile) => {
                 if let Some(t) = forbidden_type(Some(profile)) {
                     explicitly_bad.push(&c.name);
-                    values.insert(t);
+                    values.push(t);
                 }
             }
             None if !pod_covers_containers => implicitly_bad.push(&c.name),
@@ -51,20 +48,21 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     if pod_type.is_some() || !explicitly_bad.is_empty() {
         return Some(Forbidden::new(
             "seccompProfile",
-            format!(
-                "{} must not set securityContext.seccompProfile.type to {}",
-                setters(pod_type.is_some(), &explicitly_bad),
-                quote_join(&values)
-            ),
+            Message::new()
+                .setters(pod_type.is_some(), &explicitly_bad)
+                .text(" must not set securityContext.seccompProfile.type to ")
+                .quoted(sorted_set(values))
+                .finish(),
         ));
     }
     if !implicitly_bad.is_empty() {
         return Some(Forbidden::new(
             "seccompProfile",
-            format!(
-                "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
-                containers_phrase(&implicitly_bad)
-            ),
+            Message::new()
+                .text("pod or ")
+                .containers(&implicitly_bad)
+                .text(" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"")
+                .finish(),
         ));
     }
     None

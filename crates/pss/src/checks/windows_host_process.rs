@@ -1,6 +1,7 @@
 //! `windowsHostProcess` (baseline, every version): no Windows HostProcess containers.
 
-use crate::check::{Check, Forbidden, Variant, setters};
+use crate::check::{Check, Forbidden, Variant};
+use crate::format::Message;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, WindowsOptions};
 
@@ -36,10 +37,10 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     }
     Some(Forbidden::new(
         "hostProcess",
-        format!(
-            "{} must not set securityContext.windowsOptions.hostProcess=true",
-            setters(pod_bad, &bad)
-        ),
+        Message::new()
+            .setters(pod_bad, &bad)
+            .text(" must not set securityContext.windowsOptions.hostProcess=true")
+            .finish(),
     ))
 }
 

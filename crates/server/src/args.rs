@@ -79,7 +79,9 @@ pub struct ServeArgs {
 
     /// PodSecurityConfiguration file (pod-security.admission.config.k8s.io v1, v1beta1 or
     /// v1alpha1; YAML or JSON): default levels and versions, exempt users, namespaces and
-    /// runtime classes. Without it every default is privileged:latest and nothing is exempt.
+    /// runtime classes. An API server AdmissionConfiguration whose PodSecurity plugin holds
+    /// one (inline or by path) works too. Without it every default is privileged:latest and
+    /// nothing is exempt.
     #[arg(long, value_name = "FILE", help_heading = "Policy")]
     pub config: Option<PathBuf>,
 

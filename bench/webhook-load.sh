@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Load benchmark of `podsec serve` over HTTPS keep-alive on loopback, against a baseline
+# (crates/server/examples/baseline.rs: the same axum + hyper + rustls stack answering a
+# constant allowed review without decoding or deciding anything).
+#
+#   bench/webhook-load.sh              # needs oha (cargo install oha --locked) and openssl
+#
+# What it measures, on 127.0.0.1 only, every run bounded by a request count and a time limit:
+#   1. idle RSS of podsec serve once ready (VmRSS from /proc);
+#   2. throughput: N_THROUGHPUT requests with CONNECTIONS keep-alive connections, podsec and
+#      then the baseline, and their ratio;
+#   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max;
+#   4. RSS after the load.
+# The review is bench/review-pod.json: a realistic Deployment pod (init container, sidecar,
+# probes, projected token volume, managedFields) in a namespace that enforces baseline and
+# audits and warns at restricted, so every request runs all three evaluations and returns a
+# warning and two audit annotations.
+#
+# Environment: CONNECTIONS (32), N_THROUGHPUT (100000), RATE (2000), N_RATE (20000),
+# PIN (1: server on CPU 1, load generator on CPU 0, so they do not steal each other's core),
+# SKIP_BUILD (0), OHA (oha).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+connections=${CONNECTIONS:-32}
+n_throughput=${N_THROUGHPUT:-100000}
+rate=${RATE:-2000}
+n_rate=${N_RATE:-20000}
+pin=${PIN:-1}
+oha=${OHA:-oha}
+
+command -v "$oha" >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
+command -v openssl >/dev/null || { echo "openssl not found" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 2; }
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  (cd "$root" && cargo build --release --quiet -p podsec-server --example serve --example baseline)
+fi
+serve=$target/release/examples/serve
+baseline=$target/release/examples/baseline
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+server_cpu=() load_cpu=()
+if [[ $pin == 1 ]] && command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+  server_cpu=(taskset -c 1) load_cpu=(taskset -c 0)
+fi
+
+wait_ready() { # wait_ready PORT PATH
+  for _ in $(seq 100); do
+    if curl -sk --max-time 1 "https://127.0.0.1:$1$2" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "server on port $1 never answered" >&2
+  exit 1
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+run_oha() { # run_oha NAME PORT ARGS... ; writes $tmp/NAME.json
+  local name=$1 port=$2
+  shift 2
+  timeout 120 "${load_cpu[@]}" "$oha" --no-tui --insecure --output-format json "$@" \
+    -m POST -H 'content-type: application/json' -D "$root/bench/review-pod.json" \
+    "https://127.0.0.1:$port/validate" > "$tmp/$name.json"
+}
+summary() { # summary NAME -> "rps p50_ms p99_ms max_ms success_rate"
+  python3 - "$tmp/$1.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s, p = d["summary"], d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+print(f'{s["requestsPerSec"]:.0f} {p["p50"]*1e3:.3f} {p["p99"]*1e3:.3f} {s["slowest"]*1e3:.3f} {s["successRate"]:.4f} {json.dumps(codes, separators=(",", ":"))}')
+PY
+}
+
+# --- podsec serve
+port=$(free_port)
+"${server_cpu[@]}" "$serve" --tls-cert-file "$tmp/tls.crt" --tls-private-key-file "$tmp/tls.key" \
+  --bind-address 127.0.0.1 --secure-port "$port" --namespaces-file "$root/bench/namespaces.yaml" \
+  --log-level warn 2> "$tmp/serve.log" &
+serve_pid=$!
+pids+=("$serve_pid")
+wait_ready "$port" /readyz
+# The answer must be the real one (allowed, with the restricted warning), not an error.
+curl -sk -X POST -H 'content-type: application/json' --data-binary @"$root/bench/review-pod.json" \
+  "https://127.0.0.1:$port/validate" | grep -q '"warnings":\["would violate PodSecurity' \
+  || { echo "podsec serve did not answer the review as expected" >&2; exit 1; }
+sleep 1
+idle_rss=$(rss_kib "$serve_pid")
+
+run_oha podsec-warmup "$port" -n 5000 -c "$connections"
+run_oha podsec-throughput "$port" -n "$n_throughput" -c "$connections"
+run_oha podsec-rate "$port" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
+loaded_rss=$(rss_kib "$serve_pid")
+kill -TERM "$serve_pid"
+wait "$serve_pid" && serve_exit=0 || serve_exit=$?
+
+# --- baseline
+bport=$(free_port)
+"${server_cpu[@]}" "$baseline" "$tmp/tls.crt" "$tmp/tls.key" "$bport" 2> "$tmp/baseline.log" &
+pids+=("$!")
+wait_ready "$bport" /
+run_oha baseline-warmup "$bport" -n 5000 -c "$connections"
+run_oha baseline-throughput "$bport" -n "$n_throughput" -c "$connections"
+run_oha baseline-rate "$bport" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
+
+read -r p_rps p_p50 p_p99 p_max p_ok p_codes < <(summary podsec-throughput)
+read -r b_rps b_p50 b_p99 b_max b_ok b_codes < <(summary baseline-throughput)
+read -r pr_rps pr_p50 pr_p99 pr_max pr_ok pr_codes < <(summary podsec-rate)
+read -r br_rps br_p50 br_p99 br_max br_ok br_codes < <(summary baseline-rate)
+ratio=$(python3 -c "print(f'{$p_rps / $b_rps:.2f}')")
+
+cat <<EOF
+podsec serve load benchmark ($(nproc) cores, $(uname -m), pinning: ${server_cpu[*]:-none} / ${load_cpu[*]:-none})
+review: bench/review-pod.json ($(wc -c < "$root/bench/review-pod.json") bytes), $connections keep-alive HTTPS connections
+
+throughput ($n_throughput requests)   req/s     p50 ms   p99 ms   max ms   success  status codes
+  podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$p_rps" "$p_p50" "$p_p99" "$p_max" "$p_ok" "$p_codes")
+  baseline                           $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$b_rps" "$b_p50" "$b_p99" "$b_max" "$b_ok" "$b_codes")
+  ratio podsec / baseline            $ratio   (target >= 0.7)
+
+fixed rate $rate req/s ($n_rate requests, latency-corrected)
+  podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$pr_rps" "$pr_p50" "$pr_p99" "$pr_max" "$pr_ok" "$pr_codes")   (target p99 <= 1 ms)
+  baseline                           $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$br_rps" "$br_p50" "$br_p99" "$br_max" "$br_ok" "$br_codes")
+
+podsec serve RSS: idle $((idle_rss / 1024)) MiB ($idle_rss KiB; target <= 30 MB), after load $((loaded_rss / 1024)) MiB
+podsec serve exit status after SIGTERM: $serve_exit
+EOF

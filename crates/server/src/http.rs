@@ -216,7 +216,9 @@ async fn read_body(
     if declared_len.is_some_and(|len| len >= MAX_BODY_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }
-    let capacity = declared_len.map_or(16 * 1024, |len| len as usize);
+    // Trust Content-Length for sizing only up to a point: a client declaring 3 MiB and then
+    // sending nothing must not make the server reserve 3 MiB per connection.
+    let capacity = declared_len.map_or(16 * 1024, |len| len.min(256 * 1024) as usize);
     let mut buf = Vec::with_capacity(capacity);
     let mut body = body;
     let read = async {

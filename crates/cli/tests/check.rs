@@ -373,3 +373,20 @@ fn config_defaults_and_exemptions_apply() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn as_a_kubectl_plugin_usage_says_kubectl_podsec() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = dir.path().join("kubectl-podsec");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_podsec"), &plugin).expect("symlink");
+    let out = Command::new(&plugin)
+        .args(["check", "--help"])
+        .output()
+        .expect("plugin runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("Usage: kubectl podsec check"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -263,6 +263,35 @@ mod tests {
     }
 
     #[test]
+    fn checks_start_at_their_versions() {
+        let firsts = [
+            (Level::Restricted, "allowPrivilegeEscalation", 8),
+            (Level::Restricted, "seccompProfile_restricted", 19),
+            (Level::Restricted, "capabilities_restricted", 22),
+            (Level::Restricted, "runAsUser", 23),
+            (Level::Baseline, "hostProbesAndHostLifecycle", 34),
+            (Level::Restricted, "procMount_restricted", 35),
+        ];
+        for (level, id, first) in firsts {
+            assert!(
+                !ids(level, first - 1).contains(&id),
+                "{id} before v1.{first}"
+            );
+            assert!(ids(level, first).contains(&id), "{id} at v1.{first}");
+        }
+        // And the baseline checks they replace stop at the same versions.
+        for (id, replaced_from) in [
+            ("seccompProfile_baseline", 19),
+            ("capabilities_baseline", 22),
+            ("procMount", 35),
+        ] {
+            assert!(ids(Level::Restricted, replaced_from - 1).contains(&id));
+            assert!(!ids(Level::Restricted, replaced_from).contains(&id));
+            assert!(ids(Level::Baseline, replaced_from).contains(&id));
+        }
+    }
+
+    #[test]
     fn emulation_lowers_the_ceiling_for_latest() {
         let pod: PodSpec = PodSpec {
             containers: vec![crate::pod::Container {

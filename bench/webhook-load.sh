@@ -18,6 +18,8 @@
 # warning and two audit annotations.
 #
 # Environment: CONNECTIONS (32), N_THROUGHPUT (100000), ROUNDS (3), RATE (2000), N_RATE (20000),
+# REVIEW (bench/review-pod.json; e.g. ../shared/scenarios/pss-namespace-rollout/admission-request.json,
+# whose namespace bench/namespaces.yaml also holds), HTTP2 (0; 1 = HTTP/2 with 4 streams per connection),
 # PIN (1: server on CPU 1, load generator on CPU 0, so they do not steal each other's core),
 # SKIP_BUILD (0), OHA (oha).
 set -euo pipefail
@@ -31,6 +33,13 @@ n_rate=${N_RATE:-20000}
 pin=${PIN:-1}
 rounds=${ROUNDS:-3}
 oha=${OHA:-oha}
+review=${REVIEW:-$root/bench/review-pod.json}
+http2=() proto=1.1
+if [[ ${HTTP2:-0} == 1 ]]; then
+  proto=2
+  # As the API server talks to webhooks: HTTP/2, several streams per connection.
+  http2=(--http2 -p 4)
+fi
 
 command -v "$oha" >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "openssl not found" >&2; exit 2; }
@@ -74,8 +83,8 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 run_oha() { # run_oha NAME PORT ARGS... ; writes $tmp/NAME.json
   local name=$1 port=$2
   shift 2
-  timeout 120 "${load_cpu[@]}" "$oha" --no-tui --insecure --output-format json "$@" \
-    -m POST -H 'content-type: application/json' -D "$root/bench/review-pod.json" \
+  timeout 120 "${load_cpu[@]}" "$oha" --no-tui --insecure --output-format json "${http2[@]}" "$@" \
+    -m POST -H 'content-type: application/json' -D "$review" \
     "https://127.0.0.1:$port/validate" > "$tmp/$name.json"
 }
 summary() { # summary NAME -> "rps p50_ms p99_ms max_ms success_rate"
@@ -146,7 +155,7 @@ cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
 
 cat <<EOF
 podsec serve load benchmark ($(nproc) cores, $(uname -m), pinning: ${server_cpu[*]:-none} / ${load_cpu[*]:-none})
-review: bench/review-pod.json ($(wc -c < "$root/bench/review-pod.json") bytes), $connections keep-alive HTTPS connections
+review: ${review#"$root/"} ($(wc -c < "$review") bytes), $connections keep-alive HTTPS connections, HTTP/$proto
 
 throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 ms   max ms   success  status codes
   podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$p_rps" "$p_p50" "$p_p99" "$p_max" "$p_ok" "$p_codes")

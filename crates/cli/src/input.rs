@@ -57,6 +57,7 @@
 //! memory.
 
 mod decode;
+mod fast_yaml;
 mod split;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,318 @@
+//! The fast path against serde-saphyr: on the shared corpus, on a table of
+//! constructs and refusals, and on generated documents.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::path::Path;
+
+use podsec_admission::Object;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{FastYamlError, Unsupported, from_str};
+use crate::input::decode::yaml_options;
+use crate::input::{Format, read_documents};
+
+fn saphyr<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+}
+
+/// Decodes `text` both ways; panics when the fast path accepts it and
+/// serde-saphyr disagrees. Returns the fast path's refusal, if any.
+fn compare<'de, T>(text: &'de str) -> Result<T, FastYamlError>
+where
+    T: Deserialize<'de> + PartialEq + Debug,
+{
+    let fast = from_str::<T>(text);
+    if let Ok(value) = &fast {
+        match saphyr::<T>(text) {
+            Ok(expected) => assert_eq!(value, &expected, "different values for {text:?}"),
+            Err(error) => panic!("accepted what serde-saphyr rejects ({error}): {text:?}"),
+        }
+    }
+    fast
+}
+
+/// Every YAML document of the shared corpus and of the PSS conformance
+/// pods, as `Value` and as `Object`: equal whenever the fast path accepts,
+/// and accepted for the large majority.
+#[test]
+fn agrees_with_serde_saphyr_on_the_shared_corpus() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if !shared.is_dir() {
+        println!("skipping: ../shared not found");
+        return;
+    }
+    for folder in ["corpus", "conformance/pss"] {
+        let paths = [shared.join(folder).to_string_lossy().into_owned()];
+        let (mut documents, mut accepted) = (0, 0);
+        let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+        for document in read_documents(&paths).flatten() {
+            if document.format != Format::Yaml {
+                continue;
+            }
+            documents += 1;
+            let as_value = compare::<Value>(&document.text);
+            let as_object = compare::<Object>(&document.text);
+            match (&as_value, &as_object) {
+                (Ok(_), _) => accepted += 1,
+                (Err(error), _) => *refusals.entry(error.to_string()).or_default() += 1,
+            }
+            // Whatever refuses a document as a `Value` refuses it as an object.
+            if as_value.as_ref().is_err_and(FastYamlError::is_unsupported) {
+                assert!(as_object.is_err(), "{}", document.source);
+            }
+        }
+        let share = accepted as f64 / documents.max(1) as f64;
+        println!(
+            "{folder}: {accepted} of {documents} YAML documents accepted ({:.1}%)",
+            share * 100.0
+        );
+        for (reason, count) in &refusals {
+            println!("  {count:5}  {reason}");
+        }
+        assert!(documents > 1000 && share > 0.8, "{folder}: {share}");
+    }
+}
+
+/// Constructs of the subset: accepted, and equal to serde-saphyr's values.
+#[test]
+fn reads_the_subset_like_serde_saphyr() {
+    let accepted = [
+        "a: 1\nb: two\n",
+        "---\na: 1\n",
+        "--- # the first\n# comment\na: 1\n...\n# after\n",
+        "# licence\n\n---\n\na: 1\n",
+        "a:\n  b:\n    c: d\n  e: f\ng: h\n",
+        "a:\n- 1\n- 2\nb: 3\n",
+        "a:\n  - 1\n  - 2\n",
+        "- a: 1\n  b: 2\n- c: 3\n",
+        "-   a: 1\n    b:\n    - x\n    c: y\n",
+        "- a:\n  - x\n  b: 1\n",
+        "-\n  a: 1\n-\n- x\n",
+        "- # comment\n  a: 1\n",
+        "a:\nb:\nc: ~\nd: null\ne: Null\nf: NULL\n",
+        "a: 'it''s'\nb: \"say \\\"hi\\\"\\n\\t\\\\ \\x41\\u00e9\\U0001F600\"\nc: ''\nd: \"\"\n",
+        "a: \"\\0\\a\\b\\v\\f\\r\\e\\ \\/\\N\\_\\L\\P\"\n",
+        "'a b': 1\n\"c\\td\": 2\n",
+        "a: b # comment\nc: d#e\nf: g  #h\n",
+        "url: http://example.com:8080/x\ncmd: echo a:b\n",
+        "a: [x, \"y\", 'z']\nb: []\nc: {}\nd: {k: v, \"q\": 'w'}\ne: [ ALL ]\n",
+        "a: [1, 2.5, true, ~, 0644]\n",
+        "a: |\n  line 1\n  line 2\nb: 1\n",
+        "a: |-\n  line 1\n\n  line 3\n\nb: 1\n",
+        "a: >\n  folded\n  text\n\n  para\nb: 1\n",
+        "a: >-\n  folded\n  text\n",
+        "a: | # comment\n    indented\n      more\n    back\n",
+        "- |\n  x\n- >\n  y\n",
+        "a: |\n  # not a comment\n  \ttab\n# a comment\n",
+        "a: 0644\nb: 0x1F\nc: 0o17\nd: 0b101\ne: -12\nf: +7\ng: 1_000\nh: 09\ni: 1e3\nj: .5\nk: -1.5e-3\n",
+        "a: yes\nb: No\nc: on\nd: OFF\ne: y\nf: N\ng: True\n",
+        "a: 99999999999999999999\nb: -99999999999999999999\nc: 1:20\nd: 2001-12-14\n",
+        "a: inf\nb: nan\nc: infinity\nd: 1.\ne: '.inf'\n",
+        "a: -b\nb: --flag=1\nc: x-\n-d: e\n",
+        "a: b \"c\" 'd'\ne: f[0]{1}\ng,h: i\n",
+        "key with spaces: v\nkey  : spaced\n",
+        "a: é ünïcödé 日本\n",
+        "a: 1\r\nb:\r\n  - x\r\n  - 'y'\r\nc: |\r\n  z\r\n",
+        "a: 1\nb: 2",
+        "a: 1\na: 2\n",
+        "  a: 1\n  b: 2\n",
+        "a:\n\n\n  b: 1\n\n",
+        "\"1\": a\n\"01\": b\n'true': c\n\"~\": d\n",
+        "a: \"\\u0041\"\nb: \"a\\\\\"\n",
+    ];
+    for text in accepted {
+        let value = compare::<Value>(text).unwrap_or_else(|e| panic!("{text:?} refused: {e}"));
+        assert_eq!(value, saphyr::<Value>(text).expect("saphyr"), "{text:?}");
+    }
+}
+
+/// Constructs outside the subset, and input serde-saphyr rejects: refused.
+#[test]
+fn refuses_what_it_does_not_read() {
+    let refused = [
+        ("", Unsupported::DocumentShape),
+        ("# only a comment\n", Unsupported::DocumentShape),
+        ("just a scalar\n", Unsupported::Indicator),
+        ("[a, b]\n", Unsupported::Indicator),
+        ("%YAML 1.1\n---\na: 1\n", Unsupported::Indicator),
+        ("---\n---\na: 1\n", Unsupported::DocumentShape),
+        ("--- a: 1\n", Unsupported::TrailingContent),
+        ("a: 1\n---\nb: 2\n", Unsupported::DocumentShape),
+        ("a: 1\n...\nb: 2\n", Unsupported::DocumentShape),
+        ("a: &x 1\nb: *x\n", Unsupported::Indicator),
+        ("&x a: 1\n", Unsupported::Indicator),
+        ("a: !!str 1\n", Unsupported::Indicator),
+        ("a: !local x\n", Unsupported::Indicator),
+        ("? a\n: 1\n", Unsupported::Indicator),
+        ("<<: {a: 1}\n", Unsupported::MergeKey),
+        ("'<<': 1\n", Unsupported::MergeKey),
+        ("1: a\n", Unsupported::NonStringKey),
+        ("true: a\n", Unsupported::NonStringKey),
+        ("~: a\n", Unsupported::NonStringKey),
+        (": a\n", Unsupported::Indicator),
+        ("a: b\n  c\n", Unsupported::Indentation),
+        ("- a\n  b\n", Unsupported::Indentation),
+        ("a:\n  multi\n  line\n", Unsupported::Indicator),
+        ("a: 'multi\n  line'\n", Unsupported::MultiLineScalar),
+        ("a: \"multi\\\n  line\"\n", Unsupported::MultiLineScalar),
+        ("a: \"\\q\"\n", Unsupported::Escape),
+        ("a: \"\\ud800\"\n", Unsupported::Escape),
+        ("a:\n\tb: 1\n", Unsupported::Tab),
+        ("a:\tb\n", Unsupported::Tab),
+        ("a: b\tc\n", Unsupported::Tab),
+        ("a: [x, [y]]\n", Unsupported::FlowCollection),
+        ("a: {b: {c: d}}\n", Unsupported::FlowCollection),
+        ("a: [x,\n  y]\n", Unsupported::FlowCollection),
+        ("a: [x, ]\n", Unsupported::FlowCollection),
+        ("a: [x: y]\n", Unsupported::FlowCollection),
+        ("a: {b}\n", Unsupported::FlowCollection),
+        ("a: [x] y\n", Unsupported::TrailingContent),
+        ("a: \"x\" y\n", Unsupported::TrailingContent),
+        ("a: |+\n  x\n", Unsupported::BlockScalarHeader),
+        ("a: |2\n  x\n", Unsupported::BlockScalarHeader),
+        ("a: |\n\n  x\n", Unsupported::BlockScalarShape),
+        ("a: |\nb: 1\n", Unsupported::BlockScalarShape),
+        ("a: >\n  x\n    more\n", Unsupported::BlockScalarShape),
+        ("a: |\n  x", Unsupported::BlockScalarShape),
+        ("a: |\n  x\n     \n  y\n", Unsupported::BlockScalarShape),
+        ("a: b: c\n", Unsupported::Indicator),
+        ("a: b:\n", Unsupported::Indicator),
+        ("a: - b\n", Unsupported::Indicator),
+        ("- - a\n", Unsupported::Indicator),
+        ("a: .inf\n", Unsupported::NonFiniteFloat),
+        ("a: -.Inf\n", Unsupported::NonFiniteFloat),
+        ("a: .nan\n", Unsupported::NonFiniteFloat),
+        ("a: 1e999\n", Unsupported::NonFiniteFloat),
+        ("a: \u{feff}b\n", Unsupported::Character),
+        ("a: b\u{85}c\n", Unsupported::Character),
+        ("a: b\u{2028}c\n", Unsupported::Character),
+        ("a: b\u{1}\n", Unsupported::Character),
+        ("a: b\rc: d\n", Unsupported::Character),
+        ("a: `b`\n", Unsupported::Indicator),
+        ("a: @b\n", Unsupported::Indicator),
+        ("a: %b\n", Unsupported::Indicator),
+        ("a:\n  b: 1\n c: 2\n", Unsupported::Indentation),
+    ];
+    for (text, reason) in refused {
+        match from_str::<Value>(text) {
+            Err(FastYamlError::Unsupported(found)) => assert_eq!(found, reason, "{text:?}"),
+            other => panic!("{text:?} not refused: {other:?}"),
+        }
+    }
+    let long_key = format!("{}: 1\n", "k".repeat(1001));
+    assert!(matches!(
+        from_str::<Value>(&long_key),
+        Err(FastYamlError::Unsupported(Unsupported::LongKey))
+    ));
+    let deep: String = (0..101)
+        .map(|level| format!("{}k:\n", "  ".repeat(level)))
+        .collect();
+    assert!(matches!(
+        from_str::<Value>(&deep),
+        Err(FastYamlError::Unsupported(Unsupported::TooDeep))
+    ));
+}
+
+/// A struct like the pod view's: typed requests (strings, booleans,
+/// integers, options, ignored values, enums) answer as serde-saphyr does.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Typed {
+    name: Option<String>,
+    flag: Option<bool>,
+    port: Option<i32>,
+    mode: Option<u32>,
+    ratio: Option<f64>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    items: Vec<Option<String>>,
+    policy: Option<Policy>,
+    present: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+enum Policy {
+    Always,
+    Never,
+}
+
+impl PartialEq for Typed {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.name,
+            self.flag,
+            self.port,
+            self.mode,
+            self.ratio,
+            &self.labels,
+            &self.items,
+        ) == (
+            &other.name,
+            other.flag,
+            other.port,
+            other.mode,
+            other.ratio,
+            &other.labels,
+            &other.items,
+        ) && self.policy == other.policy
+            && self.present.is_some() == other.present.is_some()
+    }
+}
+
+#[test]
+fn answers_typed_requests_like_serde_saphyr() {
+    let documents = [
+        "name: web\nflag: yes\nport: 0x50\nmode: 0644\nratio: 1.5\n",
+        "name: '80'\nflag: \"true\"\nport: \"8080\"\nmode: ' 0644 '\nratio: .inf\n",
+        "name: 80\nflag: off\nport: -0_10\npolicy: Always\npresent: {}\n",
+        "name: |\n  text\nflag: |\n  on\nport: |-\n  12\n",
+        "name: ~\nflag:\nport: null\nmode:\npresent: ~\npolicy: 'Never'\n",
+        "labels: {a: b, c: '1'}\nitems: [x, ~, 'y']\n",
+        "labels:\n  a: 1\n  b: true\nitems:\n- x\n-\n- ~\n- 'z'\n",
+        "unknown:\n  deep:\n  - [a, b]\n  - x: {y: z}\nname: n\n",
+        "items:\n- a\n- [b]\n",
+        "name: a\nname: b\n",
+        "name: ''\n",
+        "port: 99999999999\n",
+        "mode: -1\n",
+        "flag: maybe\n",
+        "policy: Sometimes\n",
+        "name:\n  a: 1\n",
+        "labels: [a]\n",
+        "labels:\n  a:\n",
+        "ratio: 1e999\n",
+        "present: .inf\n",
+        "unknown: .nan\n",
+    ];
+    for text in documents {
+        let _ = compare::<Typed>(text);
+        let _ = compare::<Value>(text);
+    }
+    let typed: Typed = from_str("name: web\nport: 0644\nitems: [a]\n").expect("accepted");
+    assert_eq!(typed.port, Some(420));
+    // Strings are borrowed from the document when they need no decoding.
+    #[derive(Deserialize)]
+    struct Borrowed<'a> {
+        plain: &'a str,
+        quoted: &'a str,
+    }
+    let borrowed: Borrowed = from_str("plain: a b\nquoted: 'c d'\n").expect("borrowed");
+    assert_eq!((borrowed.plain, borrowed.quoted), ("a b", "c d"));
+}
+
+#[test]
+fn decodes_objects_like_serde_saphyr() {
+    let documents = [
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a: b}\nspec:\n  hostNetwork: yes\n  containers:\n  - name: c\n    image: nginx\n    ports:\n    - containerPort: 0x50\n    securityContext:\n      capabilities:\n        drop: [ALL]\n  volumes:\n  - name: v\n    emptyDir: {}\n  - name: w\n    emptyDir:\n",
+        "spec:\n  template:\n    spec:\n      containers:\n      - name: c\nkind: Deployment\n",
+        "kind: List\nitems:\n- kind: Pod\n  spec:\n    containers: []\n- kind: Namespace\n  metadata:\n    name: n\n",
+        "kind: Pod\nkind: Deployment\nspec:\n  template: {}\n",
+        "kind: Pod\nspec:\n  containers:\n  - name: a\n    name: b\n",
+    ];
+    for text in documents {
+        let _ = compare::<Object>(text);
+    }
+}

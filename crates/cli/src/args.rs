@@ -9,9 +9,10 @@ use podsec_pss::{Level, MAX_KNOWN_MINOR, Version};
 #[command(
     name = "podsec",
     version,
-    about = "Pod Security Standards for Kubernetes: check manifests offline, or serve them as an admission webhook.",
+    about = "Pod Security Standards and PodSecurityPolicy for Kubernetes: check manifests offline, or serve them as an admission webhook.",
     long_about = "Pod Security Standards for Kubernetes, with the exact verdicts and messages of the \
-                  API server's Pod Security Admission, at every policy version from v1.0 to latest.\n\n\
+                  API server's Pod Security Admission, at every policy version from v1.0 to latest; \
+                  and PodSecurityPolicy (policy/v1beta1) admission as Kubernetes 1.21-1.24 did it.\n\n\
                   Also works as a kubectl plugin: install the binary as `kubectl-podsec` on your PATH \
                   and run `kubectl podsec check ...`."
 )]
@@ -26,6 +27,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the admission webhook (HTTPS): Pod Security Admission for a cluster.
     Serve(podsec_server::ServeArgs),
+    /// PodSecurityPolicy tools: list policies as `kubectl get psp` did, convert them.
+    #[command(subcommand)]
+    Psp(PspCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -59,9 +63,30 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The user making the requests, for the username exemptions of --config.
+    /// The user making the requests (as `kubectl --as`): for the username exemptions of
+    /// --config, and for PodSecurityPolicy, whose `use` grants count for this user as well as
+    /// for the pod's service account. Without it, nobody: as for pods created by controllers.
     #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
+
+    /// A group of the --as user (repeatable, as `kubectl --as-group`). As the API server does
+    /// for impersonation, `system:authenticated` is added unless given (or
+    /// `system:unauthenticated` is), and a service account user given without groups gets its
+    /// `system:serviceaccounts` groups.
+    #[arg(long = "as-group", value_name = "GROUP", requires = "as_user")]
+    pub as_groups: Vec<String>,
+
+    /// Judge pods by PodSecurityPolicy admission, even when the input holds no
+    /// PodSecurityPolicy (then every pod is denied: "no providers available"). A
+    /// PodSecurityPolicy in the input turns this on by itself.
+    #[arg(long)]
+    pub psp: bool,
+
+    /// The wording of PodSecurityPolicy denials: `current` (Kubernetes 1.21-1.24, "unable to
+    /// admit pod") or `legacy` (up to 1.20, "unable to validate against any pod security
+    /// policy").
+    #[arg(long, value_enum, value_name = "WORDING", default_value_t = PspMessages::Current)]
+    pub psp_messages: PspMessages,
 
     /// The namespace of objects that do not name one (kubectl's current namespace).
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
@@ -97,6 +122,20 @@ Pods are judged by enforce, audit and warn as upstream does. For pod templates, 
 warns and audits (the pods are rejected later, when the controller creates them); podsec also
 reports the enforce verdict on the template, so the rejection shows up now.
 
+PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
+  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1) and RBAC objects (ClusterRole,
+  Role, ClusterRoleBinding, RoleBinding) in the input are the cluster's state, as if applied
+  first; they are not listed. Each pod is admitted as the PodSecurityPolicy admission plugin of
+  Kubernetes 1.21-1.24 admitted a create request: policies in name order, the first one that
+  admits the pod unchanged, else the first that defaults it, among those the pod's service
+  account or the --as user may `use`. The report names the admitting policy and the fields it
+  defaults (an RFC 6902 patch in -o json), or the plugin's denial. A pod template is admitted as
+  the pod its controller will create: in the object's namespace, as the template's
+  serviceAccountName (or `default`), requested by the --as user (nobody without it; the
+  controller's own grants do not count). The Pod Security Standards still apply as above; add
+  --level privileged to judge by PodSecurityPolicy alone. An invalid PodSecurityPolicy is an input
+  error (the API server would have refused it).
+
 Exit status: 0 every object admitted, 1 at least one denied, 2 usage error or unreadable input
 (everything readable is still checked and reported).
 
@@ -104,7 +143,47 @@ Examples:
   podsec check deploy/
   podsec check --level baseline --version v1.29 pod.yaml
   kubectl get pods -A -o yaml | podsec check -o json -
-  podsec check namespace.yaml app.yaml --config admission-config.yaml";
+  podsec check namespace.yaml app.yaml --config admission-config.yaml
+  podsec check --level privileged psp.yaml rbac.yaml deploy/
+  podsec check --psp --as jane --as-group dev psp.yaml pod.yaml";
+
+#[derive(Debug, Subcommand)]
+pub enum PspCommand {
+    /// Print the policies in the input as `kubectl get psp` printed them.
+    #[command(after_long_help = PSP_LIST_AFTER_HELP)]
+    List {
+        /// Files and folders to read (as for `podsec check`); `-` reads standard input.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+    },
+}
+
+const PSP_LIST_AFTER_HELP: &str = "\
+Objects that are not PodSecurityPolicies (policy/v1beta1 or extensions/v1beta1) are ignored. A
+policy the API server would refuse is reported on standard error with the API server's
+validation message and left out of the table; the exit status is then 2. When two documents
+define the same name, the later one counts (as with kubectl apply).
+
+Example:
+  podsec psp list cluster/policies/";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PspMessages {
+    /// Kubernetes 1.21-1.24: `PodSecurityPolicy: unable to admit pod: [...]`.
+    Current,
+    /// Kubernetes up to 1.20: `PodSecurityPolicy: unable to validate against any pod security
+    /// policy: [...]`.
+    Legacy,
+}
+
+impl From<PspMessages> for podsec_psp::MessageStyle {
+    fn from(messages: PspMessages) -> Self {
+        match messages {
+            PspMessages::Current => podsec_psp::MessageStyle::Current,
+            PspMessages::Legacy => podsec_psp::MessageStyle::Legacy,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LevelArg {

@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod input;
 mod output;
+mod psp;
 mod report;
 
 use std::io::Write;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Serve(args) => podsec_server::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Psp(command) => psp::run(command),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut command, "podsec", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

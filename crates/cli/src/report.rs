@@ -60,9 +60,18 @@ pub struct ViolationReport {
     pub detail: String,
 }
 
-/// One mode's evaluation (`enforce`, `warn`, `audit`; `psp` later).
+/// One evaluation of an object: a Pod Security Standards mode, or PodSecurityPolicy admission.
+/// Serialized as the inner object; its `mode` tells them apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EvaluationReport {
+    Pss(PssEvaluation),
+    Psp(PspEvaluation),
+}
+
+/// One Pod Security Standards mode's evaluation (`enforce`, `warn`, `audit`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EvaluationReport {
+pub struct PssEvaluation {
     pub mode: &'static str,
     pub level: &'static str,
     pub version: String,
@@ -73,8 +82,56 @@ pub struct EvaluationReport {
     pub message: Option<String>,
 }
 
-/// The verdict on one object found in the input.
+/// PodSecurityPolicy admission of a pod (or of the pod a template creates), as the in-tree
+/// plugin's mutating phase decided a create request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PspEvaluation {
+    /// Always `psp`.
+    pub mode: &'static str,
+    pub allowed: bool,
+    /// The admitting policy (`null` when denied).
+    pub policy: Option<String>,
+    /// RFC 6902 operations that apply the policy's defaulting (and the `kubernetes.io/psp`
+    /// annotation) to the object as written; for pod templates the paths point into the
+    /// template. Empty when denied.
+    pub patch: serde_json::Value,
+    /// The field errors of the denial, in the message's order.
+    pub violations: Vec<PspViolation>,
+    /// The plugin's text on denial, from `PodSecurityPolicy:` on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The pod's service-account identity whose `use` grants counted.
+    pub service_account: String,
+    /// The requesting user whose grants counted (`--as`); `null` for nobody.
+    pub user: Option<String>,
+    /// Policies left out because they cannot be compiled (upstream only logged these).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unusable_policies: Vec<UnusablePolicy>,
+}
+
+/// One field error of a PodSecurityPolicy denial. `check: reason` (and `: detail` when there
+/// is one) is upstream's text, e.g. `spec.securityContext.hostNetwork` / `Invalid value: true` /
+/// `Host network is not allowed to be used`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PspViolation {
+    /// The field path.
+    pub check: String,
+    /// The error type, with the offending value for the types that show it.
+    pub reason: String,
+    /// What the policy requires; may be empty.
+    pub detail: String,
+}
+
+/// A policy that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnusablePolicy {
+    pub name: String,
+    pub reason: String,
+}
+
+/// The verdict on one object found in the input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReport {
     pub source: String,
@@ -89,7 +146,9 @@ pub struct ObjectReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generate_name: Option<String>,
     pub decision: Decision,
-    /// For `exempt`: `namespace`, `user` or `runtimeClass`. For `skipped`: why.
+    /// For `exempt`: `namespace`, `user` or `runtimeClass` (a Pod Security Standards
+    /// exemption; a PodSecurityPolicy denial still makes the decision `denied`). For
+    /// `skipped`: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Where the judged pod template sits in the object (absent for Pods).

@@ -1,5 +1,6 @@
 //! Judging one object: which policy applies, whether an exemption does, and the verdict of each
-//! mode, in the order upstream Pod Security Admission decides them (spec §5.2–§5.5).
+//! mode, in the order upstream Pod Security Admission decides them (spec §5.2–§5.5); then, when
+//! it is on, PodSecurityPolicy admission ([`super::psp`]).
 
 use std::collections::BTreeMap;
 
@@ -9,10 +10,13 @@ use podsec_admission::object::Body;
 use podsec_admission::policy::{ENFORCE_LEVEL_LABEL, ENFORCE_VERSION_LABEL, Mode};
 use podsec_admission::{ModeEvaluation, Object, Policy};
 use podsec_pss::{Evaluator, LevelVersion};
+use serde_json::Value;
 
-use super::state::{ClusterState, is_namespace};
+use super::psp::PspAdmission;
+use super::state::{ClusterState, is_cluster_state};
 use crate::report::{
-    Decision, EvaluationReport, ObjectReport, PolicyReport, PolicySource, ViolationReport,
+    Decision, EvaluationReport, ObjectReport, PolicyReport, PolicySource, PssEvaluation,
+    ViolationReport,
 };
 
 /// Everything the verdicts depend on besides the object.
@@ -29,6 +33,8 @@ pub struct Judge<'a> {
     pub user: Option<&'a str>,
     pub default_namespace: &'a str,
     pub state: &'a ClusterState,
+    /// PodSecurityPolicy admission, when on.
+    pub psp: Option<PspAdmission<'a>>,
 }
 
 /// Where an object was found.
@@ -40,12 +46,30 @@ pub struct Location<'a> {
 }
 
 impl Judge<'_> {
-    /// The reports for an object: none for cluster state, one per item for lists.
-    pub fn judge(&self, object: &Object, at: Location<'_>, out: &mut impl FnMut(ObjectReport)) {
+    /// Whether [`Judge::judge`] needs the document as a [`Value`] too: when PodSecurityPolicy
+    /// admission is on and the document holds a pod.
+    pub fn needs_json(&self, object: &Object) -> bool {
+        self.psp.is_some()
+            && match &object.body {
+                Body::List(items) => items.iter().any(|item| self.needs_json(item)),
+                _ => object.workload.is_some(),
+            }
+    }
+
+    /// The reports for an object: none for cluster state, one per item for lists. `json` is the
+    /// same document as a [`Value`], when [`Judge::needs_json`] says so.
+    pub fn judge(
+        &self,
+        object: &Object,
+        json: Option<&Value>,
+        at: Location<'_>,
+        out: &mut impl FnMut(ObjectReport),
+    ) {
         if let Body::List(items) = &object.body {
             for (i, item) in items.iter().enumerate() {
                 self.judge(
                     item,
+                    json.and_then(|list| list.get("items")?.get(i)),
                     Location {
                         item: Some(i),
                         ..at
@@ -55,12 +79,27 @@ impl Judge<'_> {
             }
             return;
         }
-        if is_namespace(object) {
+        if is_cluster_state(object) {
             return;
         }
-        out(self.judge_one(object, at));
+        let mut report = self.judge_one(object, at);
+        if let (Some(psp), Some(json), Some(workload), Some(namespace)) = (
+            &self.psp,
+            json,
+            object.workload,
+            report.namespace.as_deref(),
+        ) && report.decision != Decision::Skipped
+        {
+            let evaluation = psp.evaluate(json, workload, namespace);
+            if !evaluation.allowed {
+                report.decision = Decision::Denied;
+            }
+            report.evaluations.push(EvaluationReport::Psp(evaluation));
+        }
+        out(report);
     }
 
+    /// The Pod Security Standards verdict.
     fn judge_one(&self, object: &Object, at: Location<'_>) -> ObjectReport {
         let mut report = ObjectReport {
             source: at.source.to_owned(),
@@ -152,7 +191,10 @@ impl Judge<'_> {
         } else {
             Decision::Denied
         };
-        report.evaluations = modes.iter().map(evaluation_report).collect();
+        report.evaluations = modes
+            .iter()
+            .map(|m| EvaluationReport::Pss(evaluation_report(m)))
+            .collect();
         report
     }
 
@@ -188,9 +230,9 @@ fn exempt(mut report: ObjectReport, why: &str) -> ObjectReport {
     report
 }
 
-fn evaluation_report(m: &ModeEvaluation) -> EvaluationReport {
+fn evaluation_report(m: &ModeEvaluation) -> PssEvaluation {
     let allowed = m.evaluation.allowed();
-    EvaluationReport {
+    PssEvaluation {
         mode: m.mode.as_str(),
         level: m.policy.level.as_str(),
         version: m.policy.version.to_string(),

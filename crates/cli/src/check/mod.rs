@@ -1,11 +1,12 @@
 //! `podsec check`: read manifests, judge every workload as the API server's Pod Security
 //! Admission would, and report.
 //!
-//! Two passes over the input when namespace labels matter (no `--level`): the first collects
-//! cluster state ([`state`]), the second judges ([`judge`]) and streams each verdict to the
-//! output as soon as it is known, so memory does not grow with the number of documents.
+//! Two passes over the input: the first collects cluster state ([`state`]: Namespaces,
+//! PodSecurityPolicies, RBAC), the second judges ([`judge`], [`psp`]) and streams each verdict to
+//! the output as soon as it is known, so memory does not grow with the number of documents.
 
 mod judge;
+mod psp;
 mod state;
 
 use std::io::{self, Write};
@@ -18,12 +19,16 @@ use podsec_admission::config::{Exemptions, load_configuration};
 use podsec_admission::policy::ENFORCE_LEVEL_LABEL;
 use podsec_admission::{Object, Policy};
 use podsec_pss::{Evaluator, Level, LevelVersion, Version};
+use serde_json::Value;
 
 use crate::args::CheckArgs;
 use crate::input::{self, Document, InputError};
 use crate::output;
 use crate::report::{ErrorReport, PolicySource, Summary};
 use judge::{Judge, Location};
+use psp::{PspAdmission, requesting_user};
+
+pub use psp::defaulted_fields;
 use state::ClusterState;
 
 /// Exit status when at least one object would be denied.
@@ -49,8 +54,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         )
     });
 
-    // Standard input can be read only once; when a first pass is needed, keep a copy.
-    let stdin_copy = if forced.is_none() && args.paths.iter().any(|p| p == "-") {
+    // Standard input can be read only once; keep a copy for the two passes.
+    let stdin_copy = if args.paths.iter().any(|p| p == "-") {
         Some(StdinCopy::take().context("reading standard input")?)
     } else {
         None
@@ -70,11 +75,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let state = if forced.is_none() {
-        ClusterState::collect(input::read_documents(&paths))
-    } else {
-        ClusterState::default()
-    };
+    // Even under --level, the first pass runs: a PodSecurityPolicy anywhere turns PSP on.
+    let state = ClusterState::collect(input::read_documents(&paths), forced.is_none());
+    let psp_on = args.psp || state.has_policy_documents;
+    let psp = psp_on.then(|| PspAdmission {
+        policies: state.policies.policies().cloned().collect(),
+        authorizer: &state.rbac,
+        user: requesting_user(args.as_user.as_deref(), &args.as_groups),
+        style: args.psp_messages.into(),
+    });
     let judge = Judge {
         evaluator: Evaluator::default(),
         forced,
@@ -85,17 +94,40 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         user: args.as_user.as_deref(),
         default_namespace: &args.namespace,
         state: &state,
+        psp,
     };
 
     let stdout = io::stdout().lock();
     let mut sink = output::sink(args.output, args.color, stdout);
     let mut summary = Summary::default();
+    // Unusable RBAC objects only matter when PodSecurityPolicy consults them.
+    let rbac_errors = if psp_on { &state.rbac_errors[..] } else { &[] };
+    for error in state.policy_errors.iter().chain(rbac_errors) {
+        summary.errors += 1;
+        let report = ErrorReport {
+            source: display_source(&error.source),
+            document: Some(error.document),
+            message: error.message.clone(),
+        };
+        if let Err(e) = sink.error(&report) {
+            return broken_pipe_or(e);
+        }
+    }
     for document in input::read_documents(&paths) {
         let result = document
             .map_err(|e| input_error(&e, &display_source))
-            .and_then(|doc| decode(&doc, &display_source).map(|object| (doc, object)));
+            .and_then(|doc| {
+                let object = decode(&doc, &display_source)?;
+                // The second decoding PodSecurityPolicy needs; the lean one serves the rest.
+                let json = if judge.needs_json(&object) {
+                    Some(decode_as::<Value>(&doc, &display_source)?)
+                } else {
+                    None
+                };
+                Ok((doc, object, json))
+            });
         match result {
-            Ok((doc, object)) => {
+            Ok((doc, object, json)) => {
                 let source = display_source(&doc.source);
                 let at = Location {
                     source: &source,
@@ -103,7 +135,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     item: None,
                 };
                 let mut write_error = None;
-                judge.judge(&object, at, &mut |report| {
+                judge.judge(&object, json.as_ref(), at, &mut |report| {
                     summary.record(report.decision);
                     if let Err(e) = sink.object(&report) {
                         write_error.get_or_insert(e);
@@ -151,16 +183,23 @@ fn decode(
     doc: &Document,
     display_source: &dyn Fn(&Arc<str>) -> String,
 ) -> Result<Object, ErrorReport> {
-    let mut object: Object = input::decode(doc).map_err(|e| ErrorReport {
+    let mut object: Object = decode_as(doc, display_source)?;
+    object.apply_api_defaults();
+    Ok(object)
+}
+
+fn decode_as<'d, T: serde::Deserialize<'d>>(
+    doc: &'d Document,
+    display_source: &dyn Fn(&Arc<str>) -> String,
+) -> Result<T, ErrorReport> {
+    input::decode(doc).map_err(|e| ErrorReport {
         source: display_source(&e.file),
         document: Some(e.document),
         message: match e.position {
             Some(position) => format!("{position}: {}", e.message),
             None => e.message.clone(),
         },
-    })?;
-    object.apply_api_defaults();
-    Ok(object)
+    })
 }
 
 fn input_error(error: &InputError, display_source: &dyn Fn(&Arc<str>) -> String) -> ErrorReport {

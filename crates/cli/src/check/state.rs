@@ -1,20 +1,47 @@
-//! Cluster state found in the input: Namespace objects and their labels, "as if applied first".
+//! Cluster state found in the input, "as if applied first": Namespace objects and their labels
+//! (for Pod Security Standards), PodSecurityPolicy objects and the RBAC objects that grant their
+//! `use` (for PodSecurityPolicy admission).
 //!
-//! Collected in a first pass, so that a Namespace written after the pods in it still counts.
-//! The pass parses only documents whose text mentions `Namespace`, which keeps it far cheaper
-//! than the evaluation pass.
+//! Collected in a first pass, so that state written after the pods it governs still counts.
+//! The pass parses only documents whose text mentions `Namespace`, `PodSecurityPolicy` or the
+//! RBAC API group, which keeps it far cheaper than the evaluation pass.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use podsec_admission::Object;
 use podsec_admission::object::Body;
+use podsec_psp::RbacAuthorizer;
+use serde_json::Value;
 
 use crate::input::{self, Document};
+use crate::psp::{POLICY_KIND, PolicySet, for_each_object};
 
-/// Labels by namespace name.
+/// The API group of Roles, ClusterRoles and their bindings.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+const RBAC_KINDS: [&str; 4] = ["ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"];
+
 #[derive(Debug, Default)]
 pub struct ClusterState {
+    /// Labels by namespace name.
     namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    pub policies: PolicySet,
+    /// Whether any document is of kind PodSecurityPolicy, usable or not: that turns
+    /// PodSecurityPolicy admission on.
+    pub has_policy_documents: bool,
+    pub rbac: RbacAuthorizer,
+    /// PodSecurityPolicy documents the API server would have refused.
+    pub policy_errors: Vec<StateError>,
+    /// RBAC documents that cannot be decoded (they only matter when PodSecurityPolicy is on).
+    pub rbac_errors: Vec<StateError>,
+}
+
+/// A cluster-state document that cannot be used.
+#[derive(Debug)]
+pub struct StateError {
+    pub source: Arc<str>,
+    pub document: usize,
+    pub message: String,
 }
 
 impl ClusterState {
@@ -23,23 +50,34 @@ impl ClusterState {
         self.namespaces.get(name)
     }
 
-    /// Reads the inputs once for cluster state. Errors are ignored here: the evaluation pass
+    /// Reads the inputs once for cluster state; namespaces only when `namespaces` is set (their
+    /// labels do not matter under `--level`). Input errors are ignored here: the evaluation pass
     /// reads the same documents and reports them.
-    pub fn collect(documents: impl Iterator<Item = Result<Document, input::InputError>>) -> Self {
+    pub fn collect(
+        documents: impl Iterator<Item = Result<Document, input::InputError>>,
+        namespaces: bool,
+    ) -> Self {
         let mut state = ClusterState::default();
         for document in documents.flatten() {
-            if !document.text.contains("Namespace") {
-                continue;
-            }
-            if let Ok(object) = input::decode::<Object>(&document) {
+            if namespaces
+                && document.text.contains("Namespace")
+                && let Ok(object) = input::decode::<Object>(&document)
+            {
                 state.add(&object);
+            }
+            if (document.text.contains(POLICY_KIND) || document.text.contains(RBAC_GROUP))
+                && let Ok(value) = input::decode::<Value>(&document)
+            {
+                for_each_object(&value, None, &mut |object, item| {
+                    state.add_access_control(object, &document, item);
+                });
             }
         }
         state
     }
 
-    /// Records `object` if it is cluster state (recursing into lists).
-    pub fn add(&mut self, object: &Object) {
+    /// Records `object` if it is a Namespace (recursing into lists).
+    fn add(&mut self, object: &Object) {
         if let Body::List(items) = &object.body {
             items.iter().for_each(|item| self.add(item));
         } else if is_namespace(object)
@@ -49,9 +87,46 @@ impl ClusterState {
                 .insert(name.to_owned(), object.metadata.labels.clone());
         }
     }
+
+    /// Records `object` if it is a PodSecurityPolicy or an RBAC object.
+    fn add_access_control(&mut self, object: &Value, document: &Document, item: Option<usize>) {
+        let error = |message: String| StateError {
+            source: document.source.clone(),
+            document: document.index,
+            message: item_place_message(item, message),
+        };
+        if podsec_psp::PodSecurityPolicy::has_policy_kind(object) {
+            self.has_policy_documents = true;
+            if let Err(message) = self.policies.add(object) {
+                self.policy_errors.push(error(message));
+            }
+        } else if let Err(e) = self.rbac.add_object(object) {
+            self.rbac_errors.push(error(e.to_string()));
+        }
+    }
+}
+
+/// `item N: message` inside a list, else the message.
+fn item_place_message(item: Option<usize>, message: String) -> String {
+    match item {
+        Some(item) => format!("item {item}: {message}"),
+        None => message,
+    }
 }
 
 /// A core `v1` Namespace: cluster state, not something to judge.
-pub fn is_namespace(object: &Object) -> bool {
+fn is_namespace(object: &Object) -> bool {
     object.kind == "Namespace" && object.api_version == "v1"
+}
+
+/// Whether an object is cluster state that the report does not list: a Namespace, any document
+/// of kind PodSecurityPolicy (unusable ones are reported as errors), or an RBAC object.
+pub fn is_cluster_state(object: &Object) -> bool {
+    is_namespace(object)
+        || object.kind == POLICY_KIND
+        || (object
+            .api_version
+            .split_once('/')
+            .is_some_and(|(group, _)| group == RBAC_GROUP)
+            && RBAC_KINDS.contains(&object.kind.as_str()))
 }

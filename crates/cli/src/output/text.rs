@@ -1,5 +1,6 @@
 //! `-o text`: a report for people. Per object the verdict, the policy and where it came from,
-//! each violation with its check and what to set to fix it; errors on standard error; a
+//! each violation with its check and what to set to fix it; for PodSecurityPolicy the admitting
+//! policy and the fields it defaults, or the plugin's errors; errors on standard error; a
 //! summary line. Colour only when asked for or on a terminal.
 
 use std::collections::BTreeSet;
@@ -7,7 +8,13 @@ use std::io::{self, Write};
 
 use super::Sink;
 use super::fixes::fix_for;
-use crate::report::{Decision, ErrorReport, EvaluationReport, ObjectReport, Summary};
+use crate::check::defaulted_fields;
+use crate::report::{
+    Decision, ErrorReport, EvaluationReport, ObjectReport, PspEvaluation, PssEvaluation, Summary,
+};
+
+/// The annotation PodSecurityPolicy admission records the policy in; the report says it already.
+const PSP_ANNOTATION_FIELD: &str = "metadata.annotations[kubernetes.io/psp]=";
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -38,8 +45,8 @@ impl<W: Write, E: Write> TextSink<W, E> {
     fn evaluation(
         &mut self,
         report: &ObjectReport,
-        e: &EvaluationReport,
-        earlier: &[&EvaluationReport],
+        e: &PssEvaluation,
+        earlier: &[&PssEvaluation],
         fixed: &mut BTreeSet<&'static str>,
     ) -> io::Result<()> {
         let policy = format!("{}:{}", e.level, e.version);
@@ -90,6 +97,65 @@ impl<W: Write, E: Write> TextSink<W, E> {
         }
         Ok(())
     }
+
+    fn psp(&mut self, e: &PspEvaluation) -> io::Result<()> {
+        for unusable in &e.unusable_policies {
+            let line = format!(
+                "policy {} cannot be used: {}",
+                unusable.name, unusable.reason
+            );
+            writeln!(self.out, "    {:<8}{}", "psp", self.paint(YELLOW, &line))?;
+        }
+        if e.allowed {
+            let policy = e.policy.as_deref().unwrap_or_default();
+            writeln!(self.out, "    {:<8}admitted by {policy}", "psp")?;
+            let defaults: Vec<String> = defaulted_fields(&e.patch)
+                .into_iter()
+                .filter(|field| !field.starts_with(PSP_ANNOTATION_FIELD))
+                .collect();
+            if !defaults.is_empty() {
+                writeln!(self.out, "      defaults: {}", defaults.join(", "))?;
+            }
+            return Ok(());
+        }
+        let message = e.message.as_deref().unwrap_or("denied");
+        if e.violations.is_empty() {
+            writeln!(self.out, "    {:<8}{}", "psp", self.paint(RED, message))?;
+            let hint = if e.policy.is_none() && message.ends_with(": []") {
+                let user = e
+                    .user
+                    .as_deref()
+                    .map_or("a requesting user (none: see --as)", |user| user);
+                format!(
+                    "neither {} nor {user} may use a policy: grant the verb `use` on \
+                     podsecuritypolicies with a Role or ClusterRole and a binding",
+                    e.service_account
+                )
+            } else {
+                "the input has no usable PodSecurityPolicy".to_owned()
+            };
+            return writeln!(
+                self.out,
+                "      {}",
+                self.paint(DIM, &format!("hint: {hint}"))
+            );
+        }
+        let count = e.violations.len();
+        let header = format!(
+            "denied by the policies it may use: {count} {}",
+            if count == 1 { "error" } else { "errors" },
+        );
+        writeln!(self.out, "    {:<8}{}", "psp", self.paint(RED, &header))?;
+        for v in &e.violations {
+            let mut line = format!("{}: {}", self.paint(BOLD, &v.check), v.reason);
+            if !v.detail.is_empty() {
+                line.push_str(": ");
+                line.push_str(&v.detail);
+            }
+            writeln!(self.out, "      {line}")?;
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write, E: Write> Sink for TextSink<W, E> {
@@ -120,7 +186,16 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
                 let why = report.reason.as_deref().unwrap_or("exempt");
                 writeln!(self.out, "    exempt by {why} (--config exemptions)")?;
             }
-            Decision::Allowed | Decision::Denied => {}
+            // Denied with a reason: exempt from the Pod Security Standards, denied by
+            // PodSecurityPolicy.
+            Decision::Allowed | Decision::Denied => {
+                if let Some(why) = &report.reason {
+                    writeln!(
+                        self.out,
+                        "    exempt by {why} (--config exemptions) from the Pod Security Standards"
+                    )?;
+                }
+            }
         }
         if let Some(policy) = &report.policy {
             writeln!(
@@ -140,9 +215,15 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
             }
         }
         let mut fixed = BTreeSet::new();
-        for (i, e) in report.evaluations.iter().enumerate() {
-            let earlier: Vec<&EvaluationReport> = report.evaluations[..i].iter().collect();
-            self.evaluation(report, e, &earlier, &mut fixed)?;
+        let mut earlier: Vec<&PssEvaluation> = Vec::new();
+        for e in &report.evaluations {
+            match e {
+                EvaluationReport::Pss(e) => {
+                    self.evaluation(report, e, &earlier, &mut fixed)?;
+                    earlier.push(e);
+                }
+                EvaluationReport::Psp(e) => self.psp(e)?,
+            }
         }
         Ok(())
     }

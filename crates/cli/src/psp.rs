@@ -1,0 +1,230 @@
+//! `podsec psp`: PodSecurityPolicy tools, and the reading of policies from manifests that
+//! `podsec check` shares.
+//!
+//! A policy in a manifest counts as the API server would have stored it: decoded with the
+//! v1beta1 defaulting, and only if object validation accepts it (an invalid one would have been
+//! refused by `kubectl apply`, so it is reported with the API server's message instead). When
+//! two documents define the same name, the later one counts, as with `kubectl apply`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use podsec_psp::field_error::go_quote;
+use podsec_psp::{FieldError, PodSecurityPolicy, render_policy_table, validate_policy};
+use serde_json::Value;
+
+use crate::args::PspCommand;
+use crate::input;
+
+pub fn run(command: PspCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PspCommand::List { paths } => list(&paths),
+    }
+}
+
+/// `podsec psp list`: the table of `kubectl get psp`, problems on standard error.
+fn list(paths: &[String]) -> anyhow::Result<ExitCode> {
+    let mut policies = PolicySet::default();
+    let mut errors = 0usize;
+    let stderr = io::stderr();
+    let mut report = |place: String, message: &dyn std::fmt::Display| {
+        errors += 1;
+        let _ = writeln!(stderr.lock(), "error: {place}: {message}");
+    };
+    for document in input::read_documents(paths) {
+        let document = match document {
+            Ok(document) => document,
+            Err(error) => {
+                report(error.file().to_owned(), &error_without_file(&error));
+                continue;
+            }
+        };
+        let place = format!("{}: document {}", document.source, document.index);
+        // Only documents that can hold a policy are parsed.
+        if !document.text.contains(POLICY_KIND) {
+            continue;
+        }
+        match input::decode::<Value>(&document) {
+            Ok(value) => for_each_object(&value, None, &mut |object, item| {
+                if PodSecurityPolicy::has_policy_kind(object)
+                    && let Err(message) = policies.add(object)
+                {
+                    report(item_place(&place, item), &message);
+                }
+            }),
+            Err(error) => {
+                let message = match error.position {
+                    Some(position) => format!("{position}: {}", error.message),
+                    None => error.message,
+                };
+                report(place, &message);
+            }
+        }
+    }
+    let listed: Vec<PodSecurityPolicy> = policies.policies().cloned().collect();
+    let mut stdout = io::stdout().lock();
+    let written = if listed.is_empty() {
+        // kubectl's words when a list is empty, on standard error as kubectl writes them.
+        writeln!(io::stderr(), "No resources found")
+    } else {
+        stdout
+            .write_all(render_policy_table(&listed).as_bytes())
+            .and_then(|()| stdout.flush())
+    };
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(crate::EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The message of an input error without its leading file name (the caller prints that).
+fn error_without_file(error: &input::InputError) -> String {
+    match error {
+        input::InputError::Unreadable { error, .. } => error.to_string(),
+        input::InputError::Malformed {
+            document,
+            position,
+            problem,
+            ..
+        } => format!("document {document}: {position}: {problem}"),
+    }
+}
+
+/// The kind of PodSecurityPolicy objects, also the cheap text test for documents worth parsing.
+pub const POLICY_KIND: &str = "PodSecurityPolicy";
+
+/// `place`, with the item of a list when there is one.
+pub fn item_place(place: &str, item: Option<usize>) -> String {
+    match item {
+        Some(item) => format!("{place}: item {item}"),
+        None => place.to_owned(),
+    }
+}
+
+/// Calls `f` with every object of a decoded document: the document itself, or the items of a
+/// `kind: List` (or any `*List`), with their position.
+pub fn for_each_object<'v>(
+    value: &'v Value,
+    item: Option<usize>,
+    f: &mut dyn FnMut(&'v Value, Option<usize>),
+) {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind.ends_with("List"));
+    match value.get("items").and_then(Value::as_array) {
+        Some(items) if is_list => {
+            for (i, object) in items.iter().enumerate() {
+                for_each_object(object, Some(i), f);
+            }
+        }
+        _ => f(value, item),
+    }
+}
+
+/// The PodSecurityPolicies of the input, by name.
+#[derive(Debug, Default)]
+pub struct PolicySet {
+    by_name: BTreeMap<String, PodSecurityPolicy>,
+}
+
+impl PolicySet {
+    /// Adds a document of kind PodSecurityPolicy; the error is the API server's refusal.
+    pub fn add(&mut self, object: &Value) -> Result<(), String> {
+        let policy = PodSecurityPolicy::from_value(object).map_err(|e| e.to_string())?;
+        let errors = validate_policy(&policy);
+        if !errors.is_empty() {
+            let group = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .and_then(|version| version.split_once('/'))
+                .map_or("policy", |(group, _)| group);
+            return Err(invalid_message(group, policy.name(), &errors));
+        }
+        self.by_name.insert(policy.name().to_owned(), policy);
+        Ok(())
+    }
+
+    /// The policies, by name.
+    pub fn policies(&self) -> impl Iterator<Item = &PodSecurityPolicy> {
+        self.by_name.values()
+    }
+}
+
+/// The API server's message for an object that fails validation (apimachinery's
+/// `NewInvalid`): `PodSecurityPolicy.policy "name" is invalid: ` and the errors' aggregate,
+/// which is the one error alone, or the distinct errors in brackets joined by `, `.
+fn invalid_message(group: &str, name: &str, errors: &[FieldError]) -> String {
+    let mut distinct: Vec<String> = Vec::with_capacity(errors.len());
+    for error in errors {
+        let text = error.to_string();
+        if !distinct.contains(&text) {
+            distinct.push(text);
+        }
+    }
+    let aggregate = match distinct.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    format!(
+        "{POLICY_KIND}.{group} {} is invalid: {aggregate}",
+        go_quote(name)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(spec: Value) -> Value {
+        json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy",
+               "metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn invalid_policies_get_the_api_servers_message() {
+        let mut set = PolicySet::default();
+        let error = set
+            .add(&policy(json!({
+                "seLinux": {"rule": "RunAsAny"}, "runAsUser": {"rule": "Nope"},
+                "supplementalGroups": {"rule": "RunAsAny"}, "fsGroup": {"rule": "RunAsAny"}})))
+            .expect_err("invalid");
+        assert!(
+            error.starts_with("PodSecurityPolicy.policy \"p\" is invalid: spec.runAsUser.rule: "),
+            "{error}"
+        );
+        assert_eq!(set.policies().count(), 0);
+    }
+
+    #[test]
+    fn the_later_document_of_a_name_counts() {
+        let mut set = PolicySet::default();
+        let spec = |privileged: bool| {
+            json!({"privileged": privileged,
+                   "seLinux": {"rule": "RunAsAny"}, "runAsUser": {"rule": "RunAsAny"},
+                   "supplementalGroups": {"rule": "RunAsAny"}, "fsGroup": {"rule": "RunAsAny"}})
+        };
+        set.add(&policy(spec(true))).expect("valid");
+        set.add(&policy(spec(false))).expect("valid");
+        let policies: Vec<_> = set.policies().collect();
+        assert_eq!(policies.len(), 1);
+        assert!(!policies[0].spec.privileged);
+    }
+
+    #[test]
+    fn lists_are_walked_with_positions() {
+        let list = json!({"kind": "List", "items": [{"kind": "A"}, {"kind": "B"}]});
+        let mut seen = Vec::new();
+        for_each_object(&list, None, &mut |object, item| {
+            seen.push((object["kind"].clone(), item));
+        });
+        assert_eq!(seen, vec![(json!("A"), Some(0)), (json!("B"), Some(1))]);
+    }
+}

@@ -1,0 +1,363 @@
+//! PodSecurityPolicy through the binary: the shared `psp-restrictive` scenario driven exactly as
+//! users' CI drives it (`podsec check --psp --as … --as-group … STATE… REQUEST -o json`, then
+//! `--psp-messages legacy`, then `podsec psp list`), pod templates, and policy errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The scenario folder, relative to the workspace (so that reports name stable paths).
+fn scenario() -> Option<&'static str> {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if shared.is_dir() {
+        Some("../shared/scenarios/psp-restrictive")
+    } else {
+        eprintln!("skipping: ../shared not found");
+        None
+    }
+}
+
+fn podsec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podsec"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("podsec runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(workspace().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The arguments contract-check passes for a step (before `-o json`).
+fn step_args(scenario: &str, step: &Value) -> Vec<String> {
+    let mut args = vec!["check".to_owned(), "--psp".to_owned(), "--as".to_owned()];
+    args.push(
+        step["user"]["username"]
+            .as_str()
+            .expect("username")
+            .to_owned(),
+    );
+    for group in step["user"]["groups"].as_array().expect("groups") {
+        args.push("--as-group".to_owned());
+        args.push(group.as_str().expect("group").to_owned());
+    }
+    for file in step["state"].as_array().expect("state") {
+        args.push(format!("{scenario}/{}", file.as_str().expect("file")));
+    }
+    args.push(format!(
+        "{scenario}/{}",
+        step["request"].as_str().expect("request")
+    ));
+    args
+}
+
+/// The `psp` evaluation of the first Pod in a JSON report.
+fn psp_evaluation(report: &Value) -> Value {
+    let pod = report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["kind"] == "Pod")
+        .unwrap_or_else(|| panic!("no Pod in {report:#}"));
+    pod["evaluations"]
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .find(|e| e["mode"] == "psp")
+        .unwrap_or_else(|| panic!("no psp evaluation in {pod:#}"))
+        .clone()
+}
+
+fn run_json(args: &[String]) -> Value {
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["-o", "json"]);
+    json(&podsec(&args))
+}
+
+/// RFC 6902 `add`, `replace` and `remove`: all a defaulting patch uses.
+fn apply_patch(document: &mut Value, patch: &Value) {
+    for operation in patch.as_array().expect("patch is an array") {
+        let path = operation["path"].as_str().expect("path");
+        let (parent, last) = path.rsplit_once('/').expect("a pointer");
+        let last = last.replace("~1", "/").replace("~0", "~");
+        let parent = document
+            .pointer_mut(parent)
+            .unwrap_or_else(|| panic!("{path}: parent missing"));
+        match (operation["op"].as_str(), parent) {
+            (Some("add" | "replace"), Value::Object(members)) => {
+                members.insert(last, operation["value"].clone());
+            }
+            (Some("add"), Value::Array(items)) if last == "-" => {
+                items.push(operation["value"].clone());
+            }
+            (Some("add"), Value::Array(items)) => {
+                items.insert(last.parse().expect("index"), operation["value"].clone());
+            }
+            (Some("replace"), Value::Array(items)) => {
+                items[last.parse::<usize>().expect("index")] = operation["value"].clone();
+            }
+            (Some("remove"), Value::Object(members)) => {
+                members.remove(&last);
+            }
+            (Some("remove"), Value::Array(items)) => {
+                items.remove(last.parse().expect("index"));
+            }
+            (op, _) => panic!("unexpected operation {op:?} at {path}"),
+        }
+    }
+}
+
+/// A field named as expected.json names them: `spec.containers[0].securityContext.fsGroup`,
+/// `metadata.annotations[kubernetes.io/psp]`.
+fn field<'v>(document: &'v Value, dotted: &str) -> &'v Value {
+    let mut value = document;
+    let mut rest = dotted;
+    while !rest.is_empty() {
+        let (key, tail) = if let Some(inner) = rest.strip_prefix('[') {
+            let end = inner.find(']').expect("closing bracket");
+            (&inner[..end], &inner[end + 1..])
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        value = match key.parse::<usize>() {
+            Ok(index) if value.is_array() => &value[index],
+            _ => &value[key],
+        };
+        rest = tail.strip_prefix('.').unwrap_or(tail);
+    }
+    value
+}
+
+#[test]
+fn restrictive_scenario_steps_as_contract_check_drives_them() {
+    let Some(scenario) = scenario() else { return };
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{scenario}/expected.json"))).expect("json");
+    for step in expected["steps"].as_array().expect("steps") {
+        let number = &step["step"];
+        let want = &step["expect"];
+        let args = step_args(scenario, step);
+        let evaluation = psp_evaluation(&run_json(&args));
+        assert_eq!(evaluation["allowed"], want["allowed"], "step {number}");
+        assert_eq!(evaluation["policy"], want["policy"], "step {number}");
+        if want["allowed"] == false {
+            assert_eq!(evaluation["message"], want["message"], "step {number}");
+            assert_eq!(evaluation["patch"], Value::Array(vec![]), "step {number}");
+        } else {
+            let request = read(&format!(
+                "{scenario}/{}",
+                step["request"].as_str().expect("request")
+            ));
+            let mut pod: Value = serde_saphyr::from_str(&request).expect("yaml");
+            apply_patch(&mut pod, &evaluation["patch"]);
+            for (name, value) in want["mutated_fields"].as_object().expect("fields") {
+                assert_eq!(field(&pod, name), value, "step {number}: {name}");
+            }
+            assert!(evaluation.get("message").is_none(), "step {number}");
+        }
+        if let Some(legacy) = want.get("legacy_message") {
+            let mut args = args.clone();
+            args.extend(["--psp-messages".to_owned(), "legacy".to_owned()]);
+            let evaluation = psp_evaluation(&run_json(&args));
+            assert_eq!(&evaluation["message"], legacy, "step {number}, legacy");
+        }
+    }
+}
+
+#[test]
+fn denials_list_the_field_errors_in_order() {
+    let Some(scenario) = scenario() else { return };
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{scenario}/expected.json"))).expect("json");
+    let step = &expected["steps"][4];
+    let report = run_json(&step_args(scenario, step));
+    assert_eq!(report["objects"][0]["decision"], "denied");
+    let evaluation = psp_evaluation(&report);
+    let rebuilt: Vec<String> = evaluation["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| {
+            let part = |key: &str| v[key].as_str().expect("a string").to_owned();
+            format!("{}: {}: {}", part("check"), part("reason"), part("detail"))
+        })
+        .collect();
+    assert_eq!(
+        rebuilt,
+        [
+            "spec.securityContext.hostNetwork: Invalid value: true: Host network is not allowed to be used",
+            "spec.securityContext.hostPID: Invalid value: true: Host PID is not allowed to be used",
+            "spec.volumes[0]: Invalid value: \"hostPath\": hostPath volumes are not allowed to be used",
+            "spec.containers[0].securityContext.privileged: Invalid value: true: Privileged containers are not allowed",
+        ]
+    );
+    assert_eq!(
+        evaluation["serviceAccount"],
+        "system:serviceaccount:test-ns:default"
+    );
+    assert_eq!(evaluation["user"], "jane");
+}
+
+#[test]
+fn text_report_of_step_3_shows_the_policy_and_its_defaults() {
+    let Some(scenario) = scenario() else { return };
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{scenario}/expected.json"))).expect("json");
+    let mut args = step_args(scenario, &expected["steps"][2]);
+    args.extend(["--color".to_owned(), "never".to_owned()]);
+    let out = podsec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // Admitted by PodSecurityPolicy, denied by the built-in restricted Pod Security Standard.
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn text_report_of_step_5_lists_the_errors() {
+    let Some(scenario) = scenario() else { return };
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{scenario}/expected.json"))).expect("json");
+    let mut args = step_args(scenario, &expected["steps"][4]);
+    args.extend(["--color".to_owned(), "never".to_owned()]);
+    let out = podsec(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn psp_list_prints_kubectls_table() {
+    let Some(scenario) = scenario() else { return };
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{scenario}/expected.json"))).expect("json");
+    let out = podsec(&["psp", "list", &format!("{scenario}/restrictive-psp.yaml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let want: Vec<&str> = expected["kubectl_get_psp"]
+        .as_array()
+        .expect("table")
+        .iter()
+        .map(|line| line.as_str().expect("line"))
+        .collect();
+    assert_eq!(text(&out.stdout), format!("{}\n", want.join("\n")));
+}
+
+#[test]
+fn psp_list_reports_invalid_policies_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("policies.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored}\n---\n\
+         apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: broken}\n\
+         spec:\n  seLinux: {rule: RunAsAny}\n  runAsUser: {rule: MustRunAs}\n  \
+         supplementalGroups: {rule: RunAsAny}\n  fsGroup: {rule: Nope}\n---\n\
+         apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: fine}\n\
+         spec:\n  seLinux: {rule: RunAsAny}\n  runAsUser: {rule: RunAsAny}\n  \
+         supplementalGroups: {rule: RunAsAny}\n  fsGroup: {rule: RunAsAny}\n  volumes: ['*']\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let out = podsec(&["psp", "list", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        "NAME   PRIV    CAPS   SELINUX    RUNASUSER   FSGROUP    SUPGROUP   READONLYROOTFS   VOLUMES\n\
+         fine   false          RunAsAny   RunAsAny    RunAsAny   RunAsAny   false            *\n"
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: {path}: document 1: PodSecurityPolicy.policy \"broken\" is invalid: \
+             spec.fsGroup.rule: Unsupported value: \"Nope\": supported values: \"MayRunAs\", \"MustRunAs\", \"RunAsAny\"\n"
+        )
+    );
+}
+
+#[test]
+fn policies_and_rbac_are_state_and_templates_are_admitted_as_their_pods() {
+    let Some(scenario) = scenario() else { return };
+    let report = run_json(&[
+        "check".to_owned(),
+        "--level".to_owned(),
+        "privileged".to_owned(),
+        format!("{scenario}/restrictive-psp.yaml"),
+        format!("{scenario}/nginx-deployment.yaml"),
+    ]);
+    let objects = report["objects"].as_array().expect("objects");
+    assert_eq!(
+        objects.len(),
+        1,
+        "only the Deployment is listed: {report:#}"
+    );
+    let deployment = &objects[0];
+    assert_eq!(deployment["decision"], "allowed");
+    let evaluation = deployment["evaluations"]
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .find(|e| e["mode"] == "psp")
+        .expect("a PodSecurityPolicy is in the input, so psp is on");
+    assert_eq!(evaluation["policy"], "super-restricted-psp");
+    assert_eq!(evaluation["user"], Value::Null);
+    // The patch applies to the Deployment as written.
+    let mut object: Value =
+        serde_saphyr::from_str(&read(&format!("{scenario}/nginx-deployment.yaml"))).expect("yaml");
+    apply_patch(&mut object, &evaluation["patch"]);
+    assert_eq!(
+        field(
+            &object,
+            "spec.template.spec.containers[0].securityContext.capabilities.drop"
+        ),
+        &serde_json::json!(["ALL"])
+    );
+    assert_eq!(
+        field(
+            &object,
+            "spec.template.metadata.annotations[kubernetes.io/psp]"
+        ),
+        "super-restricted-psp"
+    );
+}
+
+#[test]
+fn without_psp_there_is_no_psp_evaluation() {
+    let Some(scenario) = scenario() else { return };
+    let report = run_json(&[
+        "check".to_owned(),
+        format!("{scenario}/nginx-deployment.yaml"),
+    ]);
+    let evaluations = report["objects"][0]["evaluations"]
+        .as_array()
+        .expect("evaluations");
+    assert!(evaluations.iter().all(|e| e["mode"] != "psp"));
+}
+
+#[test]
+fn as_group_needs_as() {
+    let out = podsec(&["check", "--as-group", "dev", "x.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--as <USER>"),
+        "{}",
+        text(&out.stderr)
+    );
+}

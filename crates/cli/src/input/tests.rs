@@ -271,3 +271,101 @@ fn thread_cpu_seconds() -> f64 {
         .sum();
     ticks as f64 / 100.0
 }
+
+/// Measures YAML decoding alone (documents already split and in memory),
+/// serde-saphyr against the fast path, into `serde_json::Value` and into the
+/// `Object` that `podsec check` decodes. Run with:
+/// `cargo test --release -p podsec input::tests::fast_yaml_throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a check; takes about a minute in release mode"]
+fn fast_yaml_throughput() -> std::io::Result<()> {
+    use podsec_admission::Object;
+    let directory = std::env::temp_dir().join(format!("podsec-fast-yaml-{}", std::process::id()));
+    std::fs::create_dir_all(&directory)?;
+    let (yaml, json) = (directory.join("stream.yaml"), directory.join("stream.json"));
+    let count = write_streams(&yaml, &json, 100 * 1000 * 1000)?;
+    let paths = [yaml.to_string_lossy().into_owned()];
+    let documents: Vec<_> = read_documents(&paths).flatten().collect();
+    std::fs::remove_dir_all(&directory)?;
+    assert_eq!(documents.len(), count);
+    let bytes: usize = documents.iter().map(|d| d.text.len()).sum();
+    let megabytes = bytes as f64 / 1e6;
+
+    fn measure(name: &str, megabytes: f64, decode_all: impl Fn() -> usize, expected: usize) {
+        let (started, cpu) = (Instant::now(), thread_cpu_seconds());
+        let decoded = decode_all();
+        let (wall, cpu) = (started.elapsed().as_secs_f64(), thread_cpu_seconds() - cpu);
+        assert_eq!(decoded, expected, "{name}");
+        println!(
+            "{name}: {:.1} MB/s ({:.1} MB/s of CPU time)",
+            megabytes / wall,
+            megabytes / cpu
+        );
+    }
+    let saphyr = |text: &str| super::decode::yaml_options(text.len());
+    println!("{count} documents, {megabytes:.0} MB of YAML");
+    measure(
+        "serde-saphyr -> Value",
+        megabytes,
+        || {
+            documents
+                .iter()
+                .filter(|d| {
+                    serde_saphyr::from_str_with_options::<serde_json::Value>(
+                        &d.text,
+                        saphyr(&d.text),
+                    )
+                    .is_ok()
+                })
+                .count()
+        },
+        count,
+    );
+    measure(
+        "fast path -> Value",
+        megabytes,
+        || {
+            documents
+                .iter()
+                .filter(|d| super::fast_yaml::from_str::<serde_json::Value>(&d.text).is_ok())
+                .count()
+        },
+        count,
+    );
+    measure(
+        "serde-saphyr -> Object",
+        megabytes,
+        || {
+            documents
+                .iter()
+                .filter(|d| {
+                    serde_saphyr::from_str_with_options::<Object>(&d.text, saphyr(&d.text)).is_ok()
+                })
+                .count()
+        },
+        count,
+    );
+    measure(
+        "fast path -> Object",
+        megabytes,
+        || {
+            documents
+                .iter()
+                .filter(|d| super::fast_yaml::from_str::<Object>(&d.text).is_ok())
+                .count()
+        },
+        count,
+    );
+    measure(
+        "decode -> Object (fast path, else serde-saphyr)",
+        megabytes,
+        || {
+            documents
+                .iter()
+                .filter(|d| decode::<Object>(d).is_ok())
+                .count()
+        },
+        count,
+    );
+    Ok(())
+}

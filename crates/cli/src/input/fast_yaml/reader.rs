@@ -64,6 +64,8 @@ pub(super) struct Reader<'de> {
     text: &'de str,
     pos: usize,
     depth: usize,
+    /// Where [`Reader::content_end`] last searched from, and what it found.
+    last_line: (usize, usize),
 }
 
 impl<'de> Reader<'de> {
@@ -72,6 +74,7 @@ impl<'de> Reader<'de> {
             text,
             pos: 0,
             depth: 0,
+            last_line: (usize::MAX, 0),
         }
     }
 
@@ -83,18 +86,22 @@ impl<'de> Reader<'de> {
         self.bytes().get(at).copied()
     }
 
-    /// The end of the line holding `from`, before its `\n` or `\r\n`.
-    fn content_end(&self, from: usize) -> usize {
+    /// The end of the line holding `from`, before its `\n` or `\r\n`. The
+    /// last answer is kept: a key and its value ask about the same line.
+    fn content_end(&mut self, from: usize) -> usize {
+        let (searched_from, end) = self.last_line;
+        if searched_from <= from && from <= end {
+            return end;
+        }
         let bytes = self.bytes();
-        let newline = bytes
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-            .map_or(bytes.len(), |offset| from + offset);
-        if newline > from && bytes[newline - 1] == b'\r' {
+        let newline = find_newline(bytes, from);
+        let end = if newline > from && bytes[newline - 1] == b'\r' {
             newline - 1
         } else {
             newline
-        }
+        };
+        self.last_line = (from, end);
+        end
     }
 
     /// The start of the line after the one that ends at `content_end`.
@@ -129,7 +136,10 @@ impl<'de> Reader<'de> {
                     return Ok(Ahead::End);
                 }
                 Some(b'\n' | b'\r') => self.pos = self.next_line_start(first),
-                Some(b'#') => self.pos = self.next_line_start(self.content_end(first)),
+                Some(b'#') => {
+                    let end = self.content_end(first);
+                    self.pos = self.next_line_start(end);
+                }
                 Some(b'\t') => return Err(Unsupported::Tab.into()),
                 Some(_) if first == start && self.is_marker(start) => return Ok(Ahead::Marker),
                 Some(_) => {
@@ -260,14 +270,12 @@ impl<'de> Reader<'de> {
         parent_indent: usize,
         slot: Slot,
     ) -> Result<Node<'de>, FastYamlError> {
-        let line_start = self.text[..start].rfind('\n').map_or(0, |at| at + 1);
-        let column = start - line_start;
         match self.bytes()[start] {
             b'"' | b'\'' => {
                 let (scalar, after) = scan_quoted(self.text, start, end)?;
                 let rest = self.skip_spaces(after, end);
                 if self.byte(rest) == Some(b':') {
-                    return self.compact_mapping(start, column, slot);
+                    return self.compact_mapping(start, slot);
                 }
                 self.finish_line(after, end)?;
                 Ok(Node::Scalar(scalar))
@@ -289,7 +297,7 @@ impl<'de> Reader<'de> {
             b'|' | b'>' => self.block_scalar(start, end, parent_indent),
             _ if !plain_may_start(self.text, start, end) => Err(Unsupported::Indicator.into()),
             _ => match scan_plain(self.text, start, end)? {
-                PlainLine::Key { .. } => self.compact_mapping(start, column, slot),
+                PlainLine::Key { .. } => self.compact_mapping(start, slot),
                 PlainLine::Value { value_end } => {
                     self.pos = self.next_line_start(end);
                     Ok(Node::Scalar(RawScalar::Plain(&self.text[start..value_end])))
@@ -298,19 +306,17 @@ impl<'de> Reader<'de> {
         }
     }
 
-    /// `- key: value`: a mapping whose keys sit at `column`.
-    fn compact_mapping(
-        &mut self,
-        start: usize,
-        column: usize,
-        slot: Slot,
-    ) -> Result<Node<'de>, FastYamlError> {
+    /// `- key: value`: a mapping whose keys sit at the column of `start`.
+    fn compact_mapping(&mut self, start: usize, slot: Slot) -> Result<Node<'de>, FastYamlError> {
         if slot != Slot::SequenceEntry {
             // `key: key: value` is an error in YAML.
             return Err(Unsupported::Indicator.into());
         }
+        let line_start = self.text[..start].rfind('\n').map_or(0, |at| at + 1);
         self.pos = start;
-        Ok(Node::BlockMapping { indent: column })
+        Ok(Node::BlockMapping {
+            indent: start - line_start,
+        })
     }
 
     /// A block scalar whose header (`|`, `|-`, `>` or `>-`) is at `start`:
@@ -493,6 +499,29 @@ impl<'de> Reader<'de> {
             Node::FlowMapping(inner) => FlowCursor::new(inner, true).check(),
         }
     }
+}
+
+/// The position of the first `\n` at or after `from`, or the length: eight
+/// bytes at a time, since lines are what the reader spends its time on.
+fn find_newline(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word) ^ NEWLINES;
+        // Non-zero when some byte of `x` is zero, that is a newline.
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        .map_or(bytes.len(), |offset| at + offset)
 }
 
 /// Refuses keys whose meaning differs between the fast path and

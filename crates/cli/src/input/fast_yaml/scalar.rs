@@ -82,6 +82,9 @@ pub(super) enum Resolved<'de> {
 /// integer (legacy octal), float, string. A non-finite float is an error
 /// there (`NonFiniteFloatPolicy::Reject`), so it is refused here.
 pub(super) fn resolve_plain(text: &str) -> Result<Resolved<'_>, FastYamlError> {
+    if !may_be_other_than_string(text) {
+        return Ok(Resolved::Str(text));
+    }
     if RawScalar::Plain(text).is_null() {
         return Ok(Resolved::Null);
     }
@@ -100,6 +103,21 @@ pub(super) fn resolve_plain(text: &str) -> Result<Resolved<'_>, FastYamlError> {
         Some(v) if v.is_finite() => Ok(Resolved::Float(v)),
         Some(_) => Err(Unsupported::NonFiniteFloat.into()),
         None => Ok(Resolved::Str(text)),
+    }
+}
+
+/// False for plain scalars that can only be strings, which is most of them:
+/// nulls, booleans and numbers start with `~`, a digit, `.`, `+` or `-`, or
+/// are words of at most five letters starting with `n`, `t`, `f`, `y` or `o`
+/// (`null`, `true`, `off`…). Rust's float parser also reads `inf` and `nan`,
+/// but serde-saphyr keeps those as strings.
+fn may_be_other_than_string(text: &str) -> bool {
+    match text.as_bytes().first() {
+        None | Some(b'0'..=b'9' | b'.' | b'+' | b'-' | b'~') => true,
+        Some(b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'y' | b'Y' | b'o' | b'O') => {
+            text.len() <= 5
+        }
+        Some(_) => false,
     }
 }
 

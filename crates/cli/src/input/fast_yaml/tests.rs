@@ -316,3 +316,306 @@ fn decodes_objects_like_serde_saphyr() {
         let _ = compare::<Object>(text);
     }
 }
+
+/// Renders values in block style, making a choice of layout and quoting at
+/// every turn from a seed. The rendering need not be faithful: what is
+/// checked is that the fast path reads it as serde-saphyr does, or refuses.
+struct Renderer {
+    state: u64,
+    out: String,
+}
+
+impl Renderer {
+    fn choose(&mut self, n: u64) -> u64 {
+        // xorshift64: deterministic choices from the seed.
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % n
+    }
+
+    fn spaces(&mut self, n: usize) {
+        self.out.extend(std::iter::repeat_n(' ', n));
+    }
+
+    fn end_line(&mut self) {
+        match self.choose(8) {
+            0 => self.out.push_str(" # note"),
+            1 => self.out.push_str("  "),
+            _ => {}
+        }
+        self.out.push('\n');
+        match self.choose(12) {
+            0 => self.out.push('\n'),
+            1 => self.out.push_str("# between\n"),
+            2 => self.out.push_str("    # indented comment\n"),
+            _ => {}
+        }
+    }
+
+    fn scalar(&mut self, value: &Value, indent: usize) {
+        match value {
+            Value::String(text) => self.string(text, indent),
+            Value::Null if self.choose(2) == 0 => {}
+            other => self.out.push_str(&other.to_string()),
+        }
+    }
+
+    fn string(&mut self, text: &str, indent: usize) {
+        match self.choose(5) {
+            0 | 1 => self.out.push_str(text),
+            2 => {
+                self.out.push('\'');
+                self.out.push_str(&text.replace('\'', "''"));
+                self.out.push('\'');
+            }
+            3 => self
+                .out
+                .push_str(&Value::String(text.to_owned()).to_string()),
+            _ => {
+                let header = ["|", "|-", ">", ">-"][self.choose(4) as usize];
+                self.out.push_str(header);
+                for line in text.split('\n') {
+                    self.out.push('\n');
+                    if !line.is_empty() {
+                        self.spaces(indent + 2);
+                        self.out.push_str(line);
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_scalar(value: &Value) -> bool {
+        !matches!(value, Value::Array(_) | Value::Object(_))
+    }
+
+    /// A value after `key:` or `- ` (already written), in a collection at
+    /// column `indent`.
+    fn value(&mut self, value: &Value, indent: usize, in_sequence: bool) {
+        let step = 1 + self.choose(3) as usize;
+        match value {
+            Value::Array(items) if items.iter().all(Self::is_scalar) && self.choose(3) == 0 => {
+                let items: Vec<String> = items.iter().map(|item| self.flow_item(item)).collect();
+                self.out.push_str(&format!(" [{}]", items.join(", ")));
+                self.end_line();
+            }
+            Value::Object(map) if map.values().all(Self::is_scalar) && self.choose(3) == 0 => {
+                let entries: Vec<String> = map
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{}: {}",
+                            self.flow_item(&Value::String(k.clone())),
+                            self.flow_item(v)
+                        )
+                    })
+                    .collect();
+                self.out.push_str(&format!(" {{{}}}", entries.join(", ")));
+                self.end_line();
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let column = if !in_sequence && self.choose(2) == 0 {
+                    indent
+                } else {
+                    indent + step
+                };
+                self.end_line();
+                self.sequence(items, column);
+            }
+            Value::Object(map) if !map.is_empty() => {
+                if in_sequence && self.choose(2) == 0 {
+                    // `- key: value`, the compact form.
+                    self.mapping(map, indent + 2, true);
+                } else {
+                    self.end_line();
+                    self.mapping(map, indent + step, false);
+                }
+            }
+            Value::Array(_) => {
+                self.out.push_str(" []");
+                self.end_line();
+            }
+            Value::Object(_) => {
+                self.out.push_str(" {}");
+                self.end_line();
+            }
+            scalar => {
+                self.out.push(' ');
+                self.scalar(scalar, indent);
+                self.end_line();
+            }
+        }
+    }
+
+    fn flow_item(&mut self, value: &Value) -> String {
+        match value {
+            Value::String(text) => match self.choose(3) {
+                0 => text.clone(),
+                1 => format!("'{}'", text.replace('\'', "''")),
+                _ => value.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    fn sequence(&mut self, items: &[Value], indent: usize) {
+        for item in items {
+            self.spaces(indent);
+            self.out.push('-');
+            self.value(item, indent, true);
+        }
+    }
+
+    /// `first_inline`: the first key goes on the current line (after `- `).
+    fn mapping(&mut self, map: &serde_json::Map<String, Value>, indent: usize, first_inline: bool) {
+        for (i, (key, value)) in map.iter().enumerate() {
+            if i == 0 && first_inline {
+                self.out.push(' ');
+            } else {
+                self.spaces(indent);
+            }
+            match self.choose(4) {
+                0 => self.out.push_str(&Value::String(key.clone()).to_string()),
+                1 => self.out.push_str(&format!("'{}'", key.replace('\'', "''"))),
+                _ => self.out.push_str(key),
+            }
+            self.out.push(':');
+            self.value(value, indent, false);
+        }
+    }
+
+    fn document(value: &Value, seed: u64) -> String {
+        let mut renderer = Renderer {
+            state: seed | 1,
+            out: String::new(),
+        };
+        if renderer.choose(2) == 0 {
+            renderer.out.push_str("---\n");
+        }
+        match value {
+            Value::Object(map) => renderer.mapping(map, 0, false),
+            Value::Array(items) => renderer.sequence(items, 0),
+            scalar => {
+                renderer.out.push_str("value:");
+                renderer.value(scalar, 0, false);
+            }
+        }
+        renderer.out
+    }
+}
+
+/// Strings that probe scalar resolution, quoting and indicators.
+fn tricky_string() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        proptest::sample::select(vec![
+            "",
+            "~",
+            "null",
+            "yes",
+            "No",
+            "on",
+            "y",
+            "0644",
+            "09",
+            "0x1F",
+            "1_000",
+            "1e3",
+            ".5",
+            "-1",
+            "+1",
+            "1.",
+            ".inf",
+            "-.nan",
+            "1e999",
+            "a: b",
+            "a:b",
+            "a #b",
+            "a#b",
+            "#x",
+            "- x",
+            "-x",
+            "? x",
+            ":x",
+            "[x]",
+            "{x}",
+            "x]",
+            "&a",
+            "*a",
+            "!t",
+            "%d",
+            "@x",
+            "`x`",
+            "'q'",
+            "\"q\"",
+            "it's",
+            "back\\slash",
+            "tab\there",
+            "trail ",
+            " lead",
+            "multi\nline",
+            "multi\n\nline\n",
+            "é日本",
+            "---",
+            "...",
+            "<<",
+            "x,y",
+            "a: [b]",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z]{1,8}",
+        "[ -~]{0,12}",
+    ]
+}
+
+fn arbitrary_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        tricky_string().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::btree_map(tricky_string(), inner, 0..5)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Generated block-style documents: the fast path agrees with
+    /// serde-saphyr or refuses.
+    #[test]
+    fn generated_documents_read_like_serde_saphyr(value in arbitrary_value(), seed in proptest::prelude::any::<u64>()) {
+        let text = Renderer::document(&value, seed);
+        let _ = compare::<Value>(&text);
+        let _ = compare::<Typed>(&text);
+    }
+}
+
+/// The share of generated documents the fast path accepts, so that the
+/// property above does not pass by refusing everything.
+#[test]
+fn accepts_most_generated_documents() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = arbitrary_value();
+    let (mut accepted, total) = (0, 500);
+    for seed in 0..total {
+        let value = strategy.new_tree(&mut runner).expect("value").current();
+        let text = Renderer::document(&value, seed);
+        if compare::<Value>(&text).is_ok() {
+            accepted += 1;
+        }
+    }
+    println!("{accepted} of {total} generated documents accepted");
+    assert!(accepted > total / 5, "{accepted} of {total}");
+}

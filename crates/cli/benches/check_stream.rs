@@ -16,7 +16,7 @@ use std::time::Instant;
 const TARGET_BYTES: usize = 100 * 1024 * 1024;
 
 fn deployment(i: usize) -> String {
-    let hardened = i % 3 == 0;
+    let hardened = i.is_multiple_of(3);
     let mut s = String::new();
     let _ = write!(
         s,

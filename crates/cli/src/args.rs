@@ -156,7 +156,24 @@ pub enum PspCommand {
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<String>,
     },
+    /// Rewrite policy/v1beta1 PodSecurityPolicies as podsec.dev/v1beta1 (the webhook's
+    /// custom resource), leaving every other document as it is; YAML on standard output.
+    #[command(after_long_help = PSP_CONVERT_AFTER_HELP)]
+    Convert {
+        /// Files and folders to read (as for `podsec check`); `-` reads standard input.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+    },
 }
+
+const PSP_CONVERT_AFTER_HELP: &str = "\
+Only the apiVersion changes: kind and spec stay, so the output applies to a cluster that has the
+podsec.dev custom resource installed. A policy written in block YAML keeps its text, comments
+included; other documents that hold a policy (JSON, kind: List) are written anew as YAML.
+extensions/v1beta1 policies are left alone. Documents are separated by `---`.
+
+Example:
+  podsec psp convert cluster/policies/ > podsec-policies.yaml";
 
 const PSP_LIST_AFTER_HELP: &str = "\
 Objects that are not PodSecurityPolicies (policy/v1beta1 or extensions/v1beta1) are ignored. A

@@ -1,5 +1,5 @@
-//! `podsec psp`: PodSecurityPolicy tools, and the reading of policies from manifests that
-//! `podsec check` shares.
+//! `podsec psp`: PodSecurityPolicy tools (`list`, `convert`), and the reading of policies from
+//! manifests that `podsec check` shares.
 //!
 //! A policy in a manifest counts as the API server would have stored it: decoded with the
 //! v1beta1 defaulting, and only if object validation accepts it (an invalid one would have been
@@ -20,6 +20,148 @@ use crate::input;
 pub fn run(command: PspCommand) -> anyhow::Result<ExitCode> {
     match command {
         PspCommand::List { paths } => list(&paths),
+        PspCommand::Convert { paths } => convert(&paths),
+    }
+}
+
+/// The API version `convert` rewrites, and what it becomes.
+const POLICY_V1BETA1: &str = "policy/v1beta1";
+const PODSEC_V1BETA1: &str = "podsec.dev/v1beta1";
+
+/// `podsec psp convert`: every document to standard output, policy/v1beta1 PodSecurityPolicies
+/// with the webhook's API version.
+fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
+    let mut errors = 0usize;
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    for document in input::read_documents(paths) {
+        let document = match document {
+            Ok(document) => document,
+            Err(error) => {
+                errors += 1;
+                eprintln!("error: {}: {}", error.file(), error_without_file(&error));
+                continue;
+            }
+        };
+        let converted = if document.text.contains(POLICY_KIND) {
+            match input::decode::<Value>(&document) {
+                Ok(value) => convert_document(&document, value)?,
+                Err(error) => {
+                    errors += 1;
+                    eprintln!("error: {error}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let text = converted.as_deref().unwrap_or(&document.text);
+        let written = write_document(&mut stdout, text);
+        if let Err(e) = written {
+            return broken_pipe_or(e);
+        }
+    }
+    if let Err(e) = stdout.flush() {
+        return broken_pipe_or(e);
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(crate::EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The converted text of a document, `None` when it holds no policy/v1beta1 policy.
+fn convert_document(
+    document: &input::Document,
+    mut value: Value,
+) -> anyhow::Result<Option<String>> {
+    let mut changed = false;
+    let top_level = is_v1beta1_policy(&value);
+    rewrite_policies(&mut value, &mut changed);
+    if !changed {
+        return Ok(None);
+    }
+    // A block-YAML policy keeps its text (and comments): only its apiVersion line changes.
+    if top_level
+        && document.format == input::Format::Yaml
+        && let Some(text) = replace_api_version_line(&document.text)
+    {
+        return Ok(Some(text));
+    }
+    Ok(Some(serde_saphyr::to_string(&value)?))
+}
+
+fn is_v1beta1_policy(value: &Value) -> bool {
+    value.get("kind").and_then(Value::as_str) == Some(POLICY_KIND)
+        && value.get("apiVersion").and_then(Value::as_str) == Some(POLICY_V1BETA1)
+}
+
+/// Sets the new API version on the policy/v1beta1 policies of a document or of its list items.
+fn rewrite_policies(value: &mut Value, changed: &mut bool) {
+    if is_v1beta1_policy(value) {
+        value["apiVersion"] = Value::from(PODSEC_V1BETA1);
+        *changed = true;
+    } else if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
+        items
+            .iter_mut()
+            .for_each(|item| rewrite_policies(item, changed));
+    }
+}
+
+/// The text with its one top-level `apiVersion: policy/v1beta1` line rewritten (quotes and a
+/// trailing comment allowed); `None` unless there is exactly one such line.
+fn replace_api_version_line(text: &str) -> Option<String> {
+    let mut found = None;
+    for (start, line) in line_starts(text) {
+        let Some(rest) = line.strip_prefix("apiVersion:") else {
+            continue;
+        };
+        let value = rest.split(" #").next().unwrap_or_default().trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        if value != POLICY_V1BETA1 || found.is_some() {
+            return None;
+        }
+        let offset = start + "apiVersion:".len() + rest.find(POLICY_V1BETA1)?;
+        found = Some(offset);
+    }
+    let offset = found?;
+    let mut converted = text.to_owned();
+    converted.replace_range(offset..offset + POLICY_V1BETA1.len(), PODSEC_V1BETA1);
+    Some(converted)
+}
+
+/// Each line of `text` with the byte offset where it starts.
+fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |start, line| {
+        let this = *start;
+        *start += line.len();
+        Some((this, line.trim_end_matches(['\n', '\r'])))
+    })
+}
+
+/// Writes one document of a YAML stream: its own `---` line, or one added.
+fn write_document(out: &mut impl Write, text: &str) -> io::Result<()> {
+    let opened = text.starts_with("---")
+        && matches!(
+            text.as_bytes().get(3),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r')
+        );
+    if !opened {
+        out.write_all(b"---\n")?;
+    }
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// `podsec psp … | head` must end quietly when the reader goes away.
+fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(error.into())
     }
 }
 
@@ -72,9 +214,8 @@ fn list(paths: &[String]) -> anyhow::Result<ExitCode> {
             .write_all(render_policy_table(&listed).as_bytes())
             .and_then(|()| stdout.flush())
     };
-    match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
+    if let Err(e) = written {
+        return broken_pipe_or(e);
     }
     Ok(if errors > 0 {
         ExitCode::from(crate::EXIT_ERROR)
@@ -216,6 +357,33 @@ mod tests {
         let policies: Vec<_> = set.policies().collect();
         assert_eq!(policies.len(), 1);
         assert!(!policies[0].spec.privileged);
+    }
+
+    #[test]
+    fn convert_rewrites_only_the_api_version_line_of_block_yaml() {
+        let text = "# keep me\napiVersion: policy/v1beta1  # the old group\nkind: PodSecurityPolicy\n\
+                    metadata:\n  name: p\n  annotations:\n    note: \"apiVersion: policy/v1beta1\"\n";
+        assert_eq!(
+            replace_api_version_line(text).as_deref(),
+            Some(
+                "# keep me\napiVersion: podsec.dev/v1beta1  # the old group\nkind: PodSecurityPolicy\n\
+                 metadata:\n  name: p\n  annotations:\n    note: \"apiVersion: policy/v1beta1\"\n"
+            )
+        );
+        assert_eq!(replace_api_version_line("apiVersion: v1\n"), None);
+    }
+
+    #[test]
+    fn convert_rewrites_list_items() {
+        let mut list = json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy"},
+            {"apiVersion": "extensions/v1beta1", "kind": "PodSecurityPolicy"},
+        ]});
+        let mut changed = false;
+        rewrite_policies(&mut list, &mut changed);
+        assert!(changed);
+        assert_eq!(list["items"][0]["apiVersion"], "podsec.dev/v1beta1");
+        assert_eq!(list["items"][1]["apiVersion"], "extensions/v1beta1");
     }
 
     #[test]

@@ -121,8 +121,23 @@ fn reads_the_subset_like_serde_saphyr() {
         "a:\n\n\n  b: 1\n\n",
         "\"1\": a\n\"01\": b\n'true': c\n\"~\": d\n",
         "a: \"\\u0041\"\nb: \"a\\\\\"\n",
+        "a: >\n  trailing  \n  spaces \nb: |\n  kept  \n",
+        "\"a\" : 1\n'b'  : 2\n",
     ];
-    for text in accepted {
+    let long_value = format!(
+        "a: {}\nb: [{}]\n",
+        "x".repeat(3000),
+        "y, ".repeat(1000) + "z"
+    );
+    let comments = "# comment\n".repeat(100);
+    let many_comments = format!(
+        "a:\n{comments}  b: 1\n{comments}c:\n{comments}- x\n{comments}-\n{comments}  d: e\n{comments}"
+    );
+    for text in accepted
+        .iter()
+        .copied()
+        .chain([long_value.as_str(), many_comments.as_str()])
+    {
         let value = compare::<Value>(text).unwrap_or_else(|e| panic!("{text:?} refused: {e}"));
         assert_eq!(value, saphyr::<Value>(text).expect("saphyr"), "{text:?}");
     }
@@ -618,4 +633,45 @@ fn accepts_most_generated_documents() {
     }
     println!("{accepted} of {total} generated documents accepted");
     assert!(accepted > total / 5, "{accepted} of {total}");
+}
+
+/// Manifests to mutate: the shapes of real ones, with every construct of the
+/// subset.
+const MUTATION_SEEDS: [&str; 3] = [
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\n  annotations:\n    note: \"a b\"\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.2\n          args: [\"--port=80\", x]\n          ports:\n            - containerPort: 8080\n          resources:\n            limits: {cpu: 500m}\n      volumes:\n      - name: c\n        configMap:\n          defaultMode: 0644\n",
+    "---\n# comment\nkind: Pod\nspec:\n  hostNetwork: yes\n  containers:\n  - name: c\n    command:\n    - sh\n    - -c\n    - |\n      echo hi\n      exit 0\n    securityContext:\n      privileged: false\n      capabilities:\n        drop:\n        - ALL\n...\n",
+    "kind: ConfigMap\ndata:\n  a: >-\n    folded\n    text\n  'b': 'it''s'\n  c: ~\n  d:\n  e: \"\\t\\u00e9\"\n",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+    /// Manifests with a few characters inserted, replaced or removed where
+    /// YAML is most sensitive: the fast path agrees with serde-saphyr or
+    /// refuses.
+    #[test]
+    fn mutated_manifests_read_like_serde_saphyr(
+        seed in 0..MUTATION_SEEDS.len(),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), 0..3u8,
+             proptest::sample::select(vec![' ', '\n', ':', '-', '#', '"', '\'', '|', '>', '[', ']',
+                 '{', '}', ',', '\t', 'a', '0', '&', '*', '!', '?', '.', '~', '\\', '\r'])),
+            1..4),
+    ) {
+        let mut text: Vec<char> = MUTATION_SEEDS[seed].chars().collect();
+        for (at, kind, c) in edits {
+            let at = at.index(text.len());
+            match kind {
+                0 => text.insert(at, c),
+                1 => text[at] = c,
+                _ => {
+                    text.remove(at);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let _ = compare::<Value>(&text);
+        let _ = compare::<Typed>(&text);
+        let _ = compare::<Object>(&text);
+    }
 }

@@ -308,14 +308,20 @@ fn answers_typed_requests_like_serde_saphyr() {
     }
     let typed: Typed = from_str("name: web\nport: 0644\nitems: [a]\n").expect("accepted");
     assert_eq!(typed.port, Some(420));
-    // Strings are borrowed from the document when they need no decoding.
-    #[derive(Deserialize)]
+    // Strings are borrowed from the document when they need no decoding,
+    // as serde-saphyr borrows them.
+    #[derive(Debug, PartialEq, Deserialize)]
     struct Borrowed<'a> {
         plain: &'a str,
         quoted: &'a str,
+        double: &'a str,
     }
-    let borrowed: Borrowed = from_str("plain: a b\nquoted: 'c d'\n").expect("borrowed");
-    assert_eq!((borrowed.plain, borrowed.quoted), ("a b", "c d"));
+    let text = "plain: a b\nquoted: 'c d'\ndouble: \"e f\"\n";
+    let borrowed: Borrowed = compare(text).expect("borrowed");
+    assert_eq!(
+        (borrowed.plain, borrowed.quoted, borrowed.double),
+        ("a b", "c d", "e f")
+    );
 }
 
 #[test]

@@ -295,7 +295,9 @@ impl<'de> Reader<'de> {
                 Ok(node)
             }
             b'|' | b'>' => self.block_scalar(start, end, parent_indent),
-            _ if !plain_may_start(self.text, start, end) => Err(Unsupported::Indicator.into()),
+            _ if !plain_may_start(self.text, start, end, false) => {
+                Err(Unsupported::Indicator.into())
+            }
             _ => match scan_plain(self.text, start, end)? {
                 PlainLine::Key { .. } => self.compact_mapping(start, slot),
                 PlainLine::Value { value_end } => {
@@ -425,7 +427,7 @@ impl<'de> Reader<'de> {
                 }
                 (key, colon)
             }
-            _ if !plain_may_start(self.text, start, end) => {
+            _ if !plain_may_start(self.text, start, end, false) => {
                 return Err(Unsupported::Indicator.into());
             }
             _ => match scan_plain(self.text, start, end)? {
@@ -545,11 +547,13 @@ fn check_key(key: RawScalar<'_>) -> Result<(), FastYamlError> {
 }
 
 /// Whether a plain scalar may start at `at`: not with an indicator, except
-/// `-` when it is not followed by a space.
-fn plain_may_start(text: &str, at: usize, end: usize) -> bool {
+/// `-` and `:` when they are not followed by a space (`-1`, `::1`). In flow
+/// collections, where `:` ends keys, `flow` refuses the latter.
+fn plain_may_start(text: &str, at: usize, end: usize, flow: bool) -> bool {
     let bytes = text.as_bytes();
     match bytes.get(at) {
         Some(b'-') => at + 1 < end && !matches!(bytes[at + 1], b' ' | b'\t'),
+        Some(b':') if !flow => at + 1 < end && !matches!(bytes[at + 1], b' ' | b'\t'),
         Some(
             b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
             | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' | b'\t',
@@ -722,7 +726,7 @@ impl<'de> FlowCursor<'de> {
                 self.pos = after;
                 scalar
             }
-            _ if !plain_may_start(text, start, text.len()) => {
+            _ if !plain_may_start(text, start, text.len(), true) => {
                 return Err(Unsupported::FlowCollection.into());
             }
             _ => {

@@ -1,7 +1,9 @@
 //! The load benchmark's yardstick: the smallest axum + rustls server that answers every POST
 //! with a constant allowed AdmissionReview. Same TLS stack, runtime and HTTP settings as the
 //! webhook, but no decoding, no decision and no metrics, so the ratio between the two is the
-//! cost of the admission work itself.
+//! cost of the admission work itself. It does receive the request body (as any webhook must
+//! before it can answer): dropping it unread would let HTTP/2 skip the body's flow control
+//! and make the yardstick cheaper than any real webhook could be.
 //!
 //!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT
 
@@ -32,7 +34,8 @@ fn main() -> anyhow::Result<()> {
     .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let app = Router::new().fallback(any(|| async {
+    let app = Router::new().fallback(any(|body: axum::body::Bytes| async move {
+        std::hint::black_box(body);
         ([(http::header::CONTENT_TYPE, "application/json")], ALLOWED)
     }));
     let port: u16 = port.parse()?;

@@ -13,12 +13,15 @@ use std::time::Duration;
 
 use podsec_admission::admit::{MetricEvent, SystemClock};
 use podsec_admission::object::Pod;
+use podsec_admission::review::AdmissionResponse;
 use podsec_admission::review::{ADMISSION_REVIEW_KIND, ADMISSION_V1, ADMISSION_V1BETA1};
 use podsec_admission::{Admission, AdmissionReview, RequestContext};
+use podsec_psp::Phase;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, ListError, LookupError};
 use crate::metrics::{self, Metrics};
+use crate::psp::Psp;
 use crate::state::{FileState, NamespaceCache};
 
 /// How long a namespace lookup or pod listing may take when the API server sent no `?timeout=`.
@@ -67,6 +70,8 @@ pub struct Admitter {
     cluster: ClusterState,
     cache: Arc<NamespaceCache>,
     metrics: Arc<Metrics>,
+    /// PodSecurityPolicy admission, when enabled (`--psp`).
+    psp: Option<Psp>,
 }
 
 impl Admitter {
@@ -101,6 +106,51 @@ impl Admitter {
             cluster,
             cache,
             metrics,
+            psp: None,
+        })
+    }
+
+    /// Adds PodSecurityPolicy admission: the validating phase joins every review, and
+    /// [`Admitter::mutate`] runs the mutating phase.
+    pub fn with_psp(mut self, psp: Psp) -> Self {
+        self.psp = Some(psp);
+        self
+    }
+
+    /// Whether a mutating endpoint is served (PSP is the only mutation this webhook does).
+    pub fn mutates(&self) -> bool {
+        self.psp.is_some()
+    }
+
+    /// Decides one review body in PSP's mutating phase (CREATE of pods; everything else is
+    /// allowed untouched) and returns the JSON answer.
+    pub async fn mutate(
+        &self,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>, ReviewError> {
+        let review: AdmissionReview =
+            serde_json::from_slice(body).map_err(|_| ReviewError::Decode)?;
+        check_type(&review)?;
+        let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_DEADLINE);
+        let decided = match &self.psp {
+            Some(psp) => psp.decide(request, Phase::Mutating, deadline).await,
+            None => None,
+        };
+        let response = decided.unwrap_or_else(AdmissionResponse::allowed);
+        if response.allowed {
+            tracing::debug!(uid = %request.uid, namespace = %request.namespace, name = %request.name,
+                operation = %request.operation, patched = response.patch.is_some(), "mutation allowed");
+        } else {
+            let message = response.status.as_ref().map_or("", |s| s.message.as_str());
+            tracing::info!(uid = %request.uid, namespace = %request.namespace, name = %request.name,
+                operation = %request.operation, %message, "mutation denied");
+        }
+        let reply = review.reply(response);
+        serde_json::to_vec(&reply).map_err(|error| {
+            tracing::error!(%error, "encoding the AdmissionReview response");
+            ReviewError::Internal
         })
     }
 
@@ -131,8 +181,18 @@ impl Admitter {
         for event in &outcome.metrics {
             self.record(event);
         }
+        let mut response = outcome.response;
+        // PSP's validating phase joins a request Pod Security Standards allowed; a PSS denial
+        // stands on its own (and spares the SubjectAccessReviews).
+        if response.allowed
+            && let Some(psp) = &self.psp
+            && let Some(answer) = psp
+                .decide(request, Phase::Validating, lookup_deadline)
+                .await
+        {
+            response = crate::psp::review::combine(response, answer);
+        }
 
-        let response = &outcome.response;
         if response.allowed {
             tracing::debug!(uid = %request.uid, kind = %request.kind.kind, namespace = %request.namespace,
                 name = %request.name, operation = %request.operation, warnings = response.warnings.len(), "allowed");
@@ -145,7 +205,7 @@ impl Admitter {
             tracing::warn!(uid = %request.uid, namespace = %request.namespace, %error, "could not evaluate normally");
         }
 
-        let reply = review.reply(outcome.response);
+        let reply = review.reply(response);
         serde_json::to_vec(&reply).map_err(|error| {
             tracing::error!(%error, "encoding the AdmissionReview response");
             ReviewError::Internal

@@ -121,6 +121,9 @@ pub struct ServeArgs {
         help_heading = "Logging"
     )]
     pub log_level: String,
+
+    #[command(flatten)]
+    pub psp: crate::psp::PspArgs,
 }
 
 /// Log line formats.

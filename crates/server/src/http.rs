@@ -4,7 +4,8 @@
 //! Admission endpoint, in order: an optional `?timeout=` (Go duration) bounds the decision; an
 //! empty body is refused; the body is read up to 3 MiB within `--request-read-timeout`; the
 //! content type must be exactly `application/json`; the review is decoded and decided; the
-//! answer is the AdmissionReview response as JSON plus a newline.
+//! answer is the AdmissionReview response as JSON plus a newline. With `--psp`, `/mutate` is the
+//! mutating endpoint (PodSecurityPolicy defaulting) under the same rules.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,10 @@ use crate::admit::{Admitter, ReviewError};
 use crate::duration::parse_go_duration;
 use crate::metrics::{self, Metrics};
 use crate::state::NamespaceCache;
+
+/// The mutating admission endpoint (PodSecurityPolicy's defaulting, with `--psp`); without
+/// `--psp` it is one more path of the validating endpoint.
+pub const MUTATE_PATH: &str = "/mutate";
 
 /// Largest request body accepted, exclusive: a body of exactly this size is already refused.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -151,9 +156,15 @@ async fn admit(state: &AppState, request: Request) -> Response {
     // The decision is library code fed by the request; a bug there must cost this request, not
     // the connection or the process. A 500 lets the API server apply the webhook's
     // failurePolicy (Fail for pods and namespaces, Ignore for controllers).
-    let decided = std::panic::AssertUnwindSafe(state.admitter.review(&body, deadline))
-        .catch_unwind()
-        .await;
+    let mutating = parts.uri.path() == MUTATE_PATH && state.admitter.mutates();
+    let decision = async {
+        if mutating {
+            state.admitter.mutate(&body, deadline).await
+        } else {
+            state.admitter.review(&body, deadline).await
+        }
+    };
+    let decided = std::panic::AssertUnwindSafe(decision).catch_unwind().await;
     match decided {
         Ok(Ok(mut json)) => {
             json.push(b'\n');

@@ -10,6 +10,7 @@
 //! - [`admit`]: one review through the `podsec-admission` decision flow.
 //! - [`state`], [`cluster`]: namespace labels (and pods) from a file or from the API server.
 //! - [`metrics`]: Prometheus counters and the latency histogram.
+//! - [`psp`]: PodSecurityPolicy admission (`--psp`): `/mutate` and the validating phase.
 //!
 //! [`run`] is the whole command; [`Webhook`] is the same in two steps (bind, then serve until a
 //! future completes) for embedding and tests.
@@ -21,6 +22,7 @@ pub mod duration;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod psp;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -83,12 +85,27 @@ pub struct Webhook {
     resolver: Arc<ReloadingCert>,
     cache: Arc<NamespaceCache>,
     watch_client: Option<kube::Client>,
+    /// The PodSecurityPolicy CRD watch (`--psp` without `--psp-file`).
+    policy_watch: Option<PolicyWatch>,
 }
 
 impl Webhook {
     /// Loads the configuration, the certificate and the namespace source, and binds the port.
     /// Every error here is a start-up error.
     pub async fn bind(args: &ServeArgs) -> anyhow::Result<Webhook> {
+        Self::bind_with(args, None).await
+    }
+
+    /// [`Webhook::bind`] with a given API server client instead of one built from the
+    /// kubeconfig (tests hand in kube-rs's mock transport).
+    pub async fn bind_with_client(
+        args: &ServeArgs,
+        client: kube::Client,
+    ) -> anyhow::Result<Webhook> {
+        Self::bind_with(args, Some(client)).await
+    }
+
+    async fn bind_with(args: &ServeArgs, client: Option<kube::Client>) -> anyhow::Result<Webhook> {
         if args.secure_port == 0 {
             bail!("no serving info configured");
         }
@@ -102,6 +119,26 @@ impl Webhook {
         ));
         let tls_config = tls::server_config(Arc::clone(&resolver), args.tls_min_version)?;
 
+        let psp_files = if args.psp.is_enabled() {
+            Some(psp::PspFiles::load(
+                args.psp.psp_file.as_deref(),
+                args.psp.rbac_file.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        // The API server is needed for namespaces (without --namespaces-file), and for PSP
+        // unless both policies and RBAC come from files.
+        let needs_cluster = args.namespaces_file.is_none()
+            || psp_files
+                .as_ref()
+                .is_some_and(|files| args.psp.psp_file.is_none() || files.rbac.is_none());
+        let client = match client {
+            Some(client) => Some(client),
+            None if needs_cluster => Some(kube_client(args).await?),
+            None => None,
+        };
+
         let cache = Arc::new(NamespaceCache::new());
         let (cluster, watch_client) = match &args.namespaces_file {
             Some(path) => {
@@ -111,19 +148,25 @@ impl Webhook {
                 (ClusterState::File(Arc::new(file)), None)
             }
             None => {
-                let client = kube_client(args).await?;
+                let client = client.clone().context("no API server client")?;
                 (
                     ClusterState::Live(cluster::Cluster::new(client.clone(), Arc::clone(&cache))),
                     Some(client),
                 )
             }
         };
-        let admitter = Admitter::new(
+        let mut admitter = Admitter::new(
             args.config.as_deref(),
             cluster,
             Arc::clone(&cache),
             Arc::clone(&metrics),
         )?;
+        let mut policy_watch = None;
+        if let Some(files) = psp_files {
+            let (psp, watch) = psp_admission(args, files, client)?;
+            admitter = admitter.with_psp(psp);
+            policy_watch = watch;
+        }
 
         let addr = SocketAddr::new(args.bind_address, args.secure_port);
         let listener = TcpListener::bind(addr)
@@ -144,6 +187,7 @@ impl Webhook {
             resolver,
             cache,
             watch_client,
+            policy_watch,
         })
     }
 
@@ -166,6 +210,9 @@ impl Webhook {
         ));
         if let Some(client) = self.watch_client {
             tasks.spawn(cluster::watch_namespaces(client, self.cache, stop.clone()));
+        }
+        if let Some((client, store)) = self.policy_watch {
+            tasks.spawn(psp::policies::watch_policies(client, store, stop.clone()));
         }
         tracing::info!(address = %self.listener.local_addr()?, "serving admission reviews over HTTPS");
 
@@ -197,6 +244,43 @@ impl Webhook {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// What the PodSecurityPolicy CRD watch needs: the client and the store it fills.
+type PolicyWatch = (kube::Client, Arc<psp::PolicyStore>);
+
+/// PodSecurityPolicy admission from the files and/or the cluster, and the CRD watch to run when
+/// policies come from the cluster.
+fn psp_admission(
+    args: &ServeArgs,
+    files: psp::PspFiles,
+    client: Option<kube::Client>,
+) -> anyhow::Result<(psp::Psp, Option<PolicyWatch>)> {
+    let (store, watch) = match &args.psp.psp_file {
+        Some(path) => {
+            tracing::info!(path = %path.display(), policies = files.policies.len(), "PodSecurityPolicies read from file");
+            (Arc::new(psp::PolicyStore::fixed(files.policies)), None)
+        }
+        None => {
+            let client = client.clone().context("no API server client")?;
+            let store = Arc::new(psp::PolicyStore::new());
+            (Arc::clone(&store), Some((client, store)))
+        }
+    };
+    let authorization = match files.rbac {
+        Some(rbac) => {
+            tracing::info!("PodSecurityPolicy use decided from the RBAC objects given");
+            psp::review::Authorization::Offline(rbac)
+        }
+        None => {
+            let client = client.context("no API server client")?;
+            psp::review::Authorization::Cluster(psp::SarAuthorizer::new(
+                client,
+                args.psp.psp_sar_cache_ttl,
+            ))
+        }
+    };
+    Ok((psp::Psp::new(store, authorization), watch))
 }
 
 /// A client for the API server: `--kubeconfig` if given, else kube-rs's discovery

@@ -81,6 +81,10 @@ pub struct Options {
     /// `..data -> ..<timestamp>`), so that [`TestServer::swap_secret`] can update it the same
     /// way the kubelet does.
     pub secret_layout: bool,
+    /// The PodSecurityPolicy flags.
+    pub psp: podsec_server::psp::PspArgs,
+    /// An API server client to use instead of `--kubeconfig` (kube-rs's mock transport).
+    pub client: Option<kube::Client>,
 }
 
 pub struct TestServer {
@@ -116,6 +120,7 @@ pub fn args(dir: &Path, port: u16) -> ServeArgs {
         namespaces_file: None,
         log_format: LogFormat::Text,
         log_level: "warn".to_owned(),
+        psp: Default::default(),
     }
 }
 
@@ -161,7 +166,12 @@ pub async fn start(options: Options) -> TestServer {
         if let Some(t) = options.reload_interval {
             args.tls_reload_interval = t;
         }
-        match Webhook::bind(&args).await {
+        args.psp = options.psp.clone();
+        let bound = match &options.client {
+            Some(client) => Webhook::bind_with_client(&args, client.clone()).await,
+            None => Webhook::bind(&args).await,
+        };
+        match bound {
             Ok(webhook) => {
                 let (tx, rx) = oneshot::channel::<()>();
                 let task = tokio::spawn(webhook.serve(async move {

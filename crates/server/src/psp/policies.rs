@@ -1,0 +1,325 @@
+//! Where PodSecurityPolicies (and, offline, the RBAC deciding their `use`) come from: the
+//! `--psp-file` / `--rbac-file` documents, or a watch on our CustomResourceDefinition
+//! `podsecuritypolicies.policy.podsec.dev` (kind `PodSecurityPolicy`, version `v1beta1`,
+//! cluster-scoped, the `policy/v1beta1` schema).
+//!
+//! Every policy goes through what the API server did on create: v1beta1 defaulting and object
+//! validation. An invalid policy is refused at start-up when it comes from a file, and skipped
+//! with a warning when it comes from the cluster (the CRD's schema cannot express every rule,
+//! and one bad object must not stop admission for the others).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use futures::TryStreamExt as _;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use podsec_psp::field_error::render_error_list;
+use podsec_psp::{PodSecurityPolicy, RbacAuthorizer, validate_policy};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::cluster::PAGE_SIZE;
+
+/// Our API group for the policy CRD (the `policy` group's PodSecurityPolicy is gone since 1.25).
+pub const CRD_GROUP: &str = "policy.podsec.dev";
+pub const CRD_VERSION: &str = "v1beta1";
+pub const CRD_KIND: &str = "PodSecurityPolicy";
+pub const CRD_PLURAL: &str = "podsecuritypolicies";
+
+pub const CRD_API_VERSION: &str = "policy.podsec.dev/v1beta1";
+/// What `podsec psp convert` writes; accepted in files so its output works offline too.
+const CONVERT_API_VERSION: &str = "podsec.dev/v1beta1";
+
+/// The apiVersion the policy library reads; CRD objects are rewritten to it.
+const POLICY_API_VERSION: &str = "policy/v1beta1";
+
+/// The current policies, shared between their source (file or watcher) and the handlers.
+#[derive(Debug, Default)]
+pub struct PolicyStore {
+    policies: RwLock<Arc<Vec<PodSecurityPolicy>>>,
+    synced: AtomicBool,
+}
+
+impl PolicyStore {
+    /// An empty store waiting for its first complete listing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store holding fixed policies (from a file), synced at once.
+    pub fn fixed(policies: Vec<PodSecurityPolicy>) -> Self {
+        let store = Self::new();
+        store.replace_all(policies);
+        store
+    }
+
+    /// The policies, or `None` before the first complete listing: deciding then would deny
+    /// every pod with "no providers available".
+    pub fn snapshot(&self) -> Option<Arc<Vec<PodSecurityPolicy>>> {
+        if !self.synced.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(Arc::clone(
+            &self.policies.read().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Replaces every policy and marks the store synced.
+    pub fn replace_all(&self, policies: Vec<PodSecurityPolicy>) {
+        // A single assignment under the lock: poisoning cannot leave it half-done.
+        *self
+            .policies
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(policies);
+        self.synced.store(true, Ordering::Release);
+    }
+}
+
+/// Why `--psp-file` or `--rbac-file` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PspFileError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// What the files say.
+#[derive(Debug, Default)]
+pub struct PspFiles {
+    pub policies: Vec<PodSecurityPolicy>,
+    /// Present when any RBAC object was found (or `--rbac-file` was given): `use` is then
+    /// decided offline.
+    pub rbac: Option<RbacAuthorizer>,
+}
+
+impl PspFiles {
+    /// Reads policies (and RBAC objects) from `psp_file`, and RBAC objects from `rbac_file`.
+    pub fn load(psp_file: Option<&Path>, rbac_file: Option<&Path>) -> Result<Self, PspFileError> {
+        let mut files = PspFiles::default();
+        let mut rbac = RbacAuthorizer::new();
+        let mut rbac_objects = 0usize;
+        if let Some(path) = psp_file {
+            for doc in read_documents(path)? {
+                if PodSecurityPolicy::has_policy_kind(&doc) {
+                    let policy = ingest(doc).map_err(|message| PspFileError::Invalid {
+                        path: path.to_path_buf(),
+                        message,
+                    })?;
+                    files.policies.push(policy);
+                } else {
+                    rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
+                }
+            }
+        }
+        if let Some(path) = rbac_file {
+            for doc in read_documents(path)? {
+                rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
+            }
+        }
+        if rbac_objects > 0 || rbac_file.is_some() {
+            files.rbac = Some(rbac);
+        }
+        Ok(files)
+    }
+}
+
+fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool, PspFileError> {
+    rbac.add_object(doc).map_err(|error| PspFileError::Invalid {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
+}
+
+/// YAML or JSON documents, with `kind: List` (and `*List`) items flattened.
+fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PspFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&text).map_err(|error| PspFileError::Invalid {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+    let mut flat = Vec::with_capacity(docs.len());
+    let mut pending = docs;
+    pending.reverse();
+    while let Some(doc) = pending.pop() {
+        let is_list = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match doc {
+            Value::Object(mut object) if is_list => {
+                if let Some(Value::Array(items)) = object.remove("items") {
+                    pending.extend(items.into_iter().rev());
+                }
+            }
+            Value::Null => {}
+            doc => flat.push(doc),
+        }
+    }
+    Ok(flat)
+}
+
+/// A policy document as the API server would have stored it: our CRD group (and `podsec psp
+/// convert`'s) read as
+/// `policy/v1beta1`, defaulted and validated.
+pub fn ingest(mut doc: Value) -> Result<PodSecurityPolicy, String> {
+    let api_version = doc.get("apiVersion").and_then(Value::as_str);
+    if api_version == Some(CRD_API_VERSION) || api_version == Some(CONVERT_API_VERSION) {
+        doc["apiVersion"] = Value::String(POLICY_API_VERSION.to_owned());
+    }
+    let policy = PodSecurityPolicy::from_value(&doc).map_err(|error| error.to_string())?;
+    let errors = validate_policy(&policy);
+    if !errors.is_empty() {
+        return Err(format!(
+            "PodSecurityPolicy {:?} is invalid: {}",
+            policy.name(),
+            render_error_list(&errors)
+        ));
+    }
+    Ok(policy)
+}
+
+/// The CRD as kube-rs's dynamic API sees it.
+pub fn api_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(CRD_GROUP, CRD_VERSION, CRD_KIND),
+        CRD_PLURAL,
+    )
+}
+
+/// A CRD object converted for the library: the dynamic object's type fields are not always
+/// present in watch events, so they are set here.
+fn from_dynamic(object: &DynamicObject) -> Result<PodSecurityPolicy, String> {
+    let mut doc = serde_json::to_value(object).map_err(|error| error.to_string())?;
+    doc["apiVersion"] = Value::String(POLICY_API_VERSION.to_owned());
+    doc["kind"] = Value::String(CRD_KIND.to_owned());
+    ingest(doc)
+}
+
+/// Keeps `store` in step with the CRD's objects until `stop` turns true. Like the namespace
+/// watcher, errors are retried with backoff while the last known policies keep answering.
+pub async fn watch_policies(
+    client: kube::Client,
+    store: Arc<PolicyStore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let api: Api<DynamicObject> = Api::all_with(client, &api_resource());
+    let config = watcher::Config::default().page_size(PAGE_SIZE);
+    let events = watcher::watcher(api, config).default_backoff();
+    futures::pin_mut!(events);
+    let mut current: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
+    let mut relist: Option<BTreeMap<String, PodSecurityPolicy>> = None;
+    let mut failing = false;
+    loop {
+        let event = tokio::select! {
+            event = events.try_next() => event,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        let event = match event {
+            Ok(None) => return,
+            Ok(Some(event)) => event,
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "PodSecurityPolicy watch failed; retrying with backoff, answering from the last known policies");
+                    failing = true;
+                }
+                continue;
+            }
+        };
+        if failing {
+            tracing::info!("PodSecurityPolicy watch recovered");
+            failing = false;
+        }
+        match event {
+            Event::Init => relist = Some(BTreeMap::new()),
+            Event::InitApply(object) => {
+                if let (Some(map), Some((name, policy))) = (relist.as_mut(), convert(&object)) {
+                    map.insert(name, policy);
+                }
+            }
+            Event::InitDone => {
+                let first = !store.is_synced();
+                current = relist.take().unwrap_or_default();
+                store.replace_all(current.values().cloned().collect());
+                if first {
+                    tracing::info!(policies = current.len(), "PodSecurityPolicies synced");
+                }
+            }
+            Event::Apply(object) => {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                // An object that became invalid no longer counts, as if it were deleted.
+                match convert(&object) {
+                    Some((name, policy)) => current.insert(name, policy),
+                    None => current.remove(&name),
+                };
+                store.replace_all(current.values().cloned().collect());
+            }
+            Event::Delete(object) => {
+                if let Some(name) = &object.metadata.name {
+                    current.remove(name);
+                    store.replace_all(current.values().cloned().collect());
+                }
+            }
+        }
+    }
+}
+
+fn convert(object: &DynamicObject) -> Option<(String, PodSecurityPolicy)> {
+    match from_dynamic(object) {
+        Ok(policy) => Some((policy.name().to_owned(), policy)),
+        Err(error) => {
+            tracing::warn!(name = ?object.metadata.name, %error, "skipping an unusable PodSecurityPolicy");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn crd_objects_are_read_as_policy_v1beta1_and_validated() {
+        let policy = ingest(json!({
+            "apiVersion": "policy.podsec.dev/v1beta1", "kind": "PodSecurityPolicy",
+            "metadata": {"name": "p"},
+            "spec": {"seLinux": {"rule": "RunAsAny"}, "runAsUser": {"rule": "RunAsAny"},
+                     "supplementalGroups": {"rule": "RunAsAny"}, "fsGroup": {"rule": "RunAsAny"}}
+        }))
+        .expect("valid");
+        assert_eq!(policy.spec.allow_privilege_escalation, Some(true));
+        let error = ingest(json!({
+            "apiVersion": "policy.podsec.dev/v1beta1", "kind": "PodSecurityPolicy",
+            "metadata": {"name": "p"}, "spec": {"runAsUser": {"rule": "Sometimes"}}
+        }))
+        .expect_err("invalid");
+        assert!(
+            error.starts_with("PodSecurityPolicy \"p\" is invalid: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn store_answers_only_once_synced() {
+        let store = PolicyStore::new();
+        assert!(store.snapshot().is_none());
+        store.replace_all(Vec::new());
+        assert_eq!(store.snapshot().map(|p| p.len()), Some(0));
+    }
+}

@@ -1,0 +1,492 @@
+//! PodSecurityPolicy through the webhook over HTTPS: the `psp-restrictive` scenario's steps 3–5
+//! (`shared/scenarios/psp-restrictive/expected.json`) against `/mutate` and `/validate`, with
+//! `use` decided offline (`--psp-file` carrying the RBAC objects) and by SubjectAccessReviews
+//! replayed through kube-rs's mock transport; the SubjectAccessReview cache; the CRD watcher.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt as _;
+use kube::client::Body;
+use podsec_server::psp::{PolicyStore, PspArgs, policies};
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+use common::{Options, Review, TestServer};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn scenario_dir() -> Option<PathBuf> {
+    common::shared().map(|shared| shared.join("scenarios/psp-restrictive"))
+}
+
+fn yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/psp")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Namespace state for the Pod Security Standards side: `test-ns` without labels
+/// (privileged), so every decision below is PSP's.
+const NAMESPACES: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: test-ns\n";
+
+/// One step of expected.json: the pod it creates and the AdmissionReview for it.
+struct Step {
+    expected: Value,
+    pod: Value,
+}
+
+fn steps(dir: &Path) -> Vec<Step> {
+    let expected = yaml(&dir.join("expected.json"));
+    expected["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|step| (3..=5).contains(&step["step"].as_u64().unwrap_or_default()))
+        .map(|step| Step {
+            expected: step.clone(),
+            pod: yaml(&dir.join(step["request"].as_str().expect("request"))),
+        })
+        .collect()
+}
+
+impl Step {
+    fn number(&self) -> u64 {
+        self.expected["step"].as_u64().expect("step")
+    }
+
+    /// The review the API server sends for creating (or updating to) `pod` as the step's user.
+    fn review(&self, pod: &Value, operation: &'static str) -> Value {
+        // An UPDATE that changes a label: a no-op update would be ignored as upstream ignores
+        // garbage-collector updates.
+        let (object, old_object) = if operation == "UPDATE" {
+            let mut relabelled = pod.clone();
+            relabelled["metadata"]["labels"]["touched"] = json!("yes");
+            (relabelled, pod.clone())
+        } else {
+            (pod.clone(), Value::Null)
+        };
+        let mut review = Review {
+            namespace: "test-ns",
+            operation,
+            object,
+            old_object,
+            ..Review::default()
+        }
+        .json();
+        review["request"]["name"] = pod["metadata"]["name"].clone();
+        if review["request"]["name"].is_null() {
+            review["request"]["name"] = json!("");
+        }
+        review["request"]["userInfo"] = self.expected["user"].clone();
+        review
+    }
+}
+
+async fn post(server: &TestServer, path: &str, review: &Value) -> Value {
+    let response = server
+        .client
+        .post(server.url(path))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(review).expect("json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.expect("body");
+    let body: Value = serde_json::from_str(&text).expect("JSON answer");
+    assert_eq!(body["response"]["uid"], review["request"]["uid"], "{body}");
+    body["response"].clone()
+}
+
+/// `a.b[0].c` and `metadata.annotations[kubernetes.io/psp]` as JSON pointers.
+fn pointer(path: &str) -> String {
+    let mut out = String::new();
+    for part in path.split('.').scan(String::new(), |open, part| {
+        // `[kubernetes.io/psp]` contains dots: glue pieces back until the bracket closes.
+        if !open.is_empty() {
+            open.push('.');
+            open.push_str(part);
+            if part.ends_with(']') {
+                return Some(Some(std::mem::take(open)));
+            }
+            return Some(None);
+        }
+        if part.contains('[') && !part.ends_with(']') {
+            open.push_str(part);
+            return Some(None);
+        }
+        Some(Some(part.to_owned()))
+    }) {
+        let Some(part) = part else { continue };
+        match part.split_once('[') {
+            Some((name, index)) => {
+                let index = index.trim_end_matches(']');
+                out.push('/');
+                out.push_str(name);
+                out.push('/');
+                out.push_str(&index.replace('~', "~0").replace('/', "~1"));
+            }
+            None => {
+                out.push('/');
+                out.push_str(&part);
+            }
+        }
+    }
+    out
+}
+
+/// Applies an allowed mutation's patch to `pod`.
+fn patched(pod: &Value, response: &Value) -> Value {
+    assert_eq!(response["patchType"], "JSONPatch", "{response}");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(response["patch"].as_str().expect("patch"))
+        .expect("base64");
+    let patch: json_patch::Patch = serde_json::from_slice(&bytes).expect("JSON patch");
+    let mut pod = pod.clone();
+    json_patch::patch(&mut pod, &patch).expect("patch applies");
+    pod
+}
+
+/// Runs steps 3–5 through both endpoints and checks them against expected.json.
+async fn scenario(server: &TestServer, dir: &Path) {
+    for step in steps(dir) {
+        let n = step.number();
+        let expect = &step.expected["expect"];
+        let mutation = post(server, "/mutate", &step.review(&step.pod, "CREATE")).await;
+        if expect["allowed"] == true {
+            assert_eq!(mutation["allowed"], true, "step {n}: {mutation}");
+            assert_eq!(
+                mutation["auditAnnotations"]["podsecuritypolicy.policy.k8s.io/admit-policy"],
+                expect["policy"],
+                "step {n}"
+            );
+            let pod = patched(&step.pod, &mutation);
+            let fields = expect["mutated_fields"].as_object().expect("fields");
+            for (path, value) in fields {
+                assert_eq!(
+                    pod.pointer(&pointer(path)),
+                    Some(value),
+                    "step {n}: {path} in {pod}"
+                );
+            }
+            // The validating phase accepts the defaulted pod as it is.
+            let validation = post(server, "/validate", &step.review(&pod, "CREATE")).await;
+            assert_eq!(validation["allowed"], true, "step {n}: {validation}");
+            assert_eq!(
+                validation["auditAnnotations"]["podsecuritypolicy.policy.k8s.io/validate-policy"],
+                expect["policy"],
+                "step {n}"
+            );
+            // ... but not the pod before defaulting: no policy accepts it unchanged.
+            let undefaulted = post(server, "/validate", &step.review(&step.pod, "CREATE")).await;
+            assert_eq!(undefaulted["allowed"], false, "step {n}: {undefaulted}");
+        } else {
+            let status_message = expect["status_message"].as_str().expect("message");
+            assert_eq!(mutation["allowed"], false, "step {n}: {mutation}");
+            assert!(mutation.get("patch").is_none(), "step {n}: {mutation}");
+            assert_eq!(mutation["status"]["code"], 403);
+            assert_eq!(mutation["status"]["reason"], "Forbidden");
+            assert_eq!(mutation["status"]["message"], status_message, "step {n}");
+            // The validating phase lists the same errors in its own wording (spec §5.2).
+            let validation = post(server, "/validate", &step.review(&step.pod, "CREATE")).await;
+            assert_eq!(validation["allowed"], false, "step {n}: {validation}");
+            assert_eq!(
+                validation["status"]["message"],
+                status_message.replace("unable to admit pod", "unable to validate pod"),
+                "step {n}"
+            );
+            // UPDATE runs the validating phase too; /mutate leaves UPDATE alone.
+            let update = post(server, "/validate", &step.review(&step.pod, "UPDATE")).await;
+            assert_eq!(update["allowed"], false, "step {n}: {update}");
+            let update = post(server, "/mutate", &step.review(&step.pod, "UPDATE")).await;
+            assert_eq!(update["allowed"], true, "step {n}: {update}");
+            assert!(update.get("patch").is_none(), "step {n}: {update}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn scenario_steps_3_to_5_offline_from_psp_file_with_rbac() {
+    let Some(dir) = scenario_dir() else { return };
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(dir.join("restrictive-psp.yaml")),
+            ..PspArgs::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    scenario(&server, &dir).await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn rbac_file_apart_from_the_policies() {
+    let Some(dir) = scenario_dir() else { return };
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(dir.join("policy-only.yaml")),
+            rbac_file: Some(dir.join("restrictive-psp.yaml")),
+            ..PspArgs::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    scenario(&server, &dir).await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn not_psp_business_is_left_alone() {
+    let Some(dir) = scenario_dir() else { return };
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(dir.join("restrictive-psp.yaml")),
+            ..PspArgs::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let pod = yaml(&dir.join("blackspy-sudo.yaml"));
+    // A subresource (ephemeral containers bypass PSP, as in-tree) and a non-pod resource.
+    for (resource, sub_resource, kind) in [
+        ("pods", "ephemeralcontainers", "Pod"),
+        ("pods", "status", "Pod"),
+        ("configmaps", "", "ConfigMap"),
+    ] {
+        let review = Review {
+            namespace: "test-ns",
+            name: "blackspy-sudo",
+            operation: "UPDATE",
+            resource,
+            sub_resource,
+            kind,
+            object: pod.clone(),
+            old_object: pod.clone(),
+            ..Review::default()
+        }
+        .json();
+        for path in ["/mutate", "/validate"] {
+            let response = post(&server, path, &review).await;
+            assert_eq!(
+                response["allowed"], true,
+                "{path} {resource}/{sub_resource}: {response}"
+            );
+            assert!(response.get("patch").is_none());
+        }
+    }
+    server.stop().await.expect("clean stop");
+}
+
+/// Answers the webhook's SubjectAccessReviews with the recorded answer whose `spec` equals the
+/// request's; counts them.
+fn replay_subject_access_reviews(handle: ApiHandle) -> Arc<Mutex<Vec<Value>>> {
+    let recorded = fixture("subjectaccessreviews.json");
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&asked);
+    tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        while let Some((request, send)) = handle.next_request().await {
+            assert_eq!(request.method(), http::Method::POST);
+            assert_eq!(
+                request.uri().path(),
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+            );
+            let body = request
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            let review: Value = serde_json::from_slice(&body).expect("SAR JSON");
+            assert_eq!(review["apiVersion"], "authorization.k8s.io/v1");
+            assert_eq!(review["kind"], "SubjectAccessReview");
+            let answer = recorded
+                .as_array()
+                .expect("recorded answers")
+                .iter()
+                .find(|answer| answer["spec"] == review["spec"])
+                .unwrap_or_else(|| panic!("no recorded answer for {}", review["spec"]));
+            log.lock().expect("log").push(review["spec"].clone());
+            send.send_response(
+                Response::builder()
+                    .status(StatusCode::CREATED)
+                    .header("content-type", "application/json")
+                    .body(Body::from(serde_json::to_vec(answer).expect("json")))
+                    .expect("response"),
+            );
+        }
+    });
+    asked
+}
+
+async fn start_with_sar(dir: &Path) -> (TestServer, Arc<Mutex<Vec<Value>>>) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let asked = replay_subject_access_reviews(handle);
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        // Policies from a file without RBAC: `use` goes to the API server.
+        psp: PspArgs {
+            psp_file: Some(dir.join("policy-only.yaml")),
+            ..PspArgs::default()
+        },
+        client: Some(kube::Client::new(service, "default")),
+        ..Options::default()
+    })
+    .await;
+    (server, asked)
+}
+
+#[tokio::test]
+async fn scenario_steps_3_to_5_with_subject_access_reviews() {
+    let Some(dir) = scenario_dir() else { return };
+    let (server, asked) = start_with_sar(&dir).await;
+    scenario(&server, &dir).await;
+    let asked = asked.lock().expect("log").clone();
+    // The pod's service account through `policy` (allowed, so never through `extensions`),
+    // the users through `policy` and, where refused, `extensions`.
+    let user_group = |spec: &Value| {
+        format!(
+            "{} {}",
+            spec["user"].as_str().unwrap_or_default(),
+            spec["resourceAttributes"]["group"]
+                .as_str()
+                .unwrap_or_default()
+        )
+    };
+    let mut seen: Vec<String> = asked.iter().map(user_group).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            "jane extensions",
+            "jane policy",
+            "kubernetes-admin policy",
+            "system:serviceaccount:kube-system:replicaset-controller extensions",
+            "system:serviceaccount:kube-system:replicaset-controller policy",
+            "system:serviceaccount:test-ns:default policy",
+        ]
+    );
+    for spec in &asked {
+        let attributes = &spec["resourceAttributes"];
+        assert_eq!(attributes["verb"], "use");
+        assert_eq!(attributes["resource"], "podsecuritypolicies");
+        assert_eq!(attributes["name"], "super-restricted-psp");
+        assert_eq!(attributes["namespace"], "test-ns");
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn identical_requests_within_the_ttl_reuse_the_answers() {
+    let Some(dir) = scenario_dir() else { return };
+    let (server, asked) = start_with_sar(&dir).await;
+    let step = steps(&dir).remove(0);
+    assert_eq!(step.number(), 3);
+    let review = step.review(&step.pod, "CREATE");
+
+    let first = post(&server, "/mutate", &review).await;
+    assert_eq!(first["allowed"], true, "{first}");
+    let after_first = asked.lock().expect("log").len();
+    // service account via policy; replicaset-controller via policy and extensions
+    assert_eq!(after_first, 3);
+
+    let second = post(&server, "/mutate", &review).await;
+    assert_eq!(second, first);
+    assert_eq!(
+        asked.lock().expect("log").len(),
+        after_first,
+        "a second identical request within the TTL sent SubjectAccessReviews"
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn expired_answers_are_asked_again() {
+    let Some(dir) = scenario_dir() else { return };
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let asked = replay_subject_access_reviews(handle);
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(dir.join("policy-only.yaml")),
+            psp_sar_cache_ttl: Duration::from_millis(50),
+            ..PspArgs::default()
+        },
+        client: Some(kube::Client::new(service, "default")),
+        ..Options::default()
+    })
+    .await;
+    let step = steps(&dir).remove(0);
+    let review = step.review(&step.pod, "CREATE");
+    post(&server, "/mutate", &review).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    post(&server, "/mutate", &review).await;
+    assert_eq!(asked.lock().expect("log").len(), 6);
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn crd_watcher_reads_our_group_and_skips_invalid_policies() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let store = Arc::new(PolicyStore::new());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(policies::watch_policies(client, Arc::clone(&store), stop));
+    let mut handle = pin!(handle);
+
+    let (request, send) = tokio::time::timeout(Duration::from_secs(10), handle.next_request())
+        .await
+        .expect("list sent")
+        .expect("client alive");
+    let uri = request.uri().to_string();
+    assert!(
+        uri.starts_with("/apis/policy.podsec.dev/v1beta1/podsecuritypolicies?"),
+        "{uri}"
+    );
+    assert!(store.snapshot().is_none(), "answering before the listing");
+    send.send_response(
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&fixture("crd-list.json")).expect("json"),
+            ))
+            .expect("response"),
+    );
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let policies = loop {
+        if let Some(policies) = store.snapshot() {
+            break policies;
+        }
+        assert!(tokio::time::Instant::now() < until, "never synced");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["super-restricted-psp"]);
+    assert_eq!(policies[0].spec.allow_privilege_escalation, Some(false));
+
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("watcher stops")
+        .expect("watcher task");
+}

@@ -384,3 +384,27 @@ fn psp_convert_changes_only_the_api_version_of_v1beta1_policies() {
          apiVersion: extensions/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old}\n"
     );
 }
+
+#[test]
+fn a_pod_security_standards_exemption_does_not_exempt_from_podsecuritypolicy() {
+    let Some(scenario) = scenario() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n\
+         exemptions:\n  namespaces: [test-ns]\n",
+    )
+    .expect("write");
+    let report = run_json(&[
+        "check".to_owned(),
+        "--config".to_owned(),
+        config.to_str().expect("utf-8").to_owned(),
+        format!("{scenario}/restrictive-psp.yaml"),
+        format!("{scenario}/blackspy-sudo.yaml"),
+    ]);
+    let pod = &report["objects"][0];
+    assert_eq!(pod["decision"], "denied");
+    assert_eq!(pod["reason"], "namespace");
+    assert_eq!(psp_evaluation(&report)["allowed"], false);
+}

@@ -27,9 +27,10 @@ use crate::output;
 use crate::report::{ErrorReport, PolicySource, Summary};
 use judge::{Judge, Location};
 use psp::{PspAdmission, requesting_user};
-
-pub use psp::defaulted_fields;
 use state::ClusterState;
+
+/// The text report lists the fields a PodSecurityPolicy defaults.
+pub use psp::defaulted_fields;
 
 /// Exit status when at least one object would be denied.
 const EXIT_DENIED: u8 = 1;

@@ -7,7 +7,8 @@
 #
 # Installs kubectl from Debian (kubernetes-client) when there is none. Renders deploy/
 # (cert-manager) and, when openssl is there, deploy/manual-certs with certificates from
-# gen-certs.sh in a scratch copy. Exit 0 when everything holds.
+# gen-certs.sh in a scratch copy, and deploy/ with the PodSecurityPolicy component (deploy/psp).
+# Exit 0 when everything holds.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,6 +77,38 @@ if command -v openssl >/dev/null 2>&1; then
 else
   echo "openssl not found: skipping deploy/manual-certs"
 fi
+
+# The optional PodSecurityPolicy component (deploy/psp) on top of deploy/, rendered from an
+# overlay the way its README shows.
+mkdir -p "$tmp/psp/overlay"
+cp -r "$root/deploy" "$tmp/psp/deploy"
+cat > "$tmp/psp/overlay/kustomization.yaml" <<'OVERLAY'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../deploy
+components:
+- ../deploy/psp
+OVERLAY
+kubectl kustomize "$tmp/psp/overlay" > "$tmp/psp.yaml"
+echo "== deploy/ + deploy/psp: $(grep -c '^kind:' "$tmp/psp.yaml") objects"
+expect "$tmp/psp.yaml" 1 '^kind: CustomResourceDefinition$' "psp: the policy CRD"
+expect "$tmp/psp.yaml" 1 '^  name: podsecuritypolicies.policy.podsec.dev$' "psp: CRD name"
+expect "$tmp/psp.yaml" 1 '^  scope: Cluster$' "psp: cluster-scoped policies"
+expect "$tmp/psp.yaml" 1 '^kind: MutatingWebhookConfiguration$' "psp: the mutating webhook"
+expect "$tmp/psp.yaml" 1 'reinvocationPolicy: IfNeeded$' "psp: reinvoked when later webhooks change the pod"
+expect "$tmp/psp.yaml" 1 'path: /mutate$' "psp: mutating path"
+expect "$tmp/psp.yaml" 2 'failurePolicy: Fail$' "psp: Fail for the mutating and the enforcing webhook"
+expect "$tmp/psp.yaml" 3 'timeoutSeconds: 5$' "psp: 5 s webhook timeouts"
+expect "$tmp/psp.yaml" 3 '^      - podsec-system$' "psp: own namespace excluded from every webhook"
+expect "$tmp/psp.yaml" 2 'cert-manager.io/inject-ca-from: podsec-system/podsec-webhook' "psp: CA injection into both configurations"
+expect "$tmp/psp.yaml" 1 '^        - --psp$' "psp: --psp passed to podsec serve"
+expect "$tmp/psp.yaml" 1 '^  - subjectaccessreviews$' "psp: SubjectAccessReviews for use"
+# The only write is the SubjectAccessReview create (nothing is stored by it).
+expect "$tmp/psp.yaml" 1 '^\s*- (create|update|patch|delete)$' "psp: create on subjectaccessreviews only"
+"$podsec" serve --help | grep -q -- '--psp-file' || fail "psp: podsec serve has no --psp-file"
+echo "-- podsec check --level restricted"
+"$podsec" check --level restricted "$tmp/psp.yaml" >/dev/null || fail "psp: not admitted under restricted"
 
 if [[ $failures -eq 0 ]]; then
   echo "deploy: all checks hold"

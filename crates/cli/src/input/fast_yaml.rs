@@ -34,7 +34,10 @@
 //! - Comments at the end of lines and on lines of their own.
 //!
 //! Refused, among others: anchors, aliases, tags, directives, `?` keys,
-//! merge keys, multi-line plain and quoted scalars, nested flow collections,
+//! merge keys, plain scalars that start with an indicator (other than `-`
+//! or `:` before a non-space, as in `-1` or `::1`), scalars alone on the
+//! line after their key, multi-line plain and quoted scalars, nested flow
+//! collections, flow collections spanning lines, documents over 32 MiB,
 //! tabs outside block scalars and comments, keep chomping (`|+`), explicit
 //! indentation indicators, repeated keys in structs (serde-saphyr reorders
 //! their entries), nesting beyond 100 levels, control characters, byte order

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use crate::admit::{Admitter, ReviewError};
 use crate::duration::parse_go_duration;
 use crate::metrics::{self, Metrics};
+use crate::psp::PolicyStore;
 use crate::state::NamespaceCache;
 
 /// The mutating admission endpoint (PodSecurityPolicy's defaulting, with `--psp`); without
@@ -42,10 +43,12 @@ pub struct AppState {
     pub body_timeout: Duration,
 }
 
-/// Ready once namespace state is complete, and no longer once shutdown has begun.
+/// Ready once namespace state (and, with `--psp`, the policies) is complete, and no longer once
+/// shutdown has begun.
 #[derive(Debug)]
 pub struct Readiness {
     cache: Arc<NamespaceCache>,
+    policies: Option<Arc<PolicyStore>>,
     draining: AtomicBool,
 }
 
@@ -53,8 +56,15 @@ impl Readiness {
     pub fn new(cache: Arc<NamespaceCache>) -> Self {
         Readiness {
             cache,
+            policies: None,
             draining: AtomicBool::new(false),
         }
+    }
+
+    /// Also waits for the PodSecurityPolicies: until they are listed every pod would be denied.
+    pub fn with_policies(mut self, policies: Arc<PolicyStore>) -> Self {
+        self.policies = Some(policies);
+        self
     }
 
     /// Shutdown has begun: report not ready so load balancers take this replica out.
@@ -91,6 +101,15 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "[-]informer-sync failed: the namespace cache has not synced yet",
+        )
+    } else if readiness
+        .policies
+        .as_ref()
+        .is_some_and(|policies| !policies.is_synced())
+    {
+        text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[-]informer-sync failed: the PodSecurityPolicies have not synced yet",
         )
     } else {
         text(StatusCode::OK, "ok")

@@ -162,8 +162,10 @@ impl Webhook {
             Arc::clone(&metrics),
         )?;
         let mut policy_watch = None;
+        let mut readiness = Readiness::new(Arc::clone(&cache));
         if let Some(files) = psp_files {
             let (psp, watch) = psp_admission(args, files, client)?;
+            readiness = readiness.with_policies(Arc::clone(psp.store()));
             admitter = admitter.with_psp(psp);
             policy_watch = watch;
         }
@@ -175,7 +177,7 @@ impl Webhook {
         let state = Arc::new(AppState {
             admitter,
             metrics,
-            readiness: Readiness::new(Arc::clone(&cache)),
+            readiness,
             body_timeout: args.request_read_timeout,
         });
         Ok(Webhook {

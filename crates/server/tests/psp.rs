@@ -295,15 +295,58 @@ async fn not_psp_business_is_left_alone() {
     server.stop().await.expect("clean stop");
 }
 
-/// Answers the webhook's SubjectAccessReviews with the recorded answer whose `spec` equals the
-/// request's; counts them.
-fn replay_subject_access_reviews(handle: ApiHandle) -> Arc<Mutex<Vec<Value>>> {
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(body).expect("json")))
+        .expect("response")
+}
+
+/// How the recorded API server answers SubjectAccessReviews.
+#[derive(Clone, Copy)]
+enum Sar {
+    /// The recorded answer whose `spec` equals the request's.
+    Replay,
+    /// 403: the webhook may not create SubjectAccessReviews.
+    Forbidden,
+}
+
+/// Answers the webhook's requests from recordings: SubjectAccessReviews as `sar` says, the
+/// CRD's list with `crd-list.json` (its watch stays open and silent). Logs the SAR specs.
+/// The CRD's list is held back until `list_gate` is notified.
+fn replay_api(
+    handle: ApiHandle,
+    sar: Sar,
+    list_gate: Option<Arc<tokio::sync::Notify>>,
+) -> Arc<Mutex<Vec<Value>>> {
     let recorded = fixture("subjectaccessreviews.json");
     let asked = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&asked);
     tokio::spawn(async move {
         let mut handle = pin!(handle);
+        let mut open_watches = Vec::new();
         while let Some((request, send)) = handle.next_request().await {
+            if request
+                .uri()
+                .path()
+                .starts_with("/apis/policy.podsec.dev/v1beta1/podsecuritypolicies")
+            {
+                if request
+                    .uri()
+                    .query()
+                    .unwrap_or_default()
+                    .contains("watch=true")
+                {
+                    open_watches.push(send);
+                } else {
+                    if let Some(gate) = &list_gate {
+                        gate.notified().await;
+                    }
+                    send.send_response(json_response(StatusCode::OK, &fixture("crd-list.json")));
+                }
+                continue;
+            }
             assert_eq!(request.method(), http::Method::POST);
             assert_eq!(
                 request.uri().path(),
@@ -318,20 +361,21 @@ fn replay_subject_access_reviews(handle: ApiHandle) -> Arc<Mutex<Vec<Value>>> {
             let review: Value = serde_json::from_slice(&body).expect("SAR JSON");
             assert_eq!(review["apiVersion"], "authorization.k8s.io/v1");
             assert_eq!(review["kind"], "SubjectAccessReview");
+            log.lock().expect("log").push(review["spec"].clone());
+            if let Sar::Forbidden = sar {
+                send.send_response(json_response(
+                    StatusCode::FORBIDDEN,
+                    &fixture("forbidden-sar.json"),
+                ));
+                continue;
+            }
             let answer = recorded
                 .as_array()
                 .expect("recorded answers")
                 .iter()
                 .find(|answer| answer["spec"] == review["spec"])
                 .unwrap_or_else(|| panic!("no recorded answer for {}", review["spec"]));
-            log.lock().expect("log").push(review["spec"].clone());
-            send.send_response(
-                Response::builder()
-                    .status(StatusCode::CREATED)
-                    .header("content-type", "application/json")
-                    .body(Body::from(serde_json::to_vec(answer).expect("json")))
-                    .expect("response"),
-            );
+            send.send_response(json_response(StatusCode::CREATED, answer));
         }
     });
     asked
@@ -339,7 +383,7 @@ fn replay_subject_access_reviews(handle: ApiHandle) -> Arc<Mutex<Vec<Value>>> {
 
 async fn start_with_sar(dir: &Path) -> (TestServer, Arc<Mutex<Vec<Value>>>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let asked = replay_subject_access_reviews(handle);
+    let asked = replay_api(handle, Sar::Replay, None);
     let server = common::start(Options {
         namespaces_yaml: Some(NAMESPACES.to_owned()),
         // Policies from a file without RBAC: `use` goes to the API server.
@@ -423,7 +467,7 @@ async fn identical_requests_within_the_ttl_reuse_the_answers() {
 async fn expired_answers_are_asked_again() {
     let Some(dir) = scenario_dir() else { return };
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let asked = replay_subject_access_reviews(handle);
+    let asked = replay_api(handle, Sar::Replay, None);
     let server = common::start(Options {
         namespaces_yaml: Some(NAMESPACES.to_owned()),
         psp: PspArgs {
@@ -489,4 +533,102 @@ async fn crd_watcher_reads_our_group_and_skips_invalid_policies() {
         .await
         .expect("watcher stops")
         .expect("watcher task");
+}
+
+#[tokio::test]
+async fn policies_from_the_crd_readiness_and_the_users_uid_and_extra() {
+    let Some(dir) = scenario_dir() else { return };
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let asked = replay_api(handle, Sar::Replay, Some(Arc::clone(&gate)));
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            enabled: true,
+            ..PspArgs::default()
+        },
+        client: Some(kube::Client::new(service, "default")),
+        ..Options::default()
+    })
+    .await;
+    // Not ready, and pods are not judged, until the CRD's list has arrived.
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        body,
+        "[-]informer-sync failed: the PodSecurityPolicies have not synced yet\n"
+    );
+    let step = steps(&dir).remove(0);
+    let early = post(&server, "/mutate", &step.review(&step.pod, "CREATE")).await;
+    assert_eq!(early["allowed"], false, "{early}");
+    assert_eq!(early["status"]["code"], 500, "{early}");
+    gate.notify_one();
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.get("/readyz").await.0 != 200 {
+        assert!(tokio::time::Instant::now() < until, "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // crd-list.json: the scenario's policy, and one the object validation refuses (skipped).
+    scenario(&server, &dir).await;
+
+    let step = steps(&dir).remove(2);
+    assert_eq!(step.number(), 5);
+    let mut review = step.review(&step.pod, "CREATE");
+    review["request"]["userInfo"]["uid"] = json!("7d3c1f0e-2b4a-4c5d-8e6f-9a0b1c2d3e4f");
+    review["request"]["userInfo"]["extra"] =
+        json!({"authentication.kubernetes.io/credential-id": ["X509SHA256=4f0c"]});
+    let denied = post(&server, "/mutate", &review).await;
+    assert_eq!(
+        denied["status"]["message"],
+        step.expected["expect"]["status_message"]
+    );
+    let asked = asked.lock().expect("log").clone();
+    let with_uid: Vec<&Value> = asked
+        .iter()
+        .filter(|spec| spec.get("uid").is_some())
+        .collect();
+    assert_eq!(with_uid.len(), 2, "{asked:?}");
+    assert!(
+        with_uid
+            .iter()
+            .all(|spec| spec["user"] == "jane" && spec["extra"].is_object())
+    );
+    assert!(asked.iter().all(|spec| {
+        !spec["user"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("system:serviceaccount:test-ns:")
+            || (spec.get("uid").is_none() && spec.get("extra").is_none())
+    }));
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn failing_subject_access_reviews_authorize_nothing_and_are_not_cached() {
+    let Some(dir) = scenario_dir() else { return };
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let asked = replay_api(handle, Sar::Forbidden, None);
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(dir.join("policy-only.yaml")),
+            ..PspArgs::default()
+        },
+        client: Some(kube::Client::new(service, "default")),
+        ..Options::default()
+    })
+    .await;
+    let step = steps(&dir).remove(0);
+    let review = step.review(&step.pod, "CREATE");
+    for round in 1..=2 {
+        let denied = post(&server, "/mutate", &review).await;
+        assert_eq!(
+            denied["status"]["message"],
+            "pods \"nginx-6799fc88d8-\" is forbidden: PodSecurityPolicy: unable to admit pod: []",
+            "round {round}"
+        );
+        // service account and user, each through policy and extensions
+        assert_eq!(asked.lock().expect("log").len(), 4 * round);
+    }
+    server.stop().await.expect("clean stop");
 }

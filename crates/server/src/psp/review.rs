@@ -44,6 +44,11 @@ impl Psp {
         }
     }
 
+    /// The policies this admission decides with.
+    pub fn store(&self) -> &Arc<PolicyStore> {
+        &self.store
+    }
+
     /// PSP's answer to `request` in `phase`, or `None` when the request is not its business:
     /// anything but CREATE/UPDATE of core `pods` without a subresource (and UPDATE in the
     /// mutating phase, where the in-tree plugin did nothing).

@@ -10,7 +10,8 @@ use crate::tls::MinTlsVersion;
 /// Run the Pod Security admission webhook.
 ///
 /// Serves HTTPS only. The Kubernetes API server sends AdmissionReviews (admission.k8s.io/v1 or
-/// v1beta1) to any path, conventionally `/validate`; `/healthz`, `/readyz` and `/metrics` are for
+/// v1beta1) to any path, conventionally `/validate` (and, with --psp, `/mutate` for
+/// PodSecurityPolicy's defaulting); `/healthz`, `/readyz` and `/metrics` are for
 /// the kubelet and Prometheus. Namespace labels come from a watch on the cluster (`--kubeconfig`,
 /// or the in-cluster service account), or from `--namespaces-file` for demos and tests without a
 /// cluster.

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures::StreamExt as _;
 use podsec_admission::review::{
     AdmissionRequest, AdmissionResponse, Status, UserInfo as ReviewUser,
 };
@@ -32,6 +33,12 @@ pub struct Psp {
     store: Arc<PolicyStore>,
     authorization: Authorization,
 }
+
+/// SubjectAccessReviews in flight at once for one request (a cluster with many policies asks
+/// four questions per policy at worst).
+const MAX_CONCURRENT_REVIEWS: usize = 16;
+/// Time kept in hand after the SubjectAccessReviews for deciding and answering.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The JSON patch type of mutating answers.
 const JSON_PATCH: &str = "JSONPatch";
@@ -184,6 +191,12 @@ async fn resolve(
     user_info: &ReviewUser,
     deadline: Instant,
 ) -> HashMap<Key, bool> {
+    // Answer before the API server gives up on us, so that a slow authorizer costs the grants
+    // it could not confirm rather than the whole request (and failurePolicy).
+    let deadline = deadline
+        .checked_sub(DEADLINE_MARGIN)
+        .filter(|earlier| *earlier > Instant::now())
+        .unwrap_or(deadline);
     let mut seen = HashSet::new();
     let checks: Vec<(UserInfo, AccessCheck)> = access_checks(request, policies)
         .into_iter()
@@ -217,11 +230,20 @@ async fn resolve(
                     && (stage == 0 || !allowed_through_earlier_group(&answers, identity, check))
             })
             .collect();
-        let results = futures::future::join_all(pending.iter().map(|(identity, check)| {
-            let subject = subject(identity);
-            async move { tokio::time::timeout_at(deadline, sar.allowed(&subject, check)).await }
-        }))
-        .await;
+        // Owned futures collected first: a stream borrowing from `pending` through a closure
+        // trips the compiler's higher-ranked `Send` inference in the axum handler.
+        let reviews: Vec<_> = pending
+            .iter()
+            .map(|(identity, check)| {
+                let subject = subject(identity);
+                let check = check.clone();
+                async move { tokio::time::timeout_at(deadline, sar.allowed(&subject, &check)).await }
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(reviews)
+            .buffered(MAX_CONCURRENT_REVIEWS)
+            .collect()
+            .await;
         for ((identity, check), result) in pending.into_iter().zip(results) {
             let allowed = match result {
                 Ok(Ok(allowed)) => allowed,

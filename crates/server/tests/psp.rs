@@ -632,3 +632,45 @@ async fn failing_subject_access_reviews_authorize_nothing_and_are_not_cached() {
     }
     server.stop().await.expect("clean stop");
 }
+
+/// The CRD's schema (`deploy/psp/crd.yaml`) has exactly the v1beta1 spec fields of the
+/// specification's table (§1.1), and requires the four strategies upstream required.
+#[test]
+fn crd_schema_covers_the_v1beta1_spec() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let spec_text = std::fs::read_to_string(shared.join("spec/psp.md")).expect("psp.md");
+    let section = spec_text
+        .split("### 1.1 ")
+        .nth(1)
+        .and_then(|rest| rest.split("### 1.2 ").next())
+        .expect("section 1.1");
+    let mut expected: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|line| line.split('`').next())
+        .collect();
+    expected.sort_unstable();
+
+    let crd = yaml(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/psp/crd.yaml"));
+    assert_eq!(crd["spec"]["group"], policies::CRD_GROUP);
+    assert_eq!(crd["spec"]["names"]["kind"], policies::CRD_KIND);
+    assert_eq!(crd["spec"]["names"]["plural"], policies::CRD_PLURAL);
+    assert_eq!(crd["spec"]["scope"], "Cluster");
+    let version = &crd["spec"]["versions"][0];
+    assert_eq!(version["name"], policies::CRD_VERSION);
+    let spec = &version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let mut fields: Vec<&str> = spec["properties"]
+        .as_object()
+        .expect("spec properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, expected);
+    assert_eq!(
+        spec["required"],
+        json!(["fsGroup", "runAsUser", "seLinux", "supplementalGroups"])
+    );
+}

@@ -282,7 +282,10 @@ fn psp_admission(
             ))
         }
     };
-    Ok((psp::Psp::new(store, authorization), watch))
+    Ok((
+        psp::Psp::new(store, authorization, args.psp.psp_messages.into()),
+        watch,
+    ))
 }
 
 /// A client for the API server: `--kubeconfig` if given, else kube-rs's discovery

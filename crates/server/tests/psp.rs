@@ -14,7 +14,7 @@ use base64::Engine as _;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
 use kube::client::Body;
-use podsec_server::psp::{PolicyStore, PspArgs, policies};
+use podsec_server::psp::{PolicyStore, PspArgs, PspMessages, policies};
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
@@ -49,13 +49,13 @@ struct Step {
     pod: Value,
 }
 
-fn steps(dir: &Path) -> Vec<Step> {
+fn steps(dir: &Path, numbers: std::ops::RangeInclusive<u64>) -> Vec<Step> {
     let expected = yaml(&dir.join("expected.json"));
     expected["steps"]
         .as_array()
         .expect("steps")
         .iter()
-        .filter(|step| (3..=5).contains(&step["step"].as_u64().unwrap_or_default()))
+        .filter(|step| numbers.contains(&step["step"].as_u64().unwrap_or_default()))
         .map(|step| Step {
             expected: step.clone(),
             pod: yaml(&dir.join(step["request"].as_str().expect("request"))),
@@ -163,7 +163,7 @@ fn patched(pod: &Value, response: &Value) -> Value {
 
 /// Runs steps 3–5 through both endpoints and checks them against expected.json.
 async fn scenario(server: &TestServer, dir: &Path) {
-    for step in steps(dir) {
+    for step in steps(dir, 3..=5) {
         let n = step.number();
         let expect = &step.expected["expect"];
         let mutation = post(server, "/mutate", &step.review(&step.pod, "CREATE")).await;
@@ -443,7 +443,7 @@ async fn scenario_steps_3_to_5_with_subject_access_reviews() {
 async fn identical_requests_within_the_ttl_reuse_the_answers() {
     let Some(dir) = scenario_dir() else { return };
     let (server, asked) = start_with_sar(&dir).await;
-    let step = steps(&dir).remove(0);
+    let step = steps(&dir, 3..=5).remove(0);
     assert_eq!(step.number(), 3);
     let review = step.review(&step.pod, "CREATE");
 
@@ -479,7 +479,7 @@ async fn expired_answers_are_asked_again() {
         ..Options::default()
     })
     .await;
-    let step = steps(&dir).remove(0);
+    let step = steps(&dir, 3..=5).remove(0);
     let review = step.review(&step.pod, "CREATE");
     post(&server, "/mutate", &review).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -558,7 +558,7 @@ async fn policies_from_the_crd_readiness_and_the_users_uid_and_extra() {
         body,
         "[-]informer-sync failed: the PodSecurityPolicies have not synced yet\n"
     );
-    let step = steps(&dir).remove(0);
+    let step = steps(&dir, 3..=5).remove(0);
     let early = post(&server, "/mutate", &step.review(&step.pod, "CREATE")).await;
     assert_eq!(early["allowed"], false, "{early}");
     assert_eq!(early["status"]["code"], 500, "{early}");
@@ -571,7 +571,7 @@ async fn policies_from_the_crd_readiness_and_the_users_uid_and_extra() {
     // crd-list.json: the scenario's policy, and one the object validation refuses (skipped).
     scenario(&server, &dir).await;
 
-    let step = steps(&dir).remove(2);
+    let step = steps(&dir, 3..=5).remove(2);
     assert_eq!(step.number(), 5);
     let mut review = step.review(&step.pod, "CREATE");
     review["request"]["userInfo"]["uid"] = json!("7d3c1f0e-2b4a-4c5d-8e6f-9a0b1c2d3e4f");
@@ -618,7 +618,7 @@ async fn failing_subject_access_reviews_authorize_nothing_and_are_not_cached() {
         ..Options::default()
     })
     .await;
-    let step = steps(&dir).remove(0);
+    let step = steps(&dir, 3..=5).remove(0);
     let review = step.review(&step.pod, "CREATE");
     for round in 1..=2 {
         let denied = post(&server, "/mutate", &review).await;
@@ -673,4 +673,48 @@ fn crd_schema_covers_the_v1beta1_spec() {
         spec["required"],
         json!(["fsGroup", "runAsUser", "seLinux", "supplementalGroups"])
     );
+}
+
+/// Steps 1 and 2 (no policy; a policy nobody may use), in both wordings of `--psp-messages`.
+#[tokio::test]
+async fn scenario_steps_1_and_2_and_the_legacy_wording() {
+    let Some(dir) = scenario_dir() else { return };
+    let empty = tempfile::NamedTempFile::new().expect("empty file");
+    for (step, psp_file, messages) in [
+        (1, empty.path().to_path_buf(), PspMessages::Current),
+        (2, dir.join("policy-only.yaml"), PspMessages::Current),
+        (2, dir.join("policy-only.yaml"), PspMessages::Legacy),
+    ] {
+        let server = common::start(Options {
+            namespaces_yaml: Some(NAMESPACES.to_owned()),
+            psp: PspArgs {
+                psp_file: Some(psp_file),
+                // No RBAC objects at all: nobody may use anything, decided offline.
+                rbac_file: Some(empty.path().to_path_buf()),
+                psp_messages: messages,
+                ..PspArgs::default()
+            },
+            ..Options::default()
+        })
+        .await;
+        let step = steps(&dir, step..=step).remove(0);
+        let expect = &step.expected["expect"];
+        let denied = post(&server, "/mutate", &step.review(&step.pod, "CREATE")).await;
+        assert_eq!(denied["allowed"], false, "step {}: {denied}", step.number());
+        let status_message = expect["status_message"].as_str().expect("status message");
+        let wanted = match messages {
+            PspMessages::Current => status_message.to_owned(),
+            PspMessages::Legacy => status_message.replace(
+                expect["message"].as_str().expect("message"),
+                expect["legacy_message"].as_str().expect("legacy message"),
+            ),
+        };
+        assert_eq!(
+            denied["status"]["message"],
+            wanted.as_str(),
+            "step {}",
+            step.number()
+        );
+        server.stop().await.expect("clean stop");
+    }
 }

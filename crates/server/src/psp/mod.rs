@@ -54,6 +54,32 @@ pub struct PspArgs {
     /// How long a SubjectAccessReview answer is reused for the same identity and policy.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg, help_heading = "PodSecurityPolicy")]
     pub psp_sar_cache_ttl: Duration,
+
+    /// The wording of PodSecurityPolicy denials: `current` (Kubernetes 1.21-1.24, "unable to
+    /// admit pod") or `legacy` (up to 1.20, "unable to validate against any pod security
+    /// policy").
+    #[arg(long, value_enum, value_name = "WORDING", default_value_t = PspMessages::Current, help_heading = "PodSecurityPolicy")]
+    pub psp_messages: PspMessages,
+}
+
+/// `--psp-messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PspMessages {
+    /// Kubernetes 1.21-1.24: `PodSecurityPolicy: unable to admit pod: [...]`.
+    #[default]
+    Current,
+    /// Kubernetes up to 1.20: `PodSecurityPolicy: unable to validate against any pod security
+    /// policy: [...]`.
+    Legacy,
+}
+
+impl From<PspMessages> for podsec_psp::MessageStyle {
+    fn from(messages: PspMessages) -> Self {
+        match messages {
+            PspMessages::Current => podsec_psp::MessageStyle::Current,
+            PspMessages::Legacy => podsec_psp::MessageStyle::Legacy,
+        }
+    }
 }
 
 impl Default for PspArgs {
@@ -63,6 +89,7 @@ impl Default for PspArgs {
             psp_file: None,
             rbac_file: None,
             psp_sar_cache_ttl: sar::DEFAULT_TTL,
+            psp_messages: PspMessages::Current,
         }
     }
 }

@@ -32,6 +32,7 @@ pub enum Authorization {
 pub struct Psp {
     store: Arc<PolicyStore>,
     authorization: Authorization,
+    style: MessageStyle,
 }
 
 /// SubjectAccessReviews in flight at once for one request (a cluster with many policies asks
@@ -44,10 +45,11 @@ const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(50
 const JSON_PATCH: &str = "JSONPatch";
 
 impl Psp {
-    pub fn new(store: Arc<PolicyStore>, authorization: Authorization) -> Self {
+    pub fn new(store: Arc<PolicyStore>, authorization: Authorization, style: MessageStyle) -> Self {
         Psp {
             store,
             authorization,
+            style,
         }
     }
 
@@ -108,7 +110,7 @@ impl Psp {
             operation,
         };
         let decided = match &self.authorization {
-            Authorization::Offline(rbac) => run(phase, &psp_request, &policies, rbac),
+            Authorization::Offline(rbac) => run(phase, &psp_request, &policies, rbac, self.style),
             Authorization::Cluster(sar) => {
                 let answers =
                     resolve(sar, &psp_request, &policies, &request.user_info, deadline).await;
@@ -120,7 +122,7 @@ impl Psp {
                     };
                     answers.get(&key(identity, check)).copied().unwrap_or(false)
                 };
-                run(phase, &psp_request, &policies, &authorizer)
+                run(phase, &psp_request, &policies, &authorizer, self.style)
             }
         };
         Some(match decided {
@@ -135,12 +137,11 @@ fn run(
     request: &podsec_psp::AdmissionRequest<'_>,
     policies: &[PodSecurityPolicy],
     authorizer: &(impl Authorizer + ?Sized),
+    style: MessageStyle,
 ) -> Result<Outcome, AdmissionError> {
     match phase {
-        Phase::Mutating => podsec_psp::admit(request, policies, authorizer, MessageStyle::Current),
-        Phase::Validating => {
-            podsec_psp::validate(request, policies, authorizer, MessageStyle::Current)
-        }
+        Phase::Mutating => podsec_psp::admit(request, policies, authorizer, style),
+        Phase::Validating => podsec_psp::validate(request, policies, authorizer, style),
     }
 }
 

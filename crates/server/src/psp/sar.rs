@@ -130,3 +130,64 @@ impl SarAuthorizer {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorizer() -> SarAuthorizer {
+        let (service, _handle) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        SarAuthorizer::new(kube::Client::new(service, "default"), DEFAULT_TTL)
+    }
+
+    fn key(n: usize) -> CacheKey {
+        CacheKey {
+            subject: Subject {
+                user: format!("user-{n}"),
+                ..Subject::default()
+            },
+            check: AccessCheck {
+                api_group: "policy".into(),
+                policy: "p".into(),
+                namespace: "ns".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_stays_bounded_and_evicts_expired_answers_first() {
+        let sar = authorizer();
+        let now = Instant::now();
+        sar.insert(key(0), true, now - Duration::from_secs(1));
+        for n in 1..CACHE_CAPACITY {
+            sar.insert(key(n), true, now + Duration::from_secs(10 + n as u64));
+        }
+        assert_eq!(sar.lock().len(), CACHE_CAPACITY);
+        // Full: the expired answer goes first.
+        sar.insert(key(CACHE_CAPACITY), false, now + Duration::from_secs(60));
+        assert_eq!(sar.lock().len(), CACHE_CAPACITY);
+        assert!(!sar.lock().contains_key(&key(0)));
+        // Full of live answers: the one closest to expiry goes.
+        sar.insert(
+            key(CACHE_CAPACITY + 1),
+            false,
+            now + Duration::from_secs(60),
+        );
+        assert_eq!(sar.lock().len(), CACHE_CAPACITY);
+        assert!(!sar.lock().contains_key(&key(1)));
+        assert!(sar.lock().contains_key(&key(2)));
+    }
+
+    #[tokio::test]
+    async fn cached_answers_are_used_without_asking() {
+        // The mock's handle is dropped: any request would fail, so an answer proves the cache.
+        let sar = authorizer();
+        let key = key(7);
+        sar.insert(key.clone(), true, Instant::now() + Duration::from_secs(5));
+        let allowed = sar.allowed(&key.subject, &key.check).await.expect("cached");
+        assert!(allowed);
+    }
+}

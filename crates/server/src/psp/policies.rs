@@ -31,8 +31,6 @@ pub const CRD_KIND: &str = "PodSecurityPolicy";
 pub const CRD_PLURAL: &str = "podsecuritypolicies";
 
 pub const CRD_API_VERSION: &str = "policy.podsec.dev/v1beta1";
-/// What `podsec psp convert` writes; accepted in files so its output works offline too.
-const CONVERT_API_VERSION: &str = "podsec.dev/v1beta1";
 
 /// The apiVersion the policy library reads; CRD objects are rewritten to it.
 const POLICY_API_VERSION: &str = "policy/v1beta1";
@@ -174,12 +172,10 @@ fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
     Ok(flat)
 }
 
-/// A policy document as the API server would have stored it: our CRD group (and `podsec psp
-/// convert`'s) read as
+/// A policy document as the API server would have stored it: our CRD group read as
 /// `policy/v1beta1`, defaulted and validated.
 pub fn ingest(mut doc: Value) -> Result<PodSecurityPolicy, String> {
-    let api_version = doc.get("apiVersion").and_then(Value::as_str);
-    if api_version == Some(CRD_API_VERSION) || api_version == Some(CONVERT_API_VERSION) {
+    if doc.get("apiVersion").and_then(Value::as_str) == Some(CRD_API_VERSION) {
         doc["apiVersion"] = Value::String(POLICY_API_VERSION.to_owned());
     }
     let policy = PodSecurityPolicy::from_value(&doc).map_err(|error| error.to_string())?;

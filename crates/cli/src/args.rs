@@ -156,8 +156,8 @@ pub enum PspCommand {
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<String>,
     },
-    /// Rewrite policy/v1beta1 PodSecurityPolicies as podsec.dev/v1beta1 (the webhook's
-    /// custom resource), leaving every other document as it is; YAML on standard output.
+    /// Rewrite PodSecurityPolicies as policy.podsec.dev/v1beta1 (the webhook's custom
+    /// resource), leaving every other document as it is; YAML on standard output.
     #[command(after_long_help = PSP_CONVERT_AFTER_HELP)]
     Convert {
         /// Files and folders to read (as for `podsec check`); `-` reads standard input.
@@ -167,10 +167,11 @@ pub enum PspCommand {
 }
 
 const PSP_CONVERT_AFTER_HELP: &str = "\
-Only the apiVersion changes: kind and spec stay, so the output applies to a cluster that has the
-podsec.dev custom resource installed. A policy written in block YAML keeps its text, comments
+Only the apiVersion changes (policy/v1beta1 and extensions/v1beta1 become
+policy.podsec.dev/v1beta1): kind, metadata and spec stay, so the output applies to a cluster that
+has the CRD of deploy/psp installed. A policy written in block YAML keeps its text, comments
 included; other documents that hold a policy (JSON, kind: List) are written anew as YAML.
-extensions/v1beta1 policies are left alone. Documents are separated by `---`.
+Documents are separated by `---`.
 
 Example:
   podsec psp convert cluster/policies/ > podsec-policies.yaml";

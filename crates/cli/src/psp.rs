@@ -24,12 +24,13 @@ pub fn run(command: PspCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The API version `convert` rewrites, and what it becomes.
-const POLICY_V1BETA1: &str = "policy/v1beta1";
-const PODSEC_V1BETA1: &str = "podsec.dev/v1beta1";
+/// The API versions `convert` rewrites (the two upstream served), and what they become: the
+/// group and version the webhook's CRD serves (`deploy/psp/crd.yaml`).
+const SERVED_VERSIONS: [&str; 2] = ["policy/v1beta1", "extensions/v1beta1"];
+const CRD_VERSION: &str = "policy.podsec.dev/v1beta1";
 
-/// `podsec psp convert`: every document to standard output, policy/v1beta1 PodSecurityPolicies
-/// with the webhook's API version.
+/// `podsec psp convert`: every document to standard output, PodSecurityPolicies with the API
+/// version of the webhook's CRD.
 fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
     let mut errors = 0usize;
     let mut stdout = io::BufWriter::new(io::stdout().lock());
@@ -70,13 +71,13 @@ fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The converted text of a document, `None` when it holds no policy/v1beta1 policy.
+/// The converted text of a document, `None` when it holds no policy to convert.
 fn convert_document(
     document: &input::Document,
     mut value: Value,
 ) -> anyhow::Result<Option<String>> {
     let mut changed = false;
-    let top_level = is_v1beta1_policy(&value);
+    let top_level = is_served_policy(&value);
     rewrite_policies(&mut value, &mut changed);
     if !changed {
         return Ok(None);
@@ -91,15 +92,18 @@ fn convert_document(
     Ok(Some(serde_saphyr::to_string(&value)?))
 }
 
-fn is_v1beta1_policy(value: &Value) -> bool {
+fn is_served_policy(value: &Value) -> bool {
     value.get("kind").and_then(Value::as_str) == Some(POLICY_KIND)
-        && value.get("apiVersion").and_then(Value::as_str) == Some(POLICY_V1BETA1)
+        && value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|version| SERVED_VERSIONS.contains(&version))
 }
 
-/// Sets the new API version on the policy/v1beta1 policies of a document or of its list items.
+/// Sets the CRD's API version on the policies of a document or of its list items.
 fn rewrite_policies(value: &mut Value, changed: &mut bool) {
-    if is_v1beta1_policy(value) {
-        value["apiVersion"] = Value::from(PODSEC_V1BETA1);
+    if is_served_policy(value) {
+        value["apiVersion"] = Value::from(CRD_VERSION);
         *changed = true;
     } else if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
         items
@@ -108,8 +112,9 @@ fn rewrite_policies(value: &mut Value, changed: &mut bool) {
     }
 }
 
-/// The text with its one top-level `apiVersion: policy/v1beta1` line rewritten (quotes and a
-/// trailing comment allowed); `None` unless there is exactly one such line.
+/// The text with its one top-level `apiVersion: policy/v1beta1` (or `extensions/v1beta1`) line
+/// rewritten (quotes and a trailing comment allowed); `None` unless there is exactly one such
+/// line.
 fn replace_api_version_line(text: &str) -> Option<String> {
     let mut found = None;
     for (start, line) in line_starts(text) {
@@ -118,15 +123,15 @@ fn replace_api_version_line(text: &str) -> Option<String> {
         };
         let value = rest.split(" #").next().unwrap_or_default().trim();
         let value = value.trim_matches(|c| c == '"' || c == '\'');
-        if value != POLICY_V1BETA1 || found.is_some() {
+        let version = SERVED_VERSIONS.into_iter().find(|v| *v == value)?;
+        if found.is_some() {
             return None;
         }
-        let offset = start + "apiVersion:".len() + rest.find(POLICY_V1BETA1)?;
-        found = Some(offset);
+        let offset = start + "apiVersion:".len() + rest.find(version)?;
+        found = Some(offset..offset + version.len());
     }
-    let offset = found?;
     let mut converted = text.to_owned();
-    converted.replace_range(offset..offset + POLICY_V1BETA1.len(), PODSEC_V1BETA1);
+    converted.replace_range(found?, CRD_VERSION);
     Some(converted)
 }
 
@@ -366,7 +371,7 @@ mod tests {
         assert_eq!(
             replace_api_version_line(text).as_deref(),
             Some(
-                "# keep me\napiVersion: podsec.dev/v1beta1  # the old group\nkind: PodSecurityPolicy\n\
+                "# keep me\napiVersion: policy.podsec.dev/v1beta1  # the old group\nkind: PodSecurityPolicy\n\
                  metadata:\n  name: p\n  annotations:\n    note: \"apiVersion: policy/v1beta1\"\n"
             )
         );
@@ -378,12 +383,14 @@ mod tests {
         let mut list = json!({"apiVersion": "v1", "kind": "List", "items": [
             {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy"},
             {"apiVersion": "extensions/v1beta1", "kind": "PodSecurityPolicy"},
+            {"apiVersion": "v1", "kind": "ConfigMap"},
         ]});
         let mut changed = false;
         rewrite_policies(&mut list, &mut changed);
         assert!(changed);
-        assert_eq!(list["items"][0]["apiVersion"], "podsec.dev/v1beta1");
-        assert_eq!(list["items"][1]["apiVersion"], "extensions/v1beta1");
+        assert_eq!(list["items"][0]["apiVersion"], "policy.podsec.dev/v1beta1");
+        assert_eq!(list["items"][1]["apiVersion"], "policy.podsec.dev/v1beta1");
+        assert_eq!(list["items"][2]["apiVersion"], "v1");
     }
 
     #[test]

@@ -363,7 +363,7 @@ fn as_group_needs_as() {
 }
 
 #[test]
-fn psp_convert_changes_only_the_api_version_of_v1beta1_policies() {
+fn psp_convert_changes_only_the_api_version_of_policies() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("mixed.yaml");
     std::fs::write(
@@ -378,10 +378,10 @@ fn psp_convert_changes_only_the_api_version_of_v1beta1_policies() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "---\napiVersion: podsec.dev/v1beta1 # was\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
+        "---\napiVersion: policy.podsec.dev/v1beta1 # was\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
          spec:\n  volumes: ['*']   # any\n---\n\
          apiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\n---\n\
-         apiVersion: extensions/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old}\n"
+         apiVersion: policy.podsec.dev/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old}\n"
     );
 }
 

@@ -123,6 +123,13 @@ impl Judge<'_> {
             .unwrap_or(self.default_namespace);
         report.namespace = Some(namespace.to_owned());
         let Some(workload) = object.workload else {
+            // Only workloads land in the default namespace; other kinds may be cluster-scoped,
+            // so they show the namespace they name, if any.
+            report.namespace = object
+                .metadata
+                .namespace()
+                .filter(|ns| !ns.is_empty())
+                .map(str::to_owned);
             report.reason = Some(if object.kind.is_empty() {
                 "not a Kubernetes object: it has no kind".to_owned()
             } else {

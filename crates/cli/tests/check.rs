@@ -390,3 +390,51 @@ fn as_a_kubectl_plugin_usage_says_kubectl_podsec() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn admission_reviews_and_bare_requests_are_judged_by_the_object_they_carry() {
+    let Some(shared) = shared() else { return };
+    let review = shared.join("scenarios/pss-namespace-rollout/admission-request.json");
+    let out = podsec(&[
+        "check",
+        "--level",
+        "baseline",
+        review.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["kind"], "Pod");
+    assert_eq!(report["objects"][0]["name"], "test-pss");
+    assert_eq!(report["objects"][0]["decision"], "allowed");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bare = dir.path().join("request.json");
+    std::fs::write(
+        &bare,
+        r#"{"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team-a",
+            "operation": "CREATE", "object": {"metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": true}}]}}}"#,
+    )
+    .expect("write");
+    let out = podsec(&[
+        "check",
+        "--level",
+        "baseline",
+        bare.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json(&out);
+    let object = &report["objects"][0];
+    assert_eq!(
+        (&object["kind"], &object["namespace"], &object["decision"]),
+        (
+            &Value::from("Pod"),
+            &Value::from("team-a"),
+            &Value::from("denied")
+        )
+    );
+}

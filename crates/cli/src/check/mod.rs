@@ -118,7 +118,21 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let result = document
             .map_err(|e| input_error(&e, &display_source))
             .and_then(|doc| {
-                let object = decode(&doc, &display_source)?;
+                let decoded = decode(&doc, &display_source);
+                let is_review = matches!(&decoded, Ok(o) if o.kind == "AdmissionReview");
+                if is_review || decoded.is_err() {
+                    // An AdmissionReview or a bare AdmissionRequest (as webhook test data
+                    // holds them): judge the object it carries.
+                    if let Some(payload) = admission_payload(&doc, &judge) {
+                        let (object, json) = payload.map_err(|message| ErrorReport {
+                            source: display_source(&doc.source),
+                            document: Some(doc.index),
+                            message,
+                        })?;
+                        return Ok((doc, object, json));
+                    }
+                }
+                let object = decoded?;
                 // The second decoding PodSecurityPolicy needs; the lean one serves the rest.
                 let json = if judge.needs_json(&object) {
                     Some(decode_as::<Value>(&doc, &display_source)?)
@@ -178,6 +192,49 @@ fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
     } else {
         Err(error).context("writing the report")
     }
+}
+
+/// The object inside an admission payload, in the request's namespace when it names none;
+/// `None` when the document is not a payload carrying an object.
+fn admission_payload(
+    doc: &Document,
+    judge: &Judge<'_>,
+) -> Option<Result<(Object, Option<Value>), String>> {
+    let request = podsec_admission::review::request_from_slice(doc.text.as_bytes()).ok()?;
+    let raw = request.object?;
+    let decode = || -> Result<(Object, Option<Value>), String> {
+        let mut object: Object = serde_json::from_str(raw.get())
+            .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+        if object.kind.is_empty() {
+            // The object itself may omit its kind; the request names it.
+            object = Object::from_request_json(raw.get(), &request.kind)
+                .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+            object.kind.clone_from(&request.kind.kind);
+            object.api_version = match request.kind.group.as_str() {
+                "" => request.kind.version.clone(),
+                group => format!("{group}/{}", request.kind.version),
+            };
+        }
+        if object.metadata.namespace().is_none_or(str::is_empty) && !request.namespace.is_empty() {
+            object.metadata.meta.namespace = Some(request.namespace.as_str().into());
+        }
+        object.apply_api_defaults();
+        let json = if judge.needs_json(&object) {
+            let mut value: Value = serde_json::from_str(raw.get())
+                .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+            if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
+                && !meta.contains_key("namespace")
+                && !request.namespace.is_empty()
+            {
+                meta.insert("namespace".into(), request.namespace.clone().into());
+            }
+            Some(value)
+        } else {
+            None
+        };
+        Ok((object, json))
+    };
+    Some(decode())
 }
 
 fn decode(

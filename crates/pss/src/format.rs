@@ -12,12 +12,20 @@ where
     S: AsRef<str>,
 {
     let mut out = String::new();
+    push_quoted(&mut out, items);
+    out
+}
+
+fn push_quoted<I, S>(out: &mut String, items: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
     for (i, item) in items.into_iter().enumerate() {
         out.push_str(if i == 0 { "\"" } else { ", \"" });
         out.push_str(item.as_ref());
         out.push('"');
     }
-    out
 }
 
 /// The singular form only when `n == 1`, the plural for every other count (including 0).
@@ -41,11 +49,7 @@ impl Message {
 
     /// [`quote_join`] without the intermediate string.
     pub fn quoted<'a>(mut self, items: impl IntoIterator<Item = &'a str>) -> Self {
-        for (i, item) in items.into_iter().enumerate() {
-            self.0.push_str(if i == 0 { "\"" } else { ", \"" });
-            self.0.push_str(item);
-            self.0.push('"');
-        }
+        push_quoted(&mut self.0, items);
         self
     }
 

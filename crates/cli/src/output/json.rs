@@ -23,16 +23,9 @@ impl<W: Write> JsonSink<W> {
     }
 
     fn write_item(&mut self, first: bool, value: &impl serde::Serialize) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-        self.out.write_all(if first { b"\n" } else { b",\n" })?;
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                self.out.write_all(b"\n")?;
-            }
-            self.out.write_all(b"    ")?;
-            self.out.write_all(line.as_bytes())?;
-        }
-        Ok(())
+        self.out
+            .write_all(if first { b"\n    " } else { b",\n    " })?;
+        serde_json::to_writer_pretty(Indented(&mut self.out), value).map_err(io::Error::other)
     }
 }
 
@@ -70,5 +63,27 @@ impl<W: Write> Sink for JsonSink<W> {
         let summary = serde_json::to_string(summary).map_err(io::Error::other)?;
         writeln!(self.out, "  \"summary\": {summary}\n}}")?;
         self.out.flush()
+    }
+}
+
+/// Nests pretty-printed items one level deeper (four spaces) without formatting them twice:
+/// every newline serde_json writes is followed by the extra indentation.
+struct Indented<'w, W: Write>(&'w mut W);
+
+impl<W: Write> Write for Indented<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut lines = buf.split(|b| *b == b'\n');
+        if let Some(first) = lines.next() {
+            self.0.write_all(first)?;
+        }
+        for line in lines {
+            self.0.write_all(b"\n    ")?;
+            self.0.write_all(line)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }

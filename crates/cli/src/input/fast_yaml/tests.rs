@@ -227,6 +227,17 @@ fn refuses_what_it_does_not_read() {
             other => panic!("{text:?} not refused: {other:?}"),
         }
     }
+    // Refused characters deep inside long lines, where the 32-byte fast scan runs.
+    for bad in ["\u{1}", "\u{85}", "\u{2028}", "\u{feff}", "\r", "\u{7f}"] {
+        let text = format!("a: {}{bad}{}\n", "x".repeat(45), "y".repeat(45));
+        assert!(
+            matches!(
+                from_str::<Value>(&text),
+                Err(FastYamlError::Unsupported(Unsupported::Character))
+            ),
+            "{bad:?} in a long line"
+        );
+    }
     let long_key = format!("{}: 1\n", "k".repeat(1001));
     assert!(matches!(
         from_str::<Value>(&long_key),

@@ -308,8 +308,10 @@ pub struct SeLinuxStrategyOptions {
     pub se_linux_options: Option<SeLinuxOptions>,
 }
 
+/// A rule and the ID ranges it allows: the shape the API gives the `runAsUser`, `runAsGroup`,
+/// `supplementalGroups` and `fsGroup` strategies alike (four Go types, one shape).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RunAsUserStrategyOptions {
+pub struct IdRangeStrategyOptions {
     #[serde(default)]
     pub rule: String,
     #[serde(
@@ -320,30 +322,10 @@ pub struct RunAsUserStrategyOptions {
     pub ranges: Vec<IdRange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RunAsGroupStrategyOptions {
-    #[serde(default)]
-    pub rule: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
-    pub ranges: Vec<IdRange>,
-}
-
+pub type RunAsUserStrategyOptions = IdRangeStrategyOptions;
+pub type RunAsGroupStrategyOptions = IdRangeStrategyOptions;
 /// Options of the `supplementalGroups` and `fsGroup` strategies.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct GroupStrategyOptions {
-    #[serde(default)]
-    pub rule: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
-    pub ranges: Vec<IdRange>,
-}
+pub type GroupStrategyOptions = IdRangeStrategyOptions;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -170,25 +170,26 @@ impl Judge<'_> {
             return exempt(report, "runtimeClass");
         }
 
-        let mut modes: Vec<ModeEvaluation> = Vec::with_capacity(3);
+        let mut modes = evaluate_pod(&self.evaluator, &policy, pod.metadata, pod.spec, is_pod);
         if !is_pod {
             // Upstream never denies a controller; podsec judges its pods as they would be
-            // judged when the controller creates them.
-            modes.push(ModeEvaluation {
-                mode: Mode::Enforce,
-                policy: policy.enforce,
-                evaluation: self
+            // judged when the controller creates them. Warn usually follows enforce, so its
+            // result is reused rather than computed twice.
+            let evaluation = match modes.iter().find(|m| m.policy == policy.enforce) {
+                Some(same) => same.evaluation.clone(),
+                None => self
                     .evaluator
                     .evaluate(policy.enforce, pod.metadata, pod.spec),
-            });
+            };
+            modes.insert(
+                0,
+                ModeEvaluation {
+                    mode: Mode::Enforce,
+                    policy: policy.enforce,
+                    evaluation,
+                },
+            );
         }
-        modes.extend(evaluate_pod(
-            &self.evaluator,
-            &policy,
-            pod.metadata,
-            pod.spec,
-            is_pod,
-        ));
         let enforce_allowed = modes
             .iter()
             .find(|m| m.mode == Mode::Enforce)

@@ -7,6 +7,7 @@
 //!
 //! - [`level`]: levels, versions and their parsing.
 //! - [`pod`]: the lean pod view the checks read (decode it straight from JSON or YAML).
+//! - [`json`]: the fast JSON path that decodes the pod view in one pass (serde decides the rest).
 //! - [`checks`]: one module per check; [`registry`] orders them per level and version.
 //! - [`result`]: violations and upstream's aggregate messages.
 //!
@@ -20,6 +21,7 @@
 pub mod check;
 pub mod checks;
 pub mod format;
+pub mod json;
 pub mod level;
 pub mod pod;
 pub mod registry;

@@ -227,6 +227,77 @@ pub struct Lifecycle {
     pub pre_stop: Option<Handler>,
 }
 
+// The fast JSON path (see `crate::json`): the same keys as the serde derives above; the
+// differential tests below and the conformance suite keep the two in step.
+crate::json_struct!(PodMetadata {
+    "name" => name,
+    "generateName" => generate_name,
+    "namespace" => namespace,
+    "annotations" => annotations,
+    "ownerReferences" => owner_references,
+});
+crate::json_struct!(OwnerReference { "uid" => uid, "controller" => controller });
+crate::json_struct!(PodSpec {
+    "securityContext" => security_context,
+    "hostNetwork" => host_network,
+    "hostPID" => host_pid,
+    "hostIPC" => host_ipc,
+    "hostUsers" => host_users,
+    "os" => os,
+    "runtimeClassName" => runtime_class_name,
+    "volumes" => volumes,
+    "initContainers" => init_containers,
+    "containers" => containers,
+    "ephemeralContainers" => ephemeral_containers,
+});
+crate::json_struct!(PodOs { "name" => name });
+crate::json_struct!(PodSecurityContext {
+    "runAsNonRoot" => run_as_non_root,
+    "runAsUser" => run_as_user,
+    "seLinuxOptions" => se_linux_options,
+    "seccompProfile" => seccomp_profile,
+    "appArmorProfile" => app_armor_profile,
+    "sysctls" => sysctls,
+    "windowsOptions" => windows_options,
+});
+crate::json_struct!(Container {
+    "name" => name,
+    "image" => image,
+    "securityContext" => security_context,
+    "ports" => ports,
+    "livenessProbe" => liveness_probe,
+    "readinessProbe" => readiness_probe,
+    "startupProbe" => startup_probe,
+    "lifecycle" => lifecycle,
+});
+crate::json_struct!(SecurityContext {
+    "privileged" => privileged,
+    "allowPrivilegeEscalation" => allow_privilege_escalation,
+    "capabilities" => capabilities,
+    "procMount" => proc_mount,
+    "runAsNonRoot" => run_as_non_root,
+    "runAsUser" => run_as_user,
+    "seLinuxOptions" => se_linux_options,
+    "seccompProfile" => seccomp_profile,
+    "appArmorProfile" => app_armor_profile,
+    "windowsOptions" => windows_options,
+});
+crate::json_struct!(Capabilities { "add" => add, "drop" => drop });
+crate::json_struct!(SeLinuxOptions {
+    "user" => user,
+    "role" => role,
+    "type" => type_,
+    "level" => level,
+});
+crate::json_struct!(SeccompProfile { "type" => type_, "localhostProfile" => localhost_profile });
+crate::json_struct!(AppArmorProfile { "type" => type_, "localhostProfile" => localhost_profile });
+crate::json_struct!(WindowsOptions { "hostProcess" => host_process });
+crate::json_struct!(Sysctl { "name" => name });
+crate::json_struct!(ContainerPort { "containerPort" => container_port, "hostPort" => host_port });
+crate::json_struct!(Handler { "httpGet" => http_get, "tcpSocket" => tcp_socket });
+crate::json_struct!(HostAction { "host" => host });
+crate::json_struct!(Lifecycle { "postStart" => post_start, "preStop" => pre_stop });
+
 /// Declares the volume struct from one list of sources, so that "which sources exist" and
 /// "what their JSON names are" cannot drift apart.
 macro_rules! volume_sources {
@@ -238,6 +309,8 @@ macro_rules! volume_sources {
             pub name: Text,
             $( #[serde(rename = $json)] pub $field: Option<Present>, )*
         }
+
+        crate::json_struct!(Volume { "name" => name, $( $json => $field, )* });
 
         impl Volume {
             /// True when at least one volume source is set.

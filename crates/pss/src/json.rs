@@ -1,0 +1,766 @@
+//! A purpose-built JSON reader for the hot path: decodes the few fields the checks read straight
+//! from bytes and skips everything else in one pass, without serde's visitor machinery.
+//!
+//! It is a *fast path*, not a second JSON implementation to trust on its own: whenever input is
+//! unusual (a type mismatch, a duplicate field, a lone surrogate, nesting deeper than
+//! [`MAX_DEPTH`], a number that is not a plain integer where one is expected, …) it declines
+//! with [`Declined`], and the caller decodes the same bytes with `serde_json`, which then gives
+//! the exact result or the exact error message. The one promise it keeps is the reverse:
+//! **whatever it accepts, `serde_json` accepts with the same value.** Skipped values are
+//! validated with `serde_json`'s rules (grammar, escapes, control characters; UTF-8 only in
+//! strings that are kept and in struct keys), so a malformed document never slips through.
+//! Differential tests and a fuzz target hold it to that promise.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// The fast reader declines this input; decode it with `serde_json` instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declined;
+
+pub type Result<T> = std::result::Result<T, Declined>;
+
+/// Deeper nesting than this is left to `serde_json` (whose own limit for typed values is 128).
+pub const MAX_DEPTH: u32 = 100;
+
+/// A type the fast reader can decode. Implementations follow the serde derive of the same type
+/// exactly, including how `null` and missing fields decode.
+///
+/// Values are decoded *into* a default-initialised slot rather than returned: pod structs are
+/// large, and building them where they will live (in a list, behind an `Option`) saves the
+/// moves that otherwise dominate decoding.
+pub trait FromJson: Default {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()>;
+}
+
+/// Decodes one value.
+pub fn read<T: FromJson>(reader: &mut Reader<'_>) -> Result<T> {
+    let mut value = T::default();
+    T::read_into(reader, &mut value)?;
+    Ok(value)
+}
+
+/// Decodes a whole document: one value, then only whitespace.
+pub fn from_slice<T: FromJson>(bytes: &[u8]) -> Result<T> {
+    let mut reader = Reader::new(bytes);
+    let value = read(&mut reader)?;
+    reader.finish()?;
+    Ok(value)
+}
+
+/// A cursor over JSON bytes.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader {
+            bytes,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// Succeeds when only whitespace is left.
+    pub fn finish(mut self) -> Result<()> {
+        self.skip_whitespace();
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(Declined)
+        }
+    }
+
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// The next significant byte, not consumed.
+    #[inline]
+    pub fn peek(&mut self) -> Result<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.pos).copied().ok_or(Declined)
+    }
+
+    #[inline]
+    fn expect(&mut self, byte: u8) -> Result<()> {
+        if self.peek()? == byte {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Declined)
+        }
+    }
+
+    #[inline]
+    fn literal(&mut self, text: &[u8]) -> Result<()> {
+        if self.bytes[self.pos..].starts_with(text) {
+            self.pos += text.len();
+            Ok(())
+        } else {
+            Err(Declined)
+        }
+    }
+
+    /// Consumes a `null` if that is what comes next.
+    #[inline]
+    pub fn null(&mut self) -> Result<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    pub fn bool(&mut self) -> Result<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => Err(Declined),
+        }
+    }
+
+    /// A plain integer (`-`? digits, no fraction or exponent) that fits an `i64`.
+    pub fn i64(&mut self) -> Result<i64> {
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        let digits_start = self.pos;
+        let mut magnitude: i64 = 0;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            let digit = i64::from(b - b'0');
+            magnitude = magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(digit))
+                .ok_or(Declined)?;
+            self.pos += 1;
+        }
+        let digits = &self.bytes[digits_start..self.pos];
+        // No digits, a leading zero, `-0`, or a fraction/exponent: serde_json's business.
+        let plain = match digits {
+            [] => false,
+            [b'0'] => !negative,
+            [b'0', ..] => false,
+            _ => true,
+        };
+        if !plain || matches!(self.bytes.get(self.pos), Some(b'.' | b'e' | b'E')) {
+            return Err(Declined);
+        }
+        Ok(if negative { -magnitude } else { magnitude })
+    }
+
+    pub fn i32(&mut self) -> Result<i32> {
+        i32::try_from(self.i64()?).map_err(|_| Declined)
+    }
+
+    /// A string value, unescaped; borrowed from the input when it has no escapes.
+    pub fn str(&mut self) -> Result<Cow<'a, str>> {
+        self.expect(b'"')?;
+        self.string_body()
+    }
+
+    /// The rest of a string after its opening quote.
+    fn string_body(&mut self) -> Result<Cow<'a, str>> {
+        let start = self.pos;
+        let end = find_string_special(self.bytes, start);
+        match self.bytes.get(end) {
+            Some(b'"') => {
+                self.pos = end + 1;
+                let text = std::str::from_utf8(&self.bytes[start..end]).map_err(|_| Declined)?;
+                Ok(Cow::Borrowed(text))
+            }
+            Some(b'\\') => self.escaped_string(start, end).map(Cow::Owned),
+            _ => Err(Declined),
+        }
+    }
+
+    /// Unescapes a string whose first escape is at `escape`.
+    fn escaped_string(&mut self, start: usize, mut escape: usize) -> Result<String> {
+        let mut out: Vec<u8> = Vec::with_capacity(escape - start + 16);
+        let mut from = start;
+        loop {
+            out.extend_from_slice(&self.bytes[from..escape]);
+            let code = *self.bytes.get(escape + 1).ok_or(Declined)?;
+            self.pos = escape + 2;
+            match code {
+                b'"' => out.push(b'"'),
+                b'\\' => out.push(b'\\'),
+                b'/' => out.push(b'/'),
+                b'b' => out.push(0x08),
+                b'f' => out.push(0x0c),
+                b'n' => out.push(b'\n'),
+                b'r' => out.push(b'\r'),
+                b't' => out.push(b'\t'),
+                b'u' => {
+                    let unit = self.hex4()?;
+                    // Surrogates (pairs included) are rare in manifests: serde_json decides.
+                    let c = char::from_u32(u32::from(unit)).ok_or(Declined)?;
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+                _ => return Err(Declined),
+            }
+            from = self.pos;
+            let next = find_string_special(self.bytes, from);
+            match self.bytes.get(next) {
+                Some(b'"') => {
+                    out.extend_from_slice(&self.bytes[from..next]);
+                    self.pos = next + 1;
+                    return String::from_utf8(out).map_err(|_| Declined);
+                }
+                Some(b'\\') => escape = next,
+                _ => return Err(Declined),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u16> {
+        let digits = self.bytes.get(self.pos..self.pos + 4).ok_or(Declined)?;
+        let mut value = 0u16;
+        for &d in digits {
+            let v = (d as char).to_digit(16).ok_or(Declined)?;
+            value = value << 4 | v as u16;
+        }
+        self.pos += 4;
+        Ok(value)
+    }
+
+    /// Skips a string after its opening quote, checking escapes and control characters as
+    /// serde_json does for ignored strings (it does not check UTF-8 there, and neither does
+    /// this).
+    fn skip_string_body(&mut self) -> Result<()> {
+        let mut at = self.pos;
+        loop {
+            at = find_string_special(self.bytes, at);
+            match self.bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match self.bytes.get(at + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
+                    Some(b'u') => {
+                        self.pos = at + 2;
+                        self.hex4()?;
+                        at = self.pos;
+                    }
+                    _ => return Err(Declined),
+                },
+                _ => return Err(Declined),
+            }
+        }
+    }
+
+    fn skip_number(&mut self) -> Result<()> {
+        let bytes = self.bytes;
+        let mut i = self.pos;
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match bytes.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    return Err(Declined);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return Err(Declined),
+        }
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            let digits = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == digits {
+                return Err(Declined);
+            }
+        }
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(bytes.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let digits = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == digits {
+                return Err(Declined);
+            }
+        }
+        self.pos = i;
+        Ok(())
+    }
+
+    /// Skips one value of any type, validating it.
+    pub fn skip_value(&mut self) -> Result<()> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.skip_string_body()
+            }
+            b'{' => self.skip_container(b'}', true),
+            b'[' => self.skip_container(b']', false),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.skip_number(),
+            _ => Err(Declined),
+        }
+    }
+
+    fn skip_container(&mut self, close: u8, object: bool) -> Result<()> {
+        self.enter()?;
+        self.pos += 1;
+        if self.peek()? == close {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if object {
+                self.expect(b'"')?;
+                self.skip_string_body()?;
+                self.expect(b':')?;
+            }
+            self.skip_value()?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b if b == close => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Declined),
+            }
+        }
+    }
+
+    /// Skips one value and returns its bytes (without surrounding whitespace).
+    pub fn raw_value(&mut self) -> Result<&'a [u8]> {
+        self.skip_whitespace();
+        let start = self.pos;
+        self.skip_value()?;
+        Ok(&self.bytes[start..self.pos])
+    }
+
+    #[inline]
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(Declined)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Visits the members of an object in order with their raw keys; `member` must consume each
+    /// value. A key with an escape declines; a key that is not UTF-8 is left for `member` to
+    /// refuse (see [`Reader::unknown_key`]), so that known keys cost no validation.
+    pub fn fields(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+        self.expect(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.expect(b'"')?;
+            let start = self.pos;
+            let end = find_string_special(self.bytes, start);
+            if self.bytes.get(end) != Some(&b'"') {
+                return Err(Declined);
+            }
+            self.pos = end + 1;
+            self.expect(b':')?;
+            member(self, &self.bytes[start..end])?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Declined),
+            }
+        }
+    }
+
+    /// Skips the value of a key the caller does not know, after checking the key is UTF-8 (a
+    /// struct's serde derive reads every key as a string).
+    pub fn unknown_key(&mut self, key: &[u8]) -> Result<()> {
+        if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+            return Err(Declined);
+        }
+        self.skip_value()
+    }
+
+    /// Visits the members of an object in order; `member` must consume each value.
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
+        self.expect(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.expect(b'"')?;
+            let key = self.string_body()?;
+            self.expect(b':')?;
+            member(self, &key)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Declined),
+            }
+        }
+    }
+
+    /// Visits the items of an array in order; `item` must consume each value.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.expect(b'[')?;
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Declined),
+            }
+        }
+    }
+}
+
+/// The index of the first `"`, `\` or control character at or after `from` (or the length).
+/// Eight bytes at a time: most strings in manifests are short, where this beats a SIMD search.
+#[inline]
+fn find_string_special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let chars = u64::from_le_bytes(word);
+        let control = chars.wrapping_sub(ONES * 0x20) & !chars;
+        let quote = chars ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = chars ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        let found = (control | quote | backslash) & HIGH;
+        if found != 0 {
+            return i + found.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+impl FromJson for bool {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        *slot = reader.bool()?;
+        Ok(())
+    }
+}
+
+impl FromJson for i32 {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        *slot = reader.i32()?;
+        Ok(())
+    }
+}
+
+impl FromJson for i64 {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        *slot = reader.i64()?;
+        Ok(())
+    }
+}
+
+impl FromJson for String {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        *slot = reader.str()?.into_owned();
+        Ok(())
+    }
+}
+
+impl FromJson for compact_str::CompactString {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        *slot = match reader.str()? {
+            Cow::Borrowed(s) => s.into(),
+            Cow::Owned(s) => s.into(),
+        };
+        Ok(())
+    }
+}
+
+impl FromJson for serde::de::IgnoredAny {
+    fn read_into(reader: &mut Reader<'_>, _: &mut Self) -> Result<()> {
+        reader.skip_value()
+    }
+}
+
+/// `null` is `None`, as serde's `Option`.
+impl<T: FromJson> FromJson for Option<T> {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        if reader.null()? {
+            *slot = None;
+            Ok(())
+        } else {
+            T::read_into(reader, slot.insert(T::default()))
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Box<T> {
+    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+        T::read_into(reader, slot)
+    }
+}
+
+/// `null` is empty: every list in the pod view is declared with `null_as_default`.
+impl<T: FromJson> FromJson for Vec<T> {
+    fn read_into(reader: &mut Reader<'_>, items: &mut Self) -> Result<()> {
+        items.clear();
+        if reader.null()? {
+            return Ok(());
+        }
+        reader.array(|reader| {
+            items.push(T::default());
+            let last = items.len() - 1;
+            T::read_into(reader, &mut items[last])
+        })
+    }
+}
+
+/// `null` is empty, as for lists; a repeated key keeps the last value, as serde's map.
+impl<V: FromJson> FromJson for BTreeMap<compact_str::CompactString, V> {
+    fn read_into(reader: &mut Reader<'_>, map: &mut Self) -> Result<()> {
+        map.clear();
+        if reader.null()? {
+            return Ok(());
+        }
+        reader.object(|reader, key| {
+            map.insert(key.into(), read(reader)?);
+            Ok(())
+        })
+    }
+}
+
+/// Position of `key` in `keys`, at compile time (used by [`json_struct!`] to track duplicates).
+#[doc(hidden)]
+pub const fn key_index(keys: &[&str], key: &str) -> u32 {
+    let mut i = 0;
+    while i < keys.len() {
+        let candidate = keys[i].as_bytes();
+        let wanted = key.as_bytes();
+        if candidate.len() == wanted.len() {
+            let mut j = 0;
+            while j < wanted.len() && candidate[j] == wanted[j] {
+                j += 1;
+            }
+            if j == wanted.len() {
+                return i as u32;
+            }
+        }
+        i += 1;
+    }
+    panic!("key not in the list")
+}
+
+/// Implements [`FromJson`] for a struct whose serde derive has container-level `default`: each
+/// listed JSON key decodes into its field with that field's [`FromJson`], a repeated key
+/// declines (serde's derive rejects duplicates), and unknown keys are skipped.
+#[macro_export]
+macro_rules! json_struct {
+    ($ty:ty { $($json:literal => $field:ident),* $(,)? }) => {
+        impl $crate::json::FromJson for $ty {
+            fn read_into(
+                reader: &mut $crate::json::Reader<'_>,
+                out: &mut Self,
+            ) -> $crate::json::Result<()> {
+                const KEYS: &[&str] = &[$($json),*];
+                const _: () = assert!(KEYS.len() <= 64);
+                let mut seen: u64 = 0;
+                reader.fields(|reader, key| {
+                    match key {
+                        $(k if k == $json.as_bytes() => {
+                            const BIT: u64 = 1 << $crate::json::key_index(KEYS, $json);
+                            if seen & BIT != 0 {
+                                return Err($crate::json::Declined);
+                            }
+                            seen |= BIT;
+                            $crate::json::FromJson::read_into(reader, &mut out.$field)
+                        })*
+                        _ => reader.unknown_key(key),
+                    }
+                })
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::IgnoredAny;
+
+    fn skips(json: &str) -> bool {
+        let mut reader = Reader::new(json.as_bytes());
+        reader.skip_value().is_ok() && reader.finish().is_ok()
+    }
+
+    #[test]
+    fn skipping_accepts_exactly_what_serde_json_accepts() {
+        let cases = [
+            "null",
+            "true",
+            " false ",
+            "0",
+            "-0",
+            "12",
+            "-1.5e+3",
+            "1E5",
+            "0.0",
+            "01",
+            "1.",
+            "1e",
+            "-",
+            ".5",
+            "+1",
+            r#""a\"b\\c\/\b\f\n\r\t\u00e9""#,
+            r#""\x""#,
+            r#""\u12""#,
+            "\"tab\there\"",
+            r#""unterminated"#,
+            "[]",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            r#"{"a":1,"b":[true,{"c":null}]}"#,
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{1:2}"#,
+            "{",
+            "[[[[]]]]",
+            "nul",
+            "truth",
+            "[1] x",
+            "",
+        ];
+        for json in cases {
+            let serde = serde_json::from_str::<IgnoredAny>(json).is_ok();
+            assert_eq!(skips(json), serde, "{json:?}");
+        }
+    }
+
+    #[test]
+    fn strings_unescape_like_serde_json() {
+        for json in [
+            r#""plain""#,
+            r#""é and \u00e9 and \n \"q\" \\ \/""#,
+            r#""a long string that spans several eight-byte words, with an escape at the end\t""#,
+        ] {
+            let want: String = serde_json::from_str(json).unwrap();
+            let mut reader = Reader::new(json.as_bytes());
+            assert_eq!(reader.str().unwrap(), want, "{json}");
+        }
+        // Surrogates, control characters and invalid UTF-8 are left to serde_json.
+        for bad in [&br#""\ud83d\ude00""#[..], b"\"a\x01\"", b"\"\xff\""] {
+            assert_eq!(Reader::new(bad).str(), Err(Declined));
+        }
+    }
+
+    #[test]
+    fn integers_are_plain_or_declined() {
+        let int = |s: &str| Reader::new(s.as_bytes()).i64();
+        assert_eq!(int("0"), Ok(0));
+        assert_eq!(int("-42"), Ok(-42));
+        assert_eq!(int("9223372036854775807"), Ok(i64::MAX));
+        for declined in [
+            "9223372036854775808",
+            "1.0",
+            "1e3",
+            "-0",
+            "007",
+            "-",
+            "\"1\"",
+        ] {
+            assert_eq!(int(declined), Err(Declined), "{declined}");
+        }
+        assert_eq!(Reader::new(b"2147483648").i32(), Err(Declined));
+    }
+
+    #[test]
+    fn depth_beyond_the_limit_is_declined() {
+        let deep = "[".repeat(MAX_DEPTH as usize + 1) + &"]".repeat(MAX_DEPTH as usize + 1);
+        assert!(!skips(&deep));
+        let ok = "[".repeat(MAX_DEPTH as usize) + &"]".repeat(MAX_DEPTH as usize);
+        assert!(skips(&ok));
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(default)]
+    struct Sample {
+        a: Option<bool>,
+        b: Vec<compact_str::CompactString>,
+        #[serde(rename = "c-c")]
+        c: i32,
+    }
+    json_struct!(Sample { "a" => a, "b" => b, "c-c" => c });
+
+    #[test]
+    fn structs_match_the_serde_derive_and_decline_duplicates() {
+        let json = r#"{"x":{"y":[1,2]},"a":true,"b":["p","q"],"c-c":-3}"#;
+        let fast: Sample = from_slice(json.as_bytes()).unwrap();
+        assert_eq!(fast, serde_json::from_str::<Sample>(json).unwrap());
+        assert_eq!(
+            from_slice::<Sample>(br#"{"a":true,"a":false}"#),
+            Err(Declined)
+        );
+        assert!(serde_json::from_str::<Sample>(r#"{"a":true,"a":false}"#).is_err());
+        assert_eq!(from_slice::<Sample>(br#"{"c-c":null}"#), Err(Declined));
+        assert_eq!(from_slice::<Sample>(br#"{} {}"#), Err(Declined));
+    }
+}

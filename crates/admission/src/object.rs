@@ -288,10 +288,22 @@ impl Object {
         json: &str,
         kind: &GroupVersionKind,
     ) -> Result<Object, serde_json::Error> {
+        if let Ok(object) = fast::request_object(json.as_bytes(), ObjectSeed::new(kind).shape()) {
+            return Ok(object);
+        }
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let object = ObjectSeed::new(kind).deserialize(&mut deserializer)?;
         deserializer.end()?;
         Ok(object)
+    }
+
+    /// Decodes one JSON document by its own `kind` (as `Object`'s `Deserialize` does), through
+    /// the fast path when it can and serde_json otherwise.
+    pub fn from_json_slice(json: &[u8]) -> Result<Object, serde_json::Error> {
+        if let Ok(object) = fast::document(json) {
+            return Ok(object);
+        }
+        serde_json::from_slice(json)
     }
 }
 
@@ -434,21 +446,21 @@ struct Parts {
 }
 
 /// `spec` of the kinds whose template is at `spec.template`.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct TemplateHolder {
     #[serde(default)]
     template: Option<PodTemplateSpec>,
 }
 
 /// `spec` of a CronJob.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CronJobSpec {
     #[serde(default)]
     job_template: Option<JobTemplate>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct JobTemplate {
     #[serde(default)]
     spec: Option<TemplateHolder>,
@@ -564,7 +576,19 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         for (key, value) in pending {
             decode_member(shape, key, value, &mut parts).map_err(de::Error::custom)?;
         }
+        Ok(assemble(shape, api_version, kind, metadata, parts))
+    }
+}
 
+/// The object from what its members decoded to.
+fn assemble(
+    shape: Shape,
+    api_version: String,
+    kind: String,
+    metadata: ObjectMeta,
+    parts: Parts,
+) -> Object {
+    {
         let (workload, body) = match shape {
             Shape::Workload(WorkloadKind::Pod) => (
                 Some(WorkloadKind::Pod),
@@ -581,13 +605,183 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             Shape::List => (None, Body::List(parts.items.unwrap_or_default())),
             Shape::Other => (None, Body::Other),
         };
-        Ok(Object {
+        Object {
             api_version,
             kind,
             metadata,
             workload,
             body,
-        })
+        }
+    }
+}
+
+/// The same decoding on the fast JSON path of `podsec_pss::json`: one pass, members before
+/// `kind` kept as raw bytes instead of `serde_json::Value`. It declines whatever is unusual and
+/// the callers above fall back to the serde decoding, so the two never disagree.
+mod fast {
+    use podsec_pss::json::{self, FromJson, Reader};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct MetaWire {
+        name: Option<Text>,
+        generate_name: Option<Text>,
+        namespace: Option<Text>,
+        labels: BTreeMap<String, String>,
+        annotations: BTreeMap<Text, Text>,
+        owner_references: Vec<OwnerReference>,
+    }
+    podsec_pss::json_struct!(MetaWire {
+        "name" => name,
+        "generateName" => generate_name,
+        "namespace" => namespace,
+        "labels" => labels,
+        "annotations" => annotations,
+        "ownerReferences" => owner_references,
+    });
+
+    /// `null` metadata is empty metadata, as the serde decoding.
+    impl FromJson for ObjectMeta {
+        fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> json::Result<()> {
+            let wire: Option<MetaWire> = json::read(reader)?;
+            *slot = wire
+                .map(|w| ObjectMeta {
+                    meta: PodMetadata {
+                        name: w.name,
+                        generate_name: w.generate_name,
+                        namespace: w.namespace,
+                        annotations: w.annotations,
+                        owner_references: w.owner_references,
+                    },
+                    labels: w.labels,
+                })
+                .unwrap_or_default();
+            Ok(())
+        }
+    }
+
+    podsec_pss::json_struct!(PodTemplateSpec { "metadata" => metadata, "spec" => spec });
+    podsec_pss::json_struct!(Pod { "metadata" => metadata, "spec" => spec });
+    podsec_pss::json_struct!(TemplateHolder { "template" => template });
+    podsec_pss::json_struct!(CronJobSpec { "jobTemplate" => job_template });
+    podsec_pss::json_struct!(JobTemplate { "spec" => spec });
+
+    /// A request's object, shaped by the request's kind.
+    pub(super) fn request_object(bytes: &[u8], shape: Shape) -> json::Result<Object> {
+        let mut reader = Reader::new(bytes);
+        let object = object(&mut reader, Some(shape))?;
+        reader.finish()?;
+        Ok(object)
+    }
+
+    /// A document shaped by its own kind.
+    pub(super) fn document(bytes: &[u8]) -> json::Result<Object> {
+        let mut reader = Reader::new(bytes);
+        let object = object(&mut reader, None)?;
+        reader.finish()?;
+        Ok(object)
+    }
+
+    fn key(raw: &[u8]) -> Key {
+        match raw {
+            b"apiVersion" => Key::ApiVersion,
+            b"kind" => Key::Kind,
+            b"metadata" => Key::Metadata,
+            b"spec" => Key::Spec,
+            b"template" => Key::Template,
+            b"items" => Key::Items,
+            _ => Key::Other,
+        }
+    }
+
+    /// Mirrors `ObjectVisitor::visit_map`.
+    fn object<'a>(reader: &mut Reader<'a>, fixed: Option<Shape>) -> json::Result<Object> {
+        let mut shape = fixed;
+        let mut api_version = String::new();
+        let mut kind = String::new();
+        let mut metadata = ObjectMeta::default();
+        let mut parts = Parts::default();
+        // Members seen before `kind`, as raw bytes, decoded once the shape is known.
+        let mut pending: Vec<(Key, &'a [u8])> = Vec::new();
+        reader.fields(|reader, raw_key| {
+            match key(raw_key) {
+                Key::ApiVersion => {
+                    api_version = json::read::<Option<String>>(reader)?.unwrap_or_default();
+                }
+                Key::Kind => {
+                    kind = json::read::<Option<String>>(reader)?.unwrap_or_default();
+                    if shape.is_none() {
+                        shape = Some(Shape::of_kind(&kind));
+                    }
+                }
+                Key::Metadata => metadata = json::read(reader)?,
+                member @ (Key::Spec | Key::Template | Key::Items) => match shape {
+                    Some(shape) => read_member(shape, member, reader, &mut parts)?,
+                    None => pending.push((member, reader.raw_value()?)),
+                },
+                Key::Other => reader.unknown_key(raw_key)?,
+            }
+            Ok(())
+        })?;
+
+        let shape = shape.unwrap_or(Shape::of_kind(&kind));
+        for (member, bytes) in pending {
+            let mut member_reader = Reader::new(bytes);
+            read_member(shape, member, &mut member_reader, &mut parts)?;
+            member_reader.finish()?;
+        }
+        Ok(assemble(shape, api_version, kind, metadata, parts))
+    }
+
+    /// Mirrors `decode_member`.
+    fn read_member(
+        shape: Shape,
+        member: Key,
+        reader: &mut Reader<'_>,
+        parts: &mut Parts,
+    ) -> json::Result<()> {
+        use WorkloadKind as W;
+        match (shape, member) {
+            (Shape::Workload(W::Pod), Key::Spec) => parts.pod_spec = json::read(reader)?,
+            (Shape::Workload(W::PodTemplate), Key::Template) => {
+                parts.template = json::read(reader)?;
+            }
+            (Shape::Workload(W::CronJob), Key::Spec) => {
+                parts.template = json::read::<Option<CronJobSpec>>(reader)?
+                    .and_then(|spec| spec.job_template)
+                    .and_then(|job| job.spec)
+                    .and_then(|holder| holder.template);
+            }
+            (
+                Shape::Workload(
+                    W::ReplicationController
+                    | W::ReplicaSet
+                    | W::Deployment
+                    | W::DaemonSet
+                    | W::StatefulSet
+                    | W::Job,
+                ),
+                Key::Spec,
+            ) => {
+                parts.template =
+                    json::read::<Option<TemplateHolder>>(reader)?.and_then(|h| h.template);
+            }
+            (Shape::List, Key::Items) => {
+                if reader.null()? {
+                    parts.items = None;
+                } else {
+                    let mut items = Vec::new();
+                    reader.array(|reader| {
+                        items.push(object(reader, None)?);
+                        Ok(())
+                    })?;
+                    parts.items = Some(items);
+                }
+            }
+            _ => reader.skip_value()?,
+        }
+        Ok(())
     }
 }
 
@@ -690,6 +884,7 @@ mod tests {
                 let json = render(&value, order);
                 let from_json: Object = serde_json::from_str(&json).expect("json");
                 check_workload(&from_json, kind);
+                assert_eq!(fast::document(json.as_bytes()), Ok(from_json.clone()));
                 // JSON is YAML; a block-style rendering goes through the YAML decoder too.
                 let from_yaml: Object = serde_saphyr::from_str(&json).expect("yaml");
                 assert_eq!(from_yaml, from_json, "{kind} {order:?}");
@@ -866,6 +1061,72 @@ kind: CronJob
         assert_eq!(
             list.items[0].spec.runtime_class_name.as_deref(),
             Some("gvisor")
+        );
+    }
+
+    /// Serde's decoding of a request object, without the fast path.
+    fn serde_request_object(json: &str, kind: &GroupVersionKind) -> Option<Object> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let object = ObjectSeed::new(kind).deserialize(&mut deserializer).ok()?;
+        deserializer.end().ok()?;
+        Some(object)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_serde_on_the_corpus() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        if !root.is_dir() {
+            eprintln!("skipping: ../shared/corpus not found beside the checkout");
+            return;
+        }
+        let (mut fast_documents, mut fast_requests) = (0, 0);
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                // JSON files as they are, YAML ones converted: both exercise the decoder.
+                let json = if path.extension().is_some_and(|e| e == "json") {
+                    bytes
+                } else {
+                    match serde_saphyr::from_slice::<serde_json::Value>(&bytes) {
+                        Ok(value) => serde_json::to_vec(&value).expect("JSON"),
+                        Err(_) => continue,
+                    }
+                };
+                if let Ok(fast) = fast::document(&json) {
+                    let serde: Object = serde_json::from_slice(&json).unwrap_or_else(|e| {
+                        panic!("{}: fast accepted, serde: {e}", path.display())
+                    });
+                    assert_eq!(fast, serde, "{}", path.display());
+                    fast_documents += 1;
+                }
+                let Ok(request) = crate::review::request_from_slice(&json) else {
+                    continue;
+                };
+                for raw in [&request.object, &request.old_object].into_iter().flatten() {
+                    let shape = ObjectSeed::new(&request.kind).shape();
+                    if let Ok(fast) = fast::request_object(raw.get().as_bytes(), shape) {
+                        let serde = serde_request_object(raw.get(), &request.kind);
+                        assert_eq!(Some(fast), serde, "{}", path.display());
+                        fast_requests += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            fast_documents > 500,
+            "only {fast_documents} documents took the fast path"
+        );
+        assert!(
+            fast_requests > 50,
+            "only {fast_requests} request objects took the fast path"
         );
     }
 }

@@ -575,7 +575,11 @@ impl<T: FromJson> FromJson for Vec<T> {
 }
 
 /// `null` is empty, as for lists; a repeated key keeps the last value, as serde's map.
-impl<V: FromJson> FromJson for BTreeMap<compact_str::CompactString, V> {
+impl<K, V> FromJson for BTreeMap<K, V>
+where
+    K: Ord + for<'k> From<&'k str>,
+    V: FromJson,
+{
     fn read_into(reader: &mut Reader<'_>, map: &mut Self) -> Result<()> {
         map.clear();
         if reader.null()? {

@@ -471,7 +471,7 @@ impl Flow<'_> {
         {
             return AdmissionResponse::allowed();
         }
-        let object = match request.object.as_deref() {
+        let object = match request.object.as_ref() {
             Some(raw) => match Object::from_request_json(raw.get(), &request.kind) {
                 Ok(object) => Some(object),
                 Err(error) => {
@@ -836,8 +836,8 @@ fn bad_request(message: String, annotation: String) -> AdmissionResponse {
 
 fn raw_object(request: &AdmissionRequest, which: Which) -> Option<&str> {
     match which {
-        Which::New => request.object.as_deref(),
-        Which::Old => request.old_object.as_deref(),
+        Which::New => request.object.as_ref(),
+        Which::Old => request.old_object.as_ref(),
     }
     .map(|raw| raw.get())
 }

@@ -203,13 +203,138 @@ pub struct AdmissionRequest {
     #[serde(default, deserialize_with = "null_as_default")]
     pub user_info: UserInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<Box<RawValue>>,
+    pub object: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_object: Option<Box<RawValue>>,
+    pub old_object: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Box<RawValue>>,
+    pub options: Option<RawJson>,
+}
+
+/// A JSON value kept as its text (`object`, `oldObject`, `options`), decoded later by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// The value's JSON text, exactly as received (without surrounding whitespace).
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(|raw| RawJson(raw.into()))
+    }
+}
+
+impl AdmissionReview {
+    /// Decodes a review from JSON: on the fast path of `podsec_pss::json` in one pass when it
+    /// can (the object is kept as raw JSON either way), with serde_json otherwise, which then
+    /// also gives the error.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<AdmissionReview, serde_json::Error> {
+        match fast::review(bytes) {
+            Ok(review) => Ok(review),
+            Err(_) => serde_json::from_slice(bytes),
+        }
+    }
+}
+
+/// The review's fast decoding: the same keys as the serde derives above. A `response` (never
+/// in a request from the API server) or anything unusual declines to serde.
+mod fast {
+    use podsec_pss::json::{self, Declined, FromJson, Reader};
+
+    use super::*;
+
+    podsec_pss::json_struct!(GroupVersionKind {
+        "group" => group,
+        "version" => version,
+        "kind" => kind,
+    });
+    podsec_pss::json_struct!(GroupVersionResource {
+        "group" => group,
+        "version" => version,
+        "resource" => resource,
+    });
+    podsec_pss::json_struct!(UserInfo {
+        "username" => username,
+        "uid" => uid,
+        "groups" => groups,
+        "extra" => extra,
+    });
+    podsec_pss::json_struct!(AdmissionRequest {
+        "uid" => uid,
+        "kind" => kind,
+        "resource" => resource,
+        "subResource" => sub_resource,
+        "requestKind" => request_kind,
+        "requestResource" => request_resource,
+        "requestSubResource" => request_sub_resource,
+        "name" => name,
+        "namespace" => namespace,
+        "operation" => operation,
+        "userInfo" => user_info,
+        "object" => object,
+        "oldObject" => old_object,
+        "dryRun" => dry_run,
+        "options" => options,
+    });
+
+    impl Default for RawJson {
+        fn default() -> Self {
+            RawJson("null".into())
+        }
+    }
+
+    impl FromJson for RawJson {
+        fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> json::Result<()> {
+            let raw = std::str::from_utf8(reader.raw_value()?).map_err(|_| Declined)?;
+            *slot = RawJson(raw.into());
+            Ok(())
+        }
+    }
+
+    /// The response is left to serde: it never comes from the API server.
+    #[derive(Default)]
+    struct Declines;
+    impl FromJson for Declines {
+        fn read_into(_: &mut Reader<'_>, _: &mut Self) -> json::Result<()> {
+            Err(Declined)
+        }
+    }
+
+    #[derive(Default)]
+    struct Wire {
+        api_version: String,
+        kind: String,
+        request: Option<AdmissionRequest>,
+        response: Declines,
+    }
+    podsec_pss::json_struct!(Wire {
+        "apiVersion" => api_version,
+        "kind" => kind,
+        "request" => request,
+        "response" => response,
+    });
+
+    pub(super) fn review(bytes: &[u8]) -> json::Result<AdmissionReview> {
+        let wire: Wire = json::from_slice(bytes)?;
+        Ok(AdmissionReview {
+            api_version: wire.api_version,
+            kind: wire.kind,
+            request: wire.request,
+            response: None,
+        })
+    }
 }
 
 /// The answer to an AdmissionRequest.
@@ -471,5 +596,48 @@ mod tests {
         assert_eq!(deploy.group_kind(), "Deployment.apps");
         let gvr = GroupVersionResource::new("apps", "v1", "deployments");
         assert_eq!(gvr.group_resource(), "deployments.apps");
+    }
+
+    #[test]
+    fn fast_review_decoding_agrees_with_serde_on_the_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpus/admissionreview");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("skipping: ../shared/corpus not found beside the checkout");
+            return;
+        };
+        let mut fast_reviews = 0;
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable");
+            let Ok(fast) = fast::review(&bytes) else {
+                continue;
+            };
+            let serde: AdmissionReview = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{}: fast accepted, serde: {e}", path.display()));
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{serde:?}"),
+                "{}",
+                path.display()
+            );
+            fast_reviews += 1;
+        }
+        // Most corpus files are bare requests, which are not reviews; the reviews are fewer.
+        assert!(
+            fast_reviews >= 10,
+            "only {fast_reviews} reviews took the fast path"
+        );
+        // A response, a duplicate key or a null string goes to serde.
+        for declined in [
+            r#"{"response":{"uid":"u","allowed":true}}"#,
+            r#"{"request":{"uid":"a","uid":"b"}}"#,
+            r#"{"request":{"name":null}}"#,
+        ] {
+            assert!(fast::review(declined.as_bytes()).is_err(), "{declined}");
+            let serde = serde_json::from_slice::<AdmissionReview>(declined.as_bytes());
+            let both = AdmissionReview::from_json_slice(declined.as_bytes());
+            assert_eq!(format!("{both:?}"), format!("{serde:?}"), "{declined}");
+        }
     }
 }

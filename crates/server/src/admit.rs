@@ -129,8 +129,7 @@ impl Admitter {
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, ReviewError> {
-        let review: AdmissionReview =
-            serde_json::from_slice(body).map_err(|_| ReviewError::Decode)?;
+        let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
         check_type(&review)?;
         let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
         let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_DEADLINE);
@@ -160,8 +159,7 @@ impl Admitter {
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, ReviewError> {
-        let review: AdmissionReview =
-            serde_json::from_slice(body).map_err(|_| ReviewError::Decode)?;
+        let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
         check_type(&review)?;
         // Upstream's handler dereferences the request unconditionally and crashes into a 500;
         // a review without one is a malformed request, and is answered as one.

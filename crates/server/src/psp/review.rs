@@ -78,14 +78,14 @@ impl Psp {
         {
             return None;
         }
-        let decode = |raw: Option<&serde_json::value::RawValue>| {
+        let decode = |raw: Option<&podsec_admission::review::RawJson>| {
             raw.map(|raw| serde_json::from_str::<Value>(raw.get()))
                 .transpose()
                 .map(|value| value.filter(|value| !value.is_null()))
         };
         let (Ok(Some(pod)), Ok(old_pod)) = (
-            decode(request.object.as_deref()),
-            decode(request.old_object.as_deref()),
+            decode(request.object.as_ref()),
+            decode(request.old_object.as_ref()),
         ) else {
             return Some(forbidden(
                 "PodSecurityPolicy: unable to decode the pod".to_owned(),

@@ -849,7 +849,7 @@ fn decode_pod(request: &AdmissionRequest, which: Which) -> Result<Pod, DecodeErr
     if !(kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod") {
         return Err(DecodeError::WrongKind);
     }
-    serde_json::from_str(raw).map_err(|e| DecodeError::Syntax(e.to_string()))
+    Pod::from_json(raw).map_err(|e| DecodeError::Syntax(e.to_string()))
 }
 
 /// The metadata of a namespace request's object: it must be a `v1` Namespace.

@@ -200,6 +200,16 @@ pub struct Pod {
     pub spec: PodSpec,
 }
 
+impl Pod {
+    /// Decodes a pod from JSON, through the fast path when it can and serde_json otherwise.
+    pub fn from_json(json: &str) -> Result<Pod, serde_json::Error> {
+        match podsec_pss::json::from_slice(json.as_bytes()) {
+            Ok(pod) => Ok(pod),
+            Err(_) => serde_json::from_str(json),
+        }
+    }
+}
+
 /// A `PodList` reduced to its pods.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]

@@ -10,6 +10,7 @@
 //! [`evaluate_pod`] is the evaluation step alone (§5.5 without exemptions and recording), for
 //! the CLI, which reports the per-mode results itself.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -22,7 +23,9 @@ use crate::config::{ConfigError, Exemptions, PodSecurityConfiguration};
 use crate::field_error::{Aggregate, FieldErrorList};
 use crate::object::{Object, ObjectMeta, Pod, extract_pod};
 use crate::policy::{Mode, Policy};
-use crate::review::{AdmissionRequest, AdmissionResponse, Status, StatusCause, StatusDetails};
+use crate::review::{
+    AdmissionRequest, AdmissionResponse, RawJson, Status, StatusCause, StatusDetails,
+};
 
 /// Audit annotation keys (un-prefixed; the host adds its prefix).
 pub const ANNOTATION_ENFORCE_POLICY: &str = "enforce-policy";
@@ -834,22 +837,31 @@ fn bad_request(message: String, annotation: String) -> AdmissionResponse {
     response
 }
 
-fn raw_object(request: &AdmissionRequest, which: Which) -> Option<&str> {
+fn raw_json(request: &AdmissionRequest, which: Which) -> Option<&RawJson> {
     match which {
         Which::New => request.object.as_ref(),
         Which::Old => request.old_object.as_ref(),
     }
-    .map(|raw| raw.get())
 }
 
-/// The pod of a pod request: it must be a `v1` Pod.
-fn decode_pod(request: &AdmissionRequest, which: Which) -> Result<Pod, DecodeError> {
-    let raw = raw_object(request, which).ok_or(DecodeError::WrongKind)?;
+fn raw_object(request: &AdmissionRequest, which: Which) -> Option<&str> {
+    raw_json(request, which).map(RawJson::get)
+}
+
+/// The pod of a pod request: it must be a `v1` Pod. Borrowed when the review's decoding already
+/// decoded it.
+fn decode_pod(request: &AdmissionRequest, which: Which) -> Result<Cow<'_, Pod>, DecodeError> {
+    let raw = raw_json(request, which).ok_or(DecodeError::WrongKind)?;
     let kind = &request.kind;
     if !(kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod") {
         return Err(DecodeError::WrongKind);
     }
-    Pod::from_json(raw).map_err(|e| DecodeError::Syntax(e.to_string()))
+    if let Some(pod) = raw.pod() {
+        return Ok(Cow::Borrowed(pod));
+    }
+    Pod::from_json(raw.get())
+        .map(Cow::Owned)
+        .map_err(|e| DecodeError::Syntax(e.to_string()))
 }
 
 /// The metadata of a namespace request's object: it must be a `v1` Namespace.

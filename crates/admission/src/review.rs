@@ -15,6 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
+use crate::object::Pod;
+
 pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
 pub const ADMISSION_V1BETA1: &str = "admission.k8s.io/v1beta1";
 pub const ADMISSION_REVIEW_KIND: &str = "AdmissionReview";
@@ -213,26 +215,57 @@ pub struct AdmissionRequest {
 }
 
 /// A JSON value kept as its text (`object`, `oldObject`, `options`), decoded later by kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawJson(Box<str>);
+///
+/// When a review is decoded on the fast path and its `kind` (which the API server writes before
+/// the objects) says Pod, the pod is decoded in the same pass and kept beside the text, so the
+/// pod flow need not scan the object a second time ([`RawJson::pod`]). It is exactly what
+/// decoding the text gives, so equality and `Debug` look at the text only.
+#[derive(Clone)]
+pub struct RawJson {
+    text: Box<str>,
+    pod: Option<Box<Pod>>,
+}
 
 impl RawJson {
     /// The value's JSON text, exactly as received (without surrounding whitespace).
     pub fn get(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The value decoded as a pod, when that was done while the review was decoded.
+    pub fn pod(&self) -> Option<&Pod> {
+        self.pod.as_deref()
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for RawJson {}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RawJson").field(&self.text).finish()
     }
 }
 
 impl Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        let raw =
+            RawValue::from_string(self.text.to_string()).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(|raw| RawJson(raw.into()))
+        Box::<RawValue>::deserialize(deserializer).map(|raw| RawJson {
+            text: raw.into(),
+            pod: None,
+        })
     }
 }
 
@@ -271,34 +304,104 @@ mod fast {
         "groups" => groups,
         "extra" => extra,
     });
-    podsec_pss::json_struct!(AdmissionRequest {
-        "uid" => uid,
-        "kind" => kind,
-        "resource" => resource,
-        "subResource" => sub_resource,
-        "requestKind" => request_kind,
-        "requestResource" => request_resource,
-        "requestSubResource" => request_sub_resource,
-        "name" => name,
-        "namespace" => namespace,
-        "operation" => operation,
-        "userInfo" => user_info,
-        "object" => object,
-        "oldObject" => old_object,
-        "dryRun" => dry_run,
-        "options" => options,
-    });
+    /// `AdmissionRequest` by hand rather than with `json_struct!`, for one thing: once `kind`
+    /// says Pod, `object` and `oldObject` are decoded as pods in the same pass.
+    impl FromJson for AdmissionRequest {
+        fn read_into(reader: &mut Reader<'_>, out: &mut Self) -> json::Result<()> {
+            const KEYS: &[&str] = &[
+                "uid",
+                "kind",
+                "resource",
+                "subResource",
+                "requestKind",
+                "requestResource",
+                "requestSubResource",
+                "name",
+                "namespace",
+                "operation",
+                "userInfo",
+                "object",
+                "oldObject",
+                "dryRun",
+                "options",
+            ];
+            let mut seen: u32 = 0;
+            reader.fields(|reader, key| {
+                let Some(index) = KEYS.iter().position(|k| k.as_bytes() == key) else {
+                    return reader.unknown_key(key);
+                };
+                if seen & (1 << index) != 0 {
+                    return Err(Declined);
+                }
+                seen |= 1 << index;
+                let is_pod = |kind: &GroupVersionKind| {
+                    kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod"
+                };
+                match key {
+                    b"uid" => json::FromJson::read_into(reader, &mut out.uid),
+                    b"kind" => json::FromJson::read_into(reader, &mut out.kind),
+                    b"resource" => json::FromJson::read_into(reader, &mut out.resource),
+                    b"subResource" => json::FromJson::read_into(reader, &mut out.sub_resource),
+                    b"requestKind" => json::FromJson::read_into(reader, &mut out.request_kind),
+                    b"requestResource" => {
+                        json::FromJson::read_into(reader, &mut out.request_resource)
+                    }
+                    b"requestSubResource" => {
+                        json::FromJson::read_into(reader, &mut out.request_sub_resource)
+                    }
+                    b"name" => json::FromJson::read_into(reader, &mut out.name),
+                    b"namespace" => json::FromJson::read_into(reader, &mut out.namespace),
+                    b"operation" => json::FromJson::read_into(reader, &mut out.operation),
+                    b"userInfo" => json::FromJson::read_into(reader, &mut out.user_info),
+                    b"object" | b"oldObject" => {
+                        let value = if is_pod(&out.kind) {
+                            raw_pod(reader)?
+                        } else {
+                            json::read(reader)?
+                        };
+                        if key == b"object" {
+                            out.object = value;
+                        } else {
+                            out.old_object = value;
+                        }
+                        Ok(())
+                    }
+                    b"dryRun" => json::FromJson::read_into(reader, &mut out.dry_run),
+                    _ => json::FromJson::read_into(reader, &mut out.options),
+                }
+            })
+        }
+    }
+
+    /// An object that is a pod: its text, and the pod decoded from it.
+    fn raw_pod(reader: &mut Reader<'_>) -> json::Result<Option<RawJson>> {
+        if reader.null()? {
+            return Ok(None);
+        }
+        let (pod, text) = reader.with_text(json::read::<Pod>)?;
+        let text = std::str::from_utf8(text).map_err(|_| Declined)?;
+        Ok(Some(RawJson {
+            text: text.into(),
+            pod: Some(Box::new(pod)),
+        }))
+    }
 
     impl Default for RawJson {
         fn default() -> Self {
-            RawJson("null".into())
+            RawJson {
+                text: "null".into(),
+                pod: None,
+            }
         }
     }
 
     impl FromJson for RawJson {
         fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> json::Result<()> {
             let raw = std::str::from_utf8(reader.raw_value()?).map_err(|_| Declined)?;
-            *slot = RawJson(raw.into());
+            *slot = RawJson {
+                text: raw.into(),
+                pod: None,
+            };
             Ok(())
         }
     }
@@ -606,7 +709,7 @@ mod tests {
             eprintln!("skipping: ../shared/corpus not found beside the checkout");
             return;
         };
-        let mut fast_reviews = 0;
+        let (mut fast_reviews, mut predecoded) = (0, 0);
         for entry in entries {
             let path = entry.expect("entry").path();
             let bytes = std::fs::read(&path).expect("readable");
@@ -622,7 +725,20 @@ mod tests {
                 path.display()
             );
             fast_reviews += 1;
+            // A pod decoded during the review's pass is the pod its text decodes to.
+            let request = fast.request.as_ref().expect("request");
+            for raw in [&request.object, &request.old_object].into_iter().flatten() {
+                if let Some(pod) = raw.pod() {
+                    let again = Pod::from_json(raw.get()).expect("decodes again");
+                    assert_eq!(pod, &again, "{}", path.display());
+                    predecoded += 1;
+                }
+            }
         }
+        assert!(
+            predecoded >= 5,
+            "only {predecoded} pods were decoded with their review"
+        );
         // Most corpus files are bare requests, which are not reviews; the reviews are fewer.
         assert!(
             fast_reviews >= 10,

@@ -311,48 +311,86 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Skips one value of any type, validating it.
+    /// Skips one value of any type, validating it. Iterative (a bit stack records whether each
+    /// open container is an object), because skipping is most of the work on large requests.
     pub fn skip_value(&mut self) -> Result<()> {
-        match self.peek()? {
-            b'"' => {
-                self.pos += 1;
-                self.skip_string_body()
+        // Bit 0 of `objects` is set when the innermost open container is an object.
+        let mut objects: u128 = 0;
+        let mut open: u32 = 0;
+        loop {
+            // A value is expected here.
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    self.skip_string_body()?;
+                }
+                opening @ (b'{' | b'[') => {
+                    self.pos += 1;
+                    if self.depth + open >= MAX_DEPTH {
+                        return Err(Declined);
+                    }
+                    let object = opening == b'{';
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        objects = objects << 1 | u128::from(object);
+                        open += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return Err(Declined),
             }
-            b'{' => self.skip_container(b'}', true),
-            b'[' => self.skip_container(b']', false),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.skip_number(),
-            _ => Err(Declined),
+            // After a value: a separator, or the ends of enclosing containers.
+            loop {
+                if open == 0 {
+                    return Ok(());
+                }
+                let in_object = objects & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if in_object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return Err(Declined),
+                }
+                self.pos += 1;
+                objects >>= 1;
+                open -= 1;
+            }
         }
     }
 
-    fn skip_container(&mut self, close: u8, object: bool) -> Result<()> {
-        self.enter()?;
-        self.pos += 1;
-        if self.peek()? == close {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            if object {
-                self.expect(b'"')?;
-                self.skip_string_body()?;
-                self.expect(b':')?;
-            }
-            self.skip_value()?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b if b == close => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(Declined),
-            }
-        }
+    /// Skips an object key and its colon.
+    #[inline]
+    fn skip_key(&mut self) -> Result<()> {
+        self.expect(b'"')?;
+        self.skip_string_body()?;
+        self.expect(b':')
+    }
+
+    /// Decodes one value with `decode` and also returns its bytes (without surrounding
+    /// whitespace).
+    pub fn with_text<T>(
+        &mut self,
+        decode: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<(T, &'a [u8])> {
+        self.skip_whitespace();
+        let start = self.pos;
+        let value = decode(self)?;
+        Ok((value, &self.bytes[start..self.pos]))
     }
 
     /// Skips one value and returns its bytes (without surrounding whitespace).

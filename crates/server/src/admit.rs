@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use podsec_admission::admit::{MetricEvent, SystemClock};
+use podsec_admission::admit::SystemClock;
 use podsec_admission::object::Pod;
 use podsec_admission::review::AdmissionResponse;
 use podsec_admission::review::{ADMISSION_REVIEW_KIND, ADMISSION_V1, ADMISSION_V1BETA1};
@@ -20,7 +20,7 @@ use podsec_psp::Phase;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, ListError, LookupError};
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::psp::Psp;
 use crate::state::{FileState, NamespaceCache};
 
@@ -177,7 +177,7 @@ impl Admitter {
         };
         let outcome = podsec_admission::admit(&self.admission, &cluster, request, ctx).await;
         for event in &outcome.metrics {
-            self.record(event);
+            self.metrics.record(event);
         }
         let mut response = outcome.response;
         // PSP's validating phase joins a request Pod Security Standards allowed; a PSS denial
@@ -208,40 +208,6 @@ impl Admitter {
             tracing::error!(%error, "encoding the AdmissionReview response");
             ReviewError::Internal
         })
-    }
-
-    fn record(&self, event: &MetricEvent) {
-        let request_labels = |r: &podsec_admission::admit::RequestLabels| metrics::RequestLabels {
-            request_operation: r.operation.clone(),
-            resource: r.resource.as_str(),
-            subresource: r.subresource.clone(),
-        };
-        match event {
-            MetricEvent::Evaluation {
-                decision,
-                mode,
-                level,
-                version,
-                request,
-            } => self.metrics.evaluation(&metrics::EvaluationLabels {
-                decision: decision.as_str(),
-                mode: mode.as_str(),
-                policy_level: level.as_str(),
-                policy_version: version.clone(),
-                request_operation: request.operation.clone(),
-                resource: request.resource.as_str(),
-                subresource: request.subresource.clone(),
-            }),
-            MetricEvent::Exemption { request } => {
-                self.metrics.exemption(&request_labels(request));
-            }
-            MetricEvent::Error { fatal, request } => self.metrics.error(&metrics::ErrorLabels {
-                fatal: if *fatal { "true" } else { "false" },
-                request_operation: request.operation.clone(),
-                resource: request.resource.as_str(),
-                subresource: request.subresource.clone(),
-            }),
-        }
     }
 }
 

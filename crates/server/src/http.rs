@@ -7,12 +7,14 @@
 //! answer is the AdmissionReview response as JSON plus a newline. With `--psp`, `/mutate` is the
 //! mutating endpoint (PodSecurityPolicy defaulting) under the same rules.
 
+use std::future::Future as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -238,36 +240,65 @@ enum BodyError {
 
 /// Reads the whole body, refusing it as soon as it reaches [`MAX_BODY_BYTES`] (before reading
 /// anything when Content-Length already says so) and giving up after `timeout`.
+///
+/// A body that arrives as one chunk (a review usually comes in one TLS read with its headers)
+/// is kept as it is, without copying, and one already complete when first polled arms no
+/// timer.
 async fn read_body(
     body: Body,
     declared_len: Option<u64>,
     timeout: Duration,
-) -> Result<Vec<u8>, BodyError> {
+) -> Result<Bytes, BodyError> {
     if declared_len.is_some_and(|len| len >= MAX_BODY_BYTES as u64) {
         return Err(BodyError::TooLarge);
     }
     // Trust Content-Length for sizing only up to a point: a client declaring 3 MiB and then
     // sending nothing must not make the server reserve 3 MiB per connection.
     let capacity = declared_len.map_or(16 * 1024, |len| len.min(256 * 1024) as usize);
-    let mut buf = Vec::with_capacity(capacity);
-    let mut body = body;
-    let read = async {
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| BodyError::Read)?;
-            if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() >= MAX_BODY_BYTES {
-                    return Err(BodyError::TooLarge);
-                }
-                buf.extend_from_slice(&data);
-            }
-        }
-        Ok(())
-    };
+    let mut read = std::pin::pin!(collect_body(body, capacity));
+    if let Poll::Ready(read) = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
+    {
+        return read;
+    }
     match tokio::time::timeout(timeout, read).await {
-        Ok(Ok(())) => Ok(buf),
-        Ok(Err(error)) => Err(error),
+        Ok(read) => read,
         Err(_) => Err(BodyError::Read),
     }
+}
+
+/// The data frames of `body` in one buffer: the first chunk itself while it is the only one,
+/// a copy into a buffer of `capacity` bytes (growing as needed) once there are more.
+async fn collect_body(mut body: Body, capacity: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<Vec<u8>> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Read)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        len += data.len();
+        if len >= MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        if data.is_empty() {
+            continue;
+        }
+        match (&mut joined, first.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(earlier)) => {
+                let mut buf = Vec::with_capacity(capacity.max(len));
+                buf.extend_from_slice(&earlier);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(match (joined, first) {
+        (Some(joined), _) => Bytes::from(joined),
+        (None, first) => first.unwrap_or_default(),
+    })
 }
 
 /// A Go `http.Error`-style answer: plain text, no sniffing, message plus newline.

@@ -164,6 +164,27 @@ async fn malformed_requests_get_upstreams_plain_text_errors() {
     server.stop().await.expect("clean stop");
 }
 
+/// A review arriving in many small pieces (streamed, so chunked) is put back together and
+/// answered exactly as the same review sent in one piece.
+#[tokio::test]
+async fn a_review_in_many_pieces_is_answered_like_one_in_one_piece() {
+    let server = start(options()).await;
+    let body = review_body();
+    let (status, whole) = server.post(body.clone()).await;
+    assert_eq!(status, 200, "{whole}");
+    assert!(whole["response"]["warnings"].is_array(), "{whole}");
+    for size in [1, 7, 1000] {
+        let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(size).map(|piece| Ok(piece.to_vec())).collect();
+        let (status, pieced) = server
+            .post(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+            .await;
+        assert_eq!(status, 200, "{pieced}");
+        assert_eq!(pieced, whole, "pieces of {size} bytes");
+    }
+    server.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn slow_clients_are_cut_off_without_blocking_others() {
     let server = start(Options {

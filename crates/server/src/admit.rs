@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use podsec_admission::admit::SystemClock;
 use podsec_admission::object::Pod;
 use podsec_admission::review::AdmissionResponse;
@@ -123,12 +124,12 @@ impl Admitter {
     }
 
     /// Decides one review body in PSP's mutating phase (CREATE of pods; everything else is
-    /// allowed untouched) and returns the JSON answer.
+    /// allowed untouched) and returns the answer's HTTP body: its JSON and a newline.
     pub async fn mutate(
         &self,
         body: &[u8],
         deadline: Option<Instant>,
-    ) -> Result<Vec<u8>, ReviewError> {
+    ) -> Result<Bytes, ReviewError> {
         let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
         check_type(&review)?;
         let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
@@ -146,19 +147,15 @@ impl Admitter {
             tracing::info!(uid = %request.uid, namespace = %request.namespace, name = %request.name,
                 operation = %request.operation, %message, "mutation denied");
         }
-        let reply = review.reply(response);
-        serde_json::to_vec(&reply).map_err(|error| {
-            tracing::error!(%error, "encoding the AdmissionReview response");
-            ReviewError::Internal
-        })
+        encode_answer(&review.reply(response))
     }
 
-    /// Decides one review body and returns the JSON answer (without the trailing newline).
+    /// Decides one review body and returns the answer's HTTP body: its JSON and a newline.
     pub async fn review(
         &self,
         body: &[u8],
         deadline: Option<Instant>,
-    ) -> Result<Vec<u8>, ReviewError> {
+    ) -> Result<Bytes, ReviewError> {
         let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
         check_type(&review)?;
         // Upstream's handler dereferences the request unconditionally and crashes into a 500;
@@ -203,12 +200,16 @@ impl Admitter {
             tracing::warn!(uid = %request.uid, namespace = %request.namespace, %error, "could not evaluate normally");
         }
 
-        let reply = review.reply(response);
-        serde_json::to_vec(&reply).map_err(|error| {
-            tracing::error!(%error, "encoding the AdmissionReview response");
-            ReviewError::Internal
-        })
+        encode_answer(&review.reply(response))
     }
+}
+
+/// The answer's HTTP body (see [`crate::answer::encode`]).
+fn encode_answer(reply: &AdmissionReview) -> Result<Bytes, ReviewError> {
+    crate::answer::encode(reply).map_err(|error| {
+        tracing::error!(%error, "encoding the AdmissionReview response");
+        ReviewError::Internal
+    })
 }
 
 /// Only AdmissionReviews of `admission.k8s.io/v1` or `v1beta1` are decided; absent type fields

@@ -187,16 +187,13 @@ async fn admit(state: &AppState, request: Request) -> Response {
     };
     let decided = std::panic::AssertUnwindSafe(decision).catch_unwind().await;
     match decided {
-        Ok(Ok(mut json)) => {
-            json.push(b'\n');
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                json,
-            )
-                .into_response()
+        Ok(Ok(answer)) => {
+            let mut response = Response::new(Body::from(answer));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
         }
         Ok(Err(error)) => {
             let status = match error {

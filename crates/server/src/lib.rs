@@ -16,6 +16,7 @@
 //! future completes) for embedding and tests.
 
 pub mod admit;
+pub mod answer;
 pub mod args;
 pub mod cluster;
 pub mod duration;

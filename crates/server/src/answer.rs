@@ -1,0 +1,383 @@
+//! The answer's HTTP body: the AdmissionReview response as JSON and a newline, byte for byte
+//! what `serde_json` writes for it, without going through serde for the common answers.
+//!
+//! An answer is mostly text to escape: a warning and the `audit-violations` annotation each
+//! repeat the violation list, full of quotes. `serde_json` looks at that text a byte at a time;
+//! here it is scanned eight bytes at a time for the three things JSON escapes (`"`, `\` and
+//! control characters), which is most of what writing an answer costs. Answers with a patch or
+//! status details (mutations, rare errors) go through `serde_json` itself. Every field is
+//! destructured without `..`, so a field added to the response types fails to compile here
+//! instead of being left out of answers.
+
+use std::cell::RefCell;
+
+use axum::body::Bytes;
+use podsec_admission::AdmissionReview;
+use podsec_admission::review::{AdmissionResponse, Status};
+
+/// `reply` as JSON plus a newline (as Go's `json.Encoder` ends it), in one allocation of exactly
+/// its size.
+///
+/// It is written into a buffer kept per thread and copied out once: a `Vec` grown by doubling
+/// from a guess costs several reallocations, and a `Bytes` made from a `Vec` with spare
+/// capacity allocates again to share it.
+pub fn encode(reply: &AdmissionReview) -> Result<Bytes, serde_json::Error> {
+    /// A buffer grown beyond this (a large patch) is not kept for the next answer.
+    const KEEP: usize = 64 * 1024;
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+    }
+    BUFFER.with(|buffer| {
+        // Encoding never comes back here, so the buffer is never already borrowed; were it,
+        // a fresh one does the job.
+        let mut own = Vec::new();
+        let mut borrowed = buffer.try_borrow_mut();
+        let out = match borrowed.as_deref_mut() {
+            Ok(out) => out,
+            Err(_) => &mut own,
+        };
+        out.clear();
+        let encoded = write(out, reply).map(|()| {
+            out.push(b'\n');
+            Bytes::copy_from_slice(out)
+        });
+        if out.capacity() > KEEP {
+            *out = Vec::new();
+        }
+        encoded
+    })
+}
+
+/// Appends `reply` as JSON (no newline) to `out`.
+fn write(out: &mut Vec<u8>, reply: &AdmissionReview) -> Result<(), serde_json::Error> {
+    let AdmissionReview {
+        api_version,
+        kind,
+        request,
+        response,
+    } = reply;
+    let simple = request.is_none()
+        && response.as_ref().is_some_and(|response| {
+            response.patch.is_none()
+                && response.patch_type.is_none()
+                && response
+                    .status
+                    .as_ref()
+                    .is_none_or(|status| status.details.is_none())
+        });
+    if !simple {
+        return serde_json::to_writer(out, reply);
+    }
+    out.extend_from_slice(b"{\"apiVersion\":");
+    string(out, api_version);
+    out.extend_from_slice(b",\"kind\":");
+    string(out, kind);
+    if let Some(response) = response {
+        out.extend_from_slice(b",\"response\":");
+        write_response(out, response);
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// A response without patch or status details (see [`write`]).
+fn write_response(out: &mut Vec<u8>, response: &AdmissionResponse) {
+    let AdmissionResponse {
+        uid,
+        allowed,
+        status,
+        patch: _,
+        patch_type: _,
+        audit_annotations,
+        warnings,
+    } = response;
+    out.extend_from_slice(b"{\"uid\":");
+    string(out, uid);
+    out.extend_from_slice(if *allowed {
+        b",\"allowed\":true"
+    } else {
+        b",\"allowed\":false"
+    });
+    if let Some(status) = status {
+        out.extend_from_slice(b",\"status\":");
+        write_status(out, status);
+    }
+    if !audit_annotations.is_empty() {
+        out.extend_from_slice(b",\"auditAnnotations\":{");
+        for (i, (key, value)) in audit_annotations.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, key);
+            out.push(b':');
+            string(out, value);
+        }
+        out.push(b'}');
+    }
+    if !warnings.is_empty() {
+        out.extend_from_slice(b",\"warnings\":[");
+        for (i, warning) in warnings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(out, warning);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// A status without details (see [`write`]): its members in declaration order, empty strings
+/// and a zero code left out, as the serde attributes say.
+fn write_status(out: &mut Vec<u8>, status: &Status) {
+    let Status {
+        status,
+        message,
+        reason,
+        details: _,
+        code,
+    } = status;
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, name: &[u8]| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":");
+    };
+    for (name, value) in [
+        (&b"status"[..], status),
+        (b"message", message),
+        (b"reason", reason),
+    ] {
+        if !value.is_empty() {
+            member(out, name);
+            string(out, value);
+        }
+    }
+    if *code != 0 {
+        member(out, b"code");
+        out.extend_from_slice(code.to_string().as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// `value` as a JSON string, escaped as `serde_json` escapes: `"` and `\` with a backslash,
+/// the control characters U+0000 to U+001F as `\b`, `\t`, `\n`, `\f`, `\r` or `\u00xx`
+/// (lower-case hex), nothing else.
+fn string(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(found) = next_escape(bytes, at) else {
+            break;
+        };
+        out.extend_from_slice(&bytes[start..found]);
+        escape(out, bytes[found]);
+        at = found + 1;
+        start = at;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// The index of the first byte at or after `from` that must be escaped.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = from;
+    let mut words = bytes[from..].chunks_exact(8);
+    for word in &mut words {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(word);
+        let w = u64::from_le_bytes(le);
+        // A byte's high bit is set in `lows` if it is below 0x20, in the others if it is the
+        // quote or the backslash; bytes above the lowest one found may be flagged wrongly
+        // (borrows), which does not matter since only the lowest is used.
+        let lows = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let quotes = quote.wrapping_sub(ONES) & !quote & HIGHS;
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let backslashes = backslash.wrapping_sub(ONES) & !backslash & HIGHS;
+        let found = lows | quotes | backslashes;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .map(|i| at + i)
+}
+
+fn escape(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use podsec_admission::review::{StatusCause, StatusDetails};
+
+    use super::*;
+
+    fn reply(response: AdmissionResponse, api_version: &str) -> AdmissionReview {
+        AdmissionReview {
+            api_version: api_version.to_owned(),
+            kind: "AdmissionReview".to_owned(),
+            request: None,
+            response: Some(response),
+        }
+    }
+
+    fn same_as_serde(review: &AdmissionReview) {
+        let mut expected = serde_json::to_vec(review).expect("serde encodes");
+        expected.push(b'\n');
+        let got = encode(review).expect("encodes");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&expected)
+        );
+    }
+
+    /// Every byte value that can start or sit in UTF-8 text, and the characters JSON escapes,
+    /// at every offset within an eight-byte word.
+    fn awkward_texts() -> Vec<String> {
+        let mut texts = vec![
+            String::new(),
+            "plain".to_owned(),
+            "would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false (containers \"a\", \"b\" must set securityContext.allowPrivilegeEscalation=false)".to_owned(),
+            "back\\slash \\\\ \"\" é ü 日本 \u{2028} \u{2029} \u{7f} \u{80} 😀 </script> &".to_owned(),
+        ];
+        let all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        texts.push(all.clone());
+        texts.push(all.chars().rev().collect());
+        for special in [
+            '"', '\\', '\0', '\u{1f}', '\n', '\u{8}', '\u{c}', '\r', '\t', ' ', '!', '#', '[', ']',
+            'é',
+        ] {
+            for offset in 0..17 {
+                let mut text = "x".repeat(offset);
+                text.push(special);
+                text.push_str(&"y".repeat(17 - offset));
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn answers_are_what_serde_json_writes() {
+        let texts = awkward_texts();
+        for text in &texts {
+            let mut annotations = BTreeMap::new();
+            annotations.insert("audit-violations".to_owned(), text.clone());
+            annotations.insert(text.clone(), "enforce".to_owned());
+            annotations.insert("enforce-policy".to_owned(), "baseline:v1.29".to_owned());
+            for allowed in [true, false] {
+                same_as_serde(&reply(
+                    AdmissionResponse {
+                        uid: text.clone(),
+                        allowed,
+                        audit_annotations: annotations.clone(),
+                        warnings: vec![text.clone(), "second".to_owned()],
+                        ..Default::default()
+                    },
+                    text,
+                ));
+            }
+        }
+        same_as_serde(&reply(AdmissionResponse::allowed(), "admission.k8s.io/v1"));
+        same_as_serde(&reply(AdmissionResponse::default(), ""));
+        same_as_serde(&AdmissionReview::default());
+    }
+
+    #[test]
+    fn statuses_are_what_serde_json_writes() {
+        for text in awkward_texts() {
+            for code in [0, 403, -1, i32::MAX, i32::MIN] {
+                for (status, message, reason) in [
+                    ("Failure", text.as_str(), "Forbidden"),
+                    ("", "", ""),
+                    ("", text.as_str(), ""),
+                    (text.as_str(), "", text.as_str()),
+                ] {
+                    let status = Status {
+                        status: status.to_owned(),
+                        message: message.to_owned(),
+                        reason: reason.to_owned(),
+                        details: None,
+                        code,
+                    };
+                    same_as_serde(&reply(
+                        AdmissionResponse::denied(status),
+                        "admission.k8s.io/v1beta1",
+                    ));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn patches_and_details_go_through_serde_json() {
+        let details = Status {
+            status: "Failure".to_owned(),
+            message: "bad \"pod\"".to_owned(),
+            reason: "Invalid".to_owned(),
+            details: Some(StatusDetails {
+                name: "web".to_owned(),
+                kind: "Pod".to_owned(),
+                causes: vec![StatusCause {
+                    reason: "FieldValueInvalid".to_owned(),
+                    message: "no\n".to_owned(),
+                    field: "spec".to_owned(),
+                }],
+                ..Default::default()
+            }),
+            code: 422,
+        };
+        same_as_serde(&reply(
+            AdmissionResponse::denied(details),
+            "admission.k8s.io/v1",
+        ));
+        same_as_serde(&reply(
+            AdmissionResponse {
+                allowed: true,
+                patch: Some(br#"[{"op":"add","path":"/x","value":"\u00e9"}]"#.to_vec()),
+                patch_type: Some("JSONPatch".to_owned()),
+                warnings: vec!["w".to_owned()],
+                ..Default::default()
+            },
+            "admission.k8s.io/v1",
+        ));
+    }
+}

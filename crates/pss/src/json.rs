@@ -284,28 +284,23 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(Declined),
         }
-        if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            let digits = i;
+        // One or more digits, or a decline.
+        let digits = |mut i: usize| -> Result<usize> {
+            let first = i;
             while bytes.get(i).is_some_and(u8::is_ascii_digit) {
                 i += 1;
             }
-            if i == digits {
-                return Err(Declined);
-            }
+            if i == first { Err(Declined) } else { Ok(i) }
+        };
+        if bytes.get(i) == Some(&b'.') {
+            i = digits(i + 1)?;
         }
         if matches!(bytes.get(i), Some(b'e' | b'E')) {
             i += 1;
             if matches!(bytes.get(i), Some(b'+' | b'-')) {
                 i += 1;
             }
-            let digits = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == digits {
-                return Err(Declined);
-            }
+            i = digits(i)?;
         }
         self.pos = i;
         Ok(())
@@ -414,34 +409,8 @@ impl<'a> Reader<'a> {
     /// Visits the members of an object in order with their raw keys; `member` must consume each
     /// value. A key with an escape declines; a key that is not UTF-8 is left for `member` to
     /// refuse (see [`Reader::unknown_key`]), so that known keys cost no validation.
-    pub fn fields(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
-        self.expect(b'{')?;
-        self.enter()?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            self.expect(b'"')?;
-            let start = self.pos;
-            let end = find_string_special(self.bytes, start);
-            if self.bytes.get(end) != Some(&b'"') {
-                return Err(Declined);
-            }
-            self.pos = end + 1;
-            self.expect(b':')?;
-            member(self, &self.bytes[start..end])?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(Declined),
-            }
-        }
+    pub fn fields(&mut self, member: impl FnMut(&mut Self, &'a [u8]) -> Result<()>) -> Result<()> {
+        self.members(Self::raw_key, member)
     }
 
     /// Skips the value of a key the caller does not know, after checking the key is UTF-8 (a
@@ -453,53 +422,64 @@ impl<'a> Reader<'a> {
         self.skip_value()
     }
 
-    /// Visits the members of an object in order; `member` must consume each value.
+    /// Visits the members of an object in order with their keys unescaped; `member` must
+    /// consume each value.
     pub fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
-        self.expect(b'{')?;
-        self.enter()?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
+        self.members(Self::str, |reader, key| member(reader, &key))
+    }
+
+    /// A key without escapes, as raw bytes.
+    fn raw_key(&mut self) -> Result<&'a [u8]> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let end = find_string_special(self.bytes, start);
+        if self.bytes.get(end) != Some(&b'"') {
+            return Err(Declined);
         }
-        loop {
-            self.expect(b'"')?;
-            let key = self.string_body()?;
-            self.expect(b':')?;
-            member(self, &key)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(Declined),
-            }
-        }
+        self.pos = end + 1;
+        Ok(&self.bytes[start..end])
+    }
+
+    /// The object loop shared by [`Reader::fields`] and [`Reader::object`].
+    fn members<K>(
+        &mut self,
+        mut key: impl FnMut(&mut Self) -> Result<K>,
+        mut member: impl FnMut(&mut Self, K) -> Result<()>,
+    ) -> Result<()> {
+        self.container(b'{', b'}', |reader| {
+            let name = key(reader)?;
+            reader.expect(b':')?;
+            member(reader, name)
+        })
     }
 
     /// Visits the items of an array in order; `item` must consume each value.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        self.expect(b'[')?;
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.container(b'[', b']', item)
+    }
+
+    /// `open`, then entries separated by commas (each read by `entry`), then `close`.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut entry: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.expect(open)?;
         self.enter()?;
-        if self.peek()? == b']' {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            item(self)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
+        if self.peek()? != close {
+            loop {
+                entry(self)?;
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b if b == close => break,
+                    _ => return Err(Declined),
                 }
-                _ => return Err(Declined),
             }
         }
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(())
     }
 }
 
@@ -546,42 +526,27 @@ fn find_string_special(bytes: &[u8], from: usize) -> usize {
     i
 }
 
-impl FromJson for bool {
-    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
-        *slot = reader.bool()?;
-        Ok(())
-    }
+/// Scalars: each is one reader call.
+macro_rules! scalar {
+    ($($ty:ty => $read:expr),* $(,)?) => {
+        $(impl FromJson for $ty {
+            fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
+                *slot = $read(reader)?;
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl FromJson for i32 {
-    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
-        *slot = reader.i32()?;
-        Ok(())
-    }
-}
-
-impl FromJson for i64 {
-    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
-        *slot = reader.i64()?;
-        Ok(())
-    }
-}
-
-impl FromJson for String {
-    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
-        *slot = reader.str()?.into_owned();
-        Ok(())
-    }
-}
-
-impl FromJson for compact_str::CompactString {
-    fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> Result<()> {
-        *slot = match reader.str()? {
-            Cow::Borrowed(s) => s.into(),
-            Cow::Owned(s) => s.into(),
-        };
-        Ok(())
-    }
+scalar! {
+    bool => Reader::bool,
+    i32 => Reader::i32,
+    i64 => Reader::i64,
+    String => |reader: &mut Reader<'_>| reader.str().map(Cow::into_owned),
+    compact_str::CompactString => |reader: &mut Reader<'_>| reader.str().map(|text| match text {
+        Cow::Borrowed(s) => compact_str::CompactString::from(s),
+        Cow::Owned(s) => compact_str::CompactString::from(s),
+    }),
 }
 
 impl FromJson for serde::de::IgnoredAny {

@@ -23,7 +23,7 @@ pub fn sink<'w, W: Write + IsTerminal + 'w>(
     out: W,
 ) -> Box<dyn Sink + 'w> {
     match format {
-        OutputFormat::Json => Box::new(json::JsonSink::new(io::BufWriter::new(out))),
+        OutputFormat::Json => Box::new(json::JsonSink::new(out)),
         OutputFormat::Text => {
             let colored = match color {
                 ColorChoice::Always => true,

@@ -58,6 +58,7 @@
 
 mod decode;
 mod fast_yaml;
+mod prefilter;
 mod split;
 #[cfg(test)]
 mod tests;
@@ -68,7 +69,8 @@ use std::io;
 use std::sync::Arc;
 
 pub use decode::decode;
-pub use walk::read_documents;
+pub use prefilter::may_spell;
+pub use walk::{read_documents, read_documents_mentioning};
 
 /// The largest document accepted, in bytes. `kubectl get -A -o yaml` of a
 /// big cluster is one document of tens of megabytes, so this is generous.

@@ -77,7 +77,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Even under --level, the first pass runs: a PodSecurityPolicy anywhere turns PSP on.
-    let state = ClusterState::collect(input::read_documents(&paths), forced.is_none());
+    let state = ClusterState::read(&paths, forced.is_none());
     let psp_on = args.psp || state.has_policy_documents;
     let psp = psp_on.then(|| PspAdmission {
         policies: state.policies.policies().cloned().collect(),

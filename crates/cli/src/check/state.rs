@@ -3,8 +3,10 @@
 //! `use` (for PodSecurityPolicy admission).
 //!
 //! Collected in a first pass, so that state written after the pods it governs still counts.
-//! The pass parses only documents whose text mentions `Namespace`, `PodSecurityPolicy` or the
-//! RBAC API group, which keeps it far cheaper than the evaluation pass.
+//! The pass parses only documents whose text may spell `Namespace`, `PodSecurityPolicy` or the
+//! RBAC API group (written out, or through an escape or a tag: see [`input::may_spell`]), and
+//! does not even split the inputs, or their ends, that cannot hold them; this keeps it far
+//! cheaper than the evaluation pass.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use serde_json::Value;
 use crate::input::{self, Document};
 use crate::psp::{POLICY_KIND, PolicySet, for_each_object};
 
+const NAMESPACE_KIND: &str = "Namespace";
 /// The API group of Roles, ClusterRoles and their bindings.
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const RBAC_KINDS: [&str; 4] = ["ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"];
@@ -50,22 +53,33 @@ impl ClusterState {
         self.namespaces.get(name)
     }
 
-    /// Reads the inputs once for cluster state; namespaces only when `namespaces` is set (their
-    /// labels do not matter under `--level`). Input errors are ignored here: the evaluation pass
-    /// reads the same documents and reports them.
-    pub fn collect(
+    /// Reads `paths` for cluster state; namespaces only when `namespaces` is set (their labels do
+    /// not matter under `--level`). Input errors are ignored here: the evaluation pass reads the
+    /// same documents and reports them.
+    pub fn read(paths: &[String], namespaces: bool) -> Self {
+        let words: &[&'static str] = if namespaces {
+            &[NAMESPACE_KIND, POLICY_KIND, RBAC_GROUP]
+        } else {
+            &[POLICY_KIND, RBAC_GROUP]
+        };
+        Self::collect(input::read_documents_mentioning(paths, words), namespaces)
+    }
+
+    /// Collects cluster state from `documents`.
+    fn collect(
         documents: impl Iterator<Item = Result<Document, input::InputError>>,
         namespaces: bool,
     ) -> Self {
         let mut state = ClusterState::default();
         for document in documents.flatten() {
             if namespaces
-                && document.text.contains("Namespace")
+                && input::may_spell(&document.text, NAMESPACE_KIND)
                 && let Ok(object) = input::decode::<Object>(&document)
             {
                 state.add(&object);
             }
-            if (document.text.contains(POLICY_KIND) || document.text.contains(RBAC_GROUP))
+            if (input::may_spell(&document.text, POLICY_KIND)
+                || input::may_spell(&document.text, RBAC_GROUP))
                 && let Ok(value) = input::decode::<Value>(&document)
             {
                 for_each_object(&value, None, &mut |object, item| {
@@ -116,7 +130,7 @@ fn item_place_message(item: Option<usize>, message: String) -> String {
 
 /// A core `v1` Namespace: cluster state, not something to judge.
 fn is_namespace(object: &Object) -> bool {
-    object.kind == "Namespace" && object.api_version == "v1"
+    object.kind == NAMESPACE_KIND && object.api_version == "v1"
 }
 
 /// Whether an object is cluster state that the report does not list: a Namespace, any document

@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::prefilter::{Extent, Prefilter};
 use super::split::{Splitter, Syntax};
 use super::{Document, InputError};
 
@@ -26,6 +27,22 @@ pub fn read_documents(paths: &[String]) -> Documents {
         next_path: 0,
         pending: Vec::new(),
         current: None,
+        prefilter: None,
+    }
+}
+
+/// Like [`read_documents`], for a reader that only wants documents that may decode to
+/// something holding one of `words` (see [`may_spell`](super::may_spell)): the documents it
+/// yields include all of those, but files are searched first, and what cannot hold the words is
+/// not split at all. Files that do not hold them are skipped, and a file is read only up to the
+/// end of the last document that may. Standard input, which cannot be read twice, is read
+/// whole.
+///
+/// Input errors in the parts that are skipped are not reported.
+pub fn read_documents_mentioning(paths: &[String], words: &[&'static str]) -> Documents {
+    Documents {
+        prefilter: Some(Prefilter::new(words)),
+        ..read_documents(paths)
     }
 }
 
@@ -37,6 +54,8 @@ pub struct Documents {
     /// Entries found in folders and not visited yet; the next one is last.
     pending: Vec<Entry>,
     current: Option<Splitter<Box<dyn Read>>>,
+    /// Set by [`read_documents_mentioning`].
+    prefilter: Option<Prefilter>,
 }
 
 /// A file or folder found in a folder.
@@ -73,7 +92,10 @@ impl Documents {
                     }
                     continue;
                 }
-                return Some(open_file(&entry.path));
+                match open_file(&entry.path, self.prefilter.as_ref()) {
+                    Some(opened) => return Some(opened),
+                    None => continue,
+                }
             }
             let path = self.paths.get(self.next_path)?.clone();
             self.next_path += 1;
@@ -95,7 +117,11 @@ impl Documents {
                     }
                 }
                 // Named on the command line: read whatever the extension.
-                Ok(_) => return Some(open_file(&path)),
+                Ok(_) => {
+                    if let Some(opened) = open_file(&path, self.prefilter.as_ref()) {
+                        return Some(opened);
+                    }
+                }
                 Err(error) => return Some(Err(unreadable(&path, error))),
             }
         }
@@ -138,19 +164,44 @@ fn is_manifest(path: &Path) -> bool {
     )
 }
 
-fn open_file(path: &Path) -> Result<Splitter<Box<dyn Read>>, InputError> {
-    let file = File::open(path).map_err(|error| unreadable(path, error))?;
+/// Opens a file for splitting; `None` when `prefilter` rules it out.
+fn open_file(
+    path: &Path,
+    prefilter: Option<&Prefilter>,
+) -> Option<Result<Splitter<Box<dyn Read>>, InputError>> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) => return Some(Err(unreadable(path, error))),
+    };
     let syntax = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => Syntax::JsonUnlessNot,
         _ => Syntax::Yaml,
     };
-    let reader: Box<dyn Read> = Box::new(file);
-    Ok(Splitter::new(
+    let extent = match prefilter {
+        None => Extent::Whole,
+        Some(prefilter) => match prefilter.extent(&mut file, syntax == Syntax::JsonUnlessNot) {
+            Ok(extent) => extent,
+            // Read again from the start, and let the splitter meet the error if it persists.
+            Err(_) => match File::open(path) {
+                Ok(again) => {
+                    file = again;
+                    Extent::Whole
+                }
+                Err(error) => return Some(Err(unreadable(path, error))),
+            },
+        },
+    };
+    let reader: Box<dyn Read> = match extent {
+        Extent::Nothing => return None,
+        Extent::Prefix(length) => Box::new(file.take(length)),
+        Extent::Whole => Box::new(file),
+    };
+    Some(Ok(Splitter::new(
         source_name(path),
         syntax,
         reader,
         READ_BUFFER_BYTES,
-    ))
+    )))
 }
 
 fn unreadable(path: &Path, error: io::Error) -> InputError {

@@ -26,6 +26,9 @@ pub(super) enum Syntax {
 pub(super) struct Splitter<R> {
     lines: LineReader<R>,
     state: State,
+    /// Whether the lines inside a YAML document are taken in one go (only tests turn this off,
+    /// to compare with reading them one by one).
+    take_blocks: bool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -53,7 +56,15 @@ impl<R: Read> Splitter<R> {
                 ready: VecDeque::new(),
                 done: false,
             },
+            take_blocks: true,
         }
+    }
+
+    /// Reads every line on its own, as a reference for the tests.
+    #[cfg(test)]
+    fn line_by_line(mut self) -> Self {
+        self.take_blocks = false;
+        self
     }
 
     /// Lowers the size limit of documents, to test it without gigabytes.
@@ -76,6 +87,17 @@ impl<R: Read> Splitter<R> {
                 }
                 Ok(ByteOrderMark::Utf8 | ByteOrderMark::None) => {}
                 Err(error) => return state.unreadable(error),
+            }
+        }
+        if self.take_blocks && state.in_block_document() {
+            // Inside a YAML document only marker lines matter, and they start with `-` or `.`:
+            // the lines before the next such line are taken in one go.
+            let (lines, bytes) = self
+                .lines
+                .advance_over_lines_not_starting_with_dash_or_dot();
+            if lines > 0 {
+                state.line_number += lines;
+                state.append(bytes);
             }
         }
         let at = match state.cursor {
@@ -167,6 +189,17 @@ struct State {
 }
 
 impl State {
+    /// Whether a YAML document with content is open and the next line is to be read: then any
+    /// line but a marker line is just part of it.
+    fn in_block_document(&self) -> bool {
+        self.cursor.is_none()
+            && self.mode == Mode::Yaml
+            && self
+                .open
+                .as_ref()
+                .is_some_and(|open| open.has_content && open.json.is_none())
+    }
+
     /// Processes `line` from byte `at`; returns where to continue in the same
     /// line, if a document ended before its end.
     fn process(&mut self, line: &[u8], at: usize) -> Option<usize> {
@@ -598,10 +631,7 @@ impl<R: Read> LineReader<R> {
         self.start = self.end;
         self.searched = self.searched.max(self.start);
         loop {
-            if let Some(newline) = self.buffer[self.searched..self.filled]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
+            if let Some(newline) = memchr::memchr(b'\n', &self.buffer[self.searched..self.filled]) {
                 self.end = self.searched + newline + 1;
                 self.searched = self.end;
                 return Ok(Advance::Line);
@@ -619,6 +649,33 @@ impl<R: Read> LineReader<R> {
                 return Ok(Advance::LineTooLong);
             }
         }
+    }
+
+    /// Moves over the whole lines already in the buffer after the current one, up to the first
+    /// that starts with `-` or `.`; returns how many lines that is and their bytes. The next
+    /// [`advance`](Self::advance) reads the line after them.
+    fn advance_over_lines_not_starting_with_dash_or_dot(&mut self) -> (usize, &[u8]) {
+        let from = self.end;
+        let region = &self.buffer[from..self.filled];
+        if matches!(region.first(), None | Some(b'-' | b'.')) {
+            return (0, &[]);
+        }
+        let dash = memchr::memmem::find(region, b"\n-");
+        let before_dash = &region[..dash.unwrap_or(region.len())];
+        let length = match memchr::memmem::find(before_dash, b"\n.").or(dash) {
+            Some(newline) => newline + 1,
+            // No such line among those here: all the whole lines.
+            None => match memchr::memrchr(b'\n', region) {
+                Some(newline) => newline + 1,
+                None => return (0, &[]),
+            },
+        };
+        let taken = &region[..length];
+        let lines = taken.iter().filter(|&&b| b == b'\n').count();
+        self.start = from;
+        self.end = from + length;
+        self.searched = self.end;
+        (lines, &self.buffer[from..from + length])
     }
 
     fn current(&self) -> &[u8] {
@@ -770,6 +827,67 @@ mod tests {
                 .map(|&(i, l, c, t, f)| (i, l, c, t.to_owned(), f))
                 .collect();
             assert_eq!(documents(Syntax::Yaml, input), expected, "input: {input:?}");
+        }
+    }
+
+    /// Lines that exercise every kind of line the splitter tells apart.
+    fn any_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("---".to_owned()),
+            Just("--- # c".to_owned()),
+            Just("--- {a: 1}".to_owned()),
+            Just("...".to_owned()),
+            Just("- item".to_owned()),
+            Just(".dot".to_owned()),
+            Just("----".to_owned()),
+            Just("%YAML 1.1".to_owned()),
+            Just("# comment".to_owned()),
+            Just(String::new()),
+            Just("{\"a\": [1,".to_owned()),
+            Just("]}".to_owned()),
+            Just("[1] {}".to_owned()),
+            "[a-z:\\- ]{0,10}",
+        ]
+    }
+
+    proptest::proptest! {
+        /// The result does not depend on how lines fall into reads, whether the lines of a
+        /// document are taken one by one or in one go.
+        #[test]
+        fn buffer_size_does_not_matter(
+            lines in proptest::collection::vec(any_line(), 0..30),
+            crlf: bool,
+            final_newline: bool,
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut input = lines.join(end);
+            if final_newline {
+                input.push_str(end);
+            }
+            let show = |items: Vec<Result<Document, InputError>>| -> Vec<String> {
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Ok(d) => format!("{} {} {} {:?} {:?}", d.index, d.first_line, d.first_column, d.text, d.format),
+                        Err(error) => error.to_string(),
+                    })
+                    .collect()
+            };
+            for syntax in [Syntax::Yaml, Syntax::JsonUnlessNot] {
+                let reference = show(
+                    Splitter::new(Arc::from("test.yaml"), syntax, input.as_bytes(), 4)
+                        .line_by_line()
+                        .collect(),
+                );
+                for capacity in [4, 5, 16, 64, 1 << 16] {
+                    proptest::prop_assert_eq!(
+                        &show(split(syntax, input.as_bytes(), capacity)),
+                        &reference,
+                        "capacity {}", capacity
+                    );
+                }
+            }
         }
     }
 

@@ -131,9 +131,21 @@ pub(super) fn check_skipped_plain(text: &str) -> Result<(), FastYamlError> {
     }
 }
 
-/// serde-saphyr's `yaml_trim`.
+/// serde-saphyr's `yaml_trim`. It trims ASCII characters only, so bytes can be compared
+/// directly (`str::trim_matches` with a set of chars decodes every char and is a hot spot).
 pub(super) fn yaml_trim(s: &str) -> &str {
-    s.trim_matches([' ', '\t', '\r', '\n'])
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let bytes = s.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII bytes, hence on character boundaries.
+    s.get(start..end).unwrap_or_default()
 }
 
 /// serde-saphyr's `parse_yaml11_bool`: `y`, `yes`, `true`, `on` and their
@@ -397,4 +409,17 @@ fn block_text(body: &str, indent: usize, folded: bool, strip: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::yaml_trim;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn trims_like_trim_matches(s in "[ \t\r\n]{0,3}[ \t\r\na-zé\u{2003}\u{85}]{0,8}[ \t\r\n]{0,3}") {
+            prop_assert_eq!(yaml_trim(&s), s.trim_matches([' ', '\t', '\r', '\n']));
+        }
+    }
 }

@@ -33,7 +33,7 @@ pub fn sink<'w, W: Write + IsTerminal + 'w>(
                 }
             };
             Box::new(text::TextSink::new(
-                io::BufWriter::new(out),
+                io::BufWriter::with_capacity(64 * 1024, out),
                 io::stderr(),
                 colored,
             ))

@@ -4,6 +4,7 @@
 //! summary line. Colour only when asked for or on a terminal.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::io::{self, Write};
 
 use super::Sink;
@@ -42,6 +43,16 @@ impl<W: Write, E: Write> TextSink<W, E> {
         }
     }
 
+    /// Writes `text` in `style` when colour is on: what [`paint`](Self::paint) returns, without
+    /// building it first (the report of every object goes through here).
+    fn painted(&mut self, style: &str, text: fmt::Arguments<'_>) -> io::Result<()> {
+        if self.colored {
+            write!(self.out, "{style}{text}{RESET}")
+        } else {
+            self.out.write_fmt(text)
+        }
+    }
+
     fn evaluation(
         &mut self,
         report: &ObjectReport,
@@ -49,50 +60,56 @@ impl<W: Write, E: Write> TextSink<W, E> {
         earlier: &[&PssEvaluation],
         fixed: &mut BTreeSet<&'static str>,
     ) -> io::Result<()> {
-        let policy = format!("{}:{}", e.level, e.version);
         if e.level == "privileged" {
             // Nothing is checked at privileged; the policy line already says it applies.
             return Ok(());
         }
         if e.allowed {
-            let line = format!("{:<8}{policy}: passes", e.mode);
-            return writeln!(self.out, "    {}", self.paint(DIM, &line));
+            self.out.write_all(b"    ")?;
+            self.painted(
+                DIM,
+                format_args!("{:<8}{}:{}: passes", e.mode, e.level, e.version),
+            )?;
+            return self.out.write_all(b"\n");
         }
         if let Some(same) = earlier
             .iter()
             .find(|o| o.level == e.level && o.version == e.version)
         {
-            let line = format!("{:<8}{policy}: same violations as {}", e.mode, same.mode);
-            return writeln!(self.out, "    {line}");
+            return writeln!(
+                self.out,
+                "    {:<8}{}:{}: same violations as {}",
+                e.mode, e.level, e.version, same.mode
+            );
         }
         let count = e.violations.len();
-        let header = format!(
-            "{:<8}{policy}: {count} {}",
-            e.mode,
-            if count == 1 {
-                "violation"
-            } else {
-                "violations"
-            }
-        );
+        let noun = if count == 1 {
+            "violation"
+        } else {
+            "violations"
+        };
         let style = if e.mode == "enforce" { RED } else { YELLOW };
-        writeln!(self.out, "    {}", self.paint(style, &header))?;
+        self.out.write_all(b"    ")?;
+        self.painted(
+            style,
+            format_args!("{:<8}{}:{}: {count} {noun}", e.mode, e.level, e.version),
+        )?;
+        self.out.write_all(b"\n")?;
         for v in &e.violations {
-            writeln!(
-                self.out,
-                "      {}: {}",
-                self.paint(BOLD, &v.reason),
-                v.detail
-            )?;
+            self.out.write_all(b"      ")?;
+            self.painted(BOLD, format_args!("{}", v.reason))?;
+            writeln!(self.out, ": {}", v.detail)?;
             if fixed.insert(v.check)
                 && let Some(fix) = fix_for(v.check)
             {
-                let at = report
-                    .template_path
-                    .map(|p| format!(" (in {p}.spec)"))
-                    .unwrap_or_default();
-                let line = format!("fix [{}]: {fix}{at}", v.check);
-                writeln!(self.out, "        {}", self.paint(DIM, &line))?;
+                self.out.write_all(b"        ")?;
+                match report.template_path {
+                    Some(p) => {
+                        self.painted(DIM, format_args!("fix [{}]: {fix} (in {p}.spec)", v.check))?
+                    }
+                    None => self.painted(DIM, format_args!("fix [{}]: {fix}", v.check))?,
+                }
+                self.out.write_all(b"\n")?;
             }
         }
         Ok(())
@@ -166,17 +183,24 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
             Decision::Exempt => ("○", "EXEMPT", DIM),
             Decision::Skipped => ("-", "SKIPPED", DIM),
         };
-        let mut place = format!("{}, document {}", report.source, report.document);
-        if let Some(item) = report.item {
-            place.push_str(&format!(", item {item}"));
+        self.painted(style, format_args!("{mark} {word:<7}"))?;
+        self.out.write_all(b" ")?;
+        self.painted(BOLD, format_args!("{}", report.display_name()))?;
+        self.out.write_all(b"  ")?;
+        match report.item {
+            Some(item) => self.painted(
+                DIM,
+                format_args!(
+                    "({}, document {}, item {item})",
+                    report.source, report.document
+                ),
+            )?,
+            None => self.painted(
+                DIM,
+                format_args!("({}, document {})", report.source, report.document),
+            )?,
         }
-        let verdict = self.paint(style, &format!("{mark} {word:<7}"));
-        writeln!(
-            self.out,
-            "{verdict} {}  {}",
-            self.paint(BOLD, &report.display_name()),
-            self.paint(DIM, &format!("({place})"))
-        )?;
+        self.out.write_all(b"\n")?;
         match report.decision {
             Decision::Skipped => {
                 let why = report.reason.as_deref().unwrap_or("nothing to judge");

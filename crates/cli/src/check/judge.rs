@@ -2,6 +2,7 @@
 //! mode, in the order upstream Pod Security Admission decides them (spec §5.2–§5.5); then, when
 //! it is on, PodSecurityPolicy admission ([`super::psp`]).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use podsec_admission::admit::evaluate_pod;
@@ -35,7 +36,14 @@ pub struct Judge<'a> {
     pub state: &'a ClusterState,
     /// PodSecurityPolicy admission, when on.
     pub psp: Option<PspAdmission<'a>>,
+    /// [`Judge::policy_for`] by namespace: the same for every object, and resolving labels
+    /// costs allocations. Holds at most one entry per namespace of the cluster state, and one
+    /// for `--level`.
+    pub policies: RefCell<BTreeMap<String, PolicyFor>>,
 }
+
+/// The policy in force in a namespace, where it came from, and invalid-label errors.
+type PolicyFor = (Policy, PolicySource, Vec<String>);
 
 /// Where an object was found.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +150,7 @@ impl Judge<'_> {
             return report;
         };
 
-        let (policy, source, errors) = self.policy_for(namespace);
+        let (policy, source, errors) = self.cached_policy_for(namespace);
         report.policy = Some(PolicyReport {
             enforce: policy.enforce.to_string(),
             audit: policy.audit.to_string(),
@@ -206,8 +214,27 @@ impl Judge<'_> {
         report
     }
 
+    /// [`Judge::policy_for`], remembered for namespaces of the cluster state and `--level`.
+    fn cached_policy_for(&self, namespace: &str) -> PolicyFor {
+        // Namespaces the input does not define all get the same answer: not worth a map entry
+        // each, as there may be as many of them as objects.
+        let key = match (self.forced, self.state.namespace_labels(namespace)) {
+            (Some(_), _) => "",
+            (None, Some(_)) => namespace,
+            (None, None) => return self.policy_for(namespace),
+        };
+        if let Some(known) = self.policies.borrow().get(key) {
+            return known.clone();
+        }
+        let answer = self.policy_for(namespace);
+        self.policies
+            .borrow_mut()
+            .insert(key.to_owned(), answer.clone());
+        answer
+    }
+
     /// The policy in force in `namespace`, where it came from, and invalid-label errors.
-    fn policy_for(&self, namespace: &str) -> (Policy, PolicySource, Vec<String>) {
+    fn policy_for(&self, namespace: &str) -> PolicyFor {
         if let Some(forced) = self.forced {
             let mut labels = BTreeMap::new();
             labels.insert(ENFORCE_LEVEL_LABEL.to_owned(), forced.level.to_string());

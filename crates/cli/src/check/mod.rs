@@ -96,6 +96,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         default_namespace: &args.namespace,
         state: &state,
         psp,
+        policies: Default::default(),
     };
 
     let stdout = io::stdout().lock();

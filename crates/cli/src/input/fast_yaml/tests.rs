@@ -703,3 +703,32 @@ proptest::proptest! {
         let _ = compare::<Object>(&text);
     }
 }
+
+/// A struct's keys are remembered inline up to a point and in a list after it: a repeated key
+/// is refused wherever it falls, and a struct with more distinct keys than fit inline is read.
+#[test]
+fn repeated_struct_keys_are_refused_past_the_inline_ones() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Named {
+        name: String,
+    }
+    for keys in [1, 15, 16, 17, 40] {
+        let mut text: String = (0..keys).map(|i| format!("k{i}: v\n")).collect();
+        text.push_str("name: a\n");
+        assert_eq!(
+            compare::<Named>(&text).ok(),
+            Some(Named { name: "a".into() }),
+            "{keys} keys"
+        );
+        for repeated in [0, keys / 2, keys - 1] {
+            let text = format!("{text}k{repeated}: again\n");
+            assert!(
+                matches!(
+                    compare::<Named>(&text),
+                    Err(FastYamlError::Unsupported(Unsupported::RepeatedKey))
+                ),
+                "{keys} keys, k{repeated} repeated"
+            );
+        }
+    }
+}

@@ -238,142 +238,10 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// Skips a string after its opening quote, checking escapes and control characters as
-    /// serde_json does for ignored strings (it does not check UTF-8 there, and neither does
-    /// this).
-    fn skip_string_body(&mut self) -> Result<()> {
-        let mut at = self.pos;
-        loop {
-            at = find_string_special(self.bytes, at);
-            match self.bytes.get(at) {
-                Some(b'"') => {
-                    self.pos = at + 1;
-                    return Ok(());
-                }
-                Some(b'\\') => match self.bytes.get(at + 1) {
-                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
-                    Some(b'u') => {
-                        self.pos = at + 2;
-                        self.hex4()?;
-                        at = self.pos;
-                    }
-                    _ => return Err(Declined),
-                },
-                _ => return Err(Declined),
-            }
-        }
-    }
-
-    fn skip_number(&mut self) -> Result<()> {
-        let bytes = self.bytes;
-        let mut i = self.pos;
-        if bytes.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match bytes.get(i) {
-            Some(b'0') => {
-                i += 1;
-                if bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                    return Err(Declined);
-                }
-            }
-            Some(b'1'..=b'9') => {
-                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return Err(Declined),
-        }
-        // One or more digits, or a decline.
-        let digits = |mut i: usize| -> Result<usize> {
-            let first = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == first { Err(Declined) } else { Ok(i) }
-        };
-        if bytes.get(i) == Some(&b'.') {
-            i = digits(i + 1)?;
-        }
-        if matches!(bytes.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(bytes.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            i = digits(i)?;
-        }
-        self.pos = i;
-        Ok(())
-    }
-
-    /// Skips one value of any type, validating it. Iterative (a bit stack records whether each
-    /// open container is an object), because skipping is most of the work on large requests.
+    /// Skips one value of any type, validating it (see [`skip`]).
     pub fn skip_value(&mut self) -> Result<()> {
-        // Bit 0 of `objects` is set when the innermost open container is an object.
-        let mut objects: u128 = 0;
-        let mut open: u32 = 0;
-        loop {
-            // A value is expected here.
-            match self.peek()? {
-                b'"' => {
-                    self.pos += 1;
-                    self.skip_string_body()?;
-                }
-                opening @ (b'{' | b'[') => {
-                    self.pos += 1;
-                    if self.depth + open >= MAX_DEPTH {
-                        return Err(Declined);
-                    }
-                    let object = opening == b'{';
-                    let close = if object { b'}' } else { b']' };
-                    if self.peek()? == close {
-                        self.pos += 1;
-                    } else {
-                        objects = objects << 1 | u128::from(object);
-                        open += 1;
-                        if object {
-                            self.skip_key()?;
-                        }
-                        continue;
-                    }
-                }
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                b'-' | b'0'..=b'9' => self.skip_number()?,
-                _ => return Err(Declined),
-            }
-            // After a value: a separator, or the ends of enclosing containers.
-            loop {
-                if open == 0 {
-                    return Ok(());
-                }
-                let in_object = objects & 1 == 1;
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        if in_object {
-                            self.skip_key()?;
-                        }
-                        break;
-                    }
-                    b'}' if in_object => {}
-                    b']' if !in_object => {}
-                    _ => return Err(Declined),
-                }
-                self.pos += 1;
-                objects >>= 1;
-                open -= 1;
-            }
-        }
-    }
-
-    /// Skips an object key and its colon.
-    #[inline]
-    fn skip_key(&mut self) -> Result<()> {
-        self.expect(b'"')?;
-        self.skip_string_body()?;
-        self.expect(b':')
+        self.pos = skip(self.bytes, self.pos, MAX_DEPTH - self.depth.min(MAX_DEPTH))?;
+        Ok(())
     }
 
     /// Decodes one value with `decode` and also returns its bytes (without surrounding
@@ -481,6 +349,167 @@ impl<'a> Reader<'a> {
         self.depth -= 1;
         Ok(())
     }
+}
+
+/// Skips whitespace from `i`.
+#[inline(always)]
+fn whitespace(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Skips one value starting at `i` (after optional whitespace), validating it with serde_json's
+/// rules for ignored values; returns where it ends. Containers may nest `depth` deep.
+///
+/// Skipping is most of the work on large requests (managed fields, status, env), so this is one
+/// loop over local state: a bit stack records whether each open container is an object.
+fn skip(bytes: &[u8], mut i: usize, depth: u32) -> Result<usize> {
+    // Bit 0 of `objects` is set when the innermost open container is an object.
+    let mut objects: u128 = 0;
+    let mut open: u32 = 0;
+    loop {
+        // A value is expected here.
+        i = whitespace(bytes, i);
+        match bytes.get(i) {
+            Some(b'"') => i = skip_string(bytes, i + 1)?,
+            Some(&opening @ (b'{' | b'[')) => {
+                if open >= depth {
+                    return Err(Declined);
+                }
+                i = whitespace(bytes, i + 1);
+                let object = opening == b'{';
+                let close = if object { b'}' } else { b']' };
+                if bytes.get(i) == Some(&close) {
+                    i += 1;
+                } else {
+                    objects = objects << 1 | u128::from(object);
+                    open += 1;
+                    if object {
+                        i = skip_key(bytes, i)?;
+                    }
+                    continue;
+                }
+            }
+            Some(b't') => i = skip_literal(bytes, i, b"true")?,
+            Some(b'f') => i = skip_literal(bytes, i, b"false")?,
+            Some(b'n') => i = skip_literal(bytes, i, b"null")?,
+            Some(b'-' | b'0'..=b'9') => i = skip_number(bytes, i)?,
+            _ => return Err(Declined),
+        }
+        // After a value: a separator, or the ends of enclosing containers.
+        loop {
+            if open == 0 {
+                return Ok(i);
+            }
+            let in_object = objects & 1 == 1;
+            i = whitespace(bytes, i);
+            match bytes.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    if in_object {
+                        i = skip_key(bytes, whitespace(bytes, i))?;
+                    }
+                    break;
+                }
+                Some(b'}') if in_object => {}
+                Some(b']') if !in_object => {}
+                _ => return Err(Declined),
+            }
+            i += 1;
+            objects >>= 1;
+            open -= 1;
+        }
+    }
+}
+
+/// Skips `"key"` and its colon, `i` being at the opening quote.
+#[inline(always)]
+fn skip_key(bytes: &[u8], i: usize) -> Result<usize> {
+    if bytes.get(i) != Some(&b'"') {
+        return Err(Declined);
+    }
+    let i = whitespace(bytes, skip_string(bytes, i + 1)?);
+    if bytes.get(i) == Some(&b':') {
+        Ok(i + 1)
+    } else {
+        Err(Declined)
+    }
+}
+
+#[inline(always)]
+fn skip_literal(bytes: &[u8], i: usize, literal: &[u8]) -> Result<usize> {
+    if bytes[i..].starts_with(literal) {
+        Ok(i + literal.len())
+    } else {
+        Err(Declined)
+    }
+}
+
+/// Skips a string from just after its opening quote, checking escapes and control characters
+/// as serde_json does for ignored strings (it does not check UTF-8 there, and neither does
+/// this); returns the index after the closing quote.
+#[inline]
+fn skip_string(bytes: &[u8], mut i: usize) -> Result<usize> {
+    loop {
+        i = find_string_special(bytes, i);
+        match bytes.get(i) {
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => match bytes.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let digits = bytes.get(i + 2..i + 6).ok_or(Declined)?;
+                    if !digits.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(Declined);
+                    }
+                    i += 6;
+                }
+                _ => return Err(Declined),
+            },
+            _ => return Err(Declined),
+        }
+    }
+}
+
+/// Skips a number with serde_json's grammar (`-`? int frac? exp?, no leading zeros).
+fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
+    if bytes.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match bytes.get(i) {
+        Some(b'0') => {
+            i += 1;
+            if bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                return Err(Declined);
+            }
+        }
+        Some(b'1'..=b'9') => {
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        _ => return Err(Declined),
+    }
+    // One or more digits, or a decline.
+    let digits = |mut i: usize| -> Result<usize> {
+        let first = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == first { Err(Declined) } else { Ok(i) }
+    };
+    if bytes.get(i) == Some(&b'.') {
+        i = digits(i + 1)?;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i)?;
+    }
+    Ok(i)
 }
 
 /// `bytes` as text, when it is UTF-8. Most strings in manifests are short and ASCII, where the

@@ -128,6 +128,20 @@ impl<L: Clone + Hash + Eq, M: Clone> Handles<L, M> {
     }
 }
 
+impl<L: Clone + Hash + Eq> Handles<L, Counter> {
+    /// Counts one event with exactly these labels.
+    fn increment(&self, family: &Family<L, Counter>, labels: &L) {
+        self.update(
+            family,
+            |l| l == labels,
+            || labels.clone(),
+            |c| {
+                c.inc();
+            },
+        );
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -216,36 +230,15 @@ impl Metrics {
     }
 
     pub fn evaluation(&self, labels: &EvaluationLabels) {
-        self.evaluation_handles.update(
-            &self.evaluations,
-            |l| l == labels,
-            || labels.clone(),
-            |c| {
-                c.inc();
-            },
-        );
+        self.evaluation_handles.increment(&self.evaluations, labels);
     }
 
     pub fn exemption(&self, labels: &RequestLabels) {
-        self.exemption_handles.update(
-            &self.exemptions,
-            |l| l == labels,
-            || labels.clone(),
-            |c| {
-                c.inc();
-            },
-        );
+        self.exemption_handles.increment(&self.exemptions, labels);
     }
 
     pub fn error(&self, labels: &ErrorLabels) {
-        self.error_handles.update(
-            &self.errors,
-            |l| l == labels,
-            || labels.clone(),
-            |c| {
-                c.inc();
-            },
-        );
+        self.error_handles.increment(&self.errors, labels);
     }
 
     /// Counts one of the decision flow's metric events, as [`Metrics::evaluation`],

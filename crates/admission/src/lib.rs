@@ -10,7 +10,7 @@
 //! - [`field_error`]: apimachinery's field errors and aggregates.
 //! - [`config`]: PodSecurityConfiguration and AdmissionConfiguration loading and validation.
 //! - [`review`]: AdmissionReview `v1` / `v1beta1` wire types.
-//! - [`admit`]: the decision flow for pods, pod controllers and namespaces.
+//! - [`admit`](mod@admit): the decision flow for pods, pod controllers and namespaces.
 //!
 //! Offline, as `podsec check` uses it: decode a manifest, resolve the namespace's labels and
 //! evaluate the pod template in each mode.

@@ -1,7 +1,7 @@
 //! Reading manifests: files, folders and standard input, split into documents.
 //!
 //! This is the first stage of `podsec check`: it turns the command line's
-//! `[PATH|-]...` into a lazy stream of [`Document`]s, and [`decode`] turns one
+//! `[PATH|-]...` into a lazy stream of [`Document`]s, and [`decode`](fn@decode) turns one
 //! document into any serde type. Expanding `kind: List` and recognising
 //! Kubernetes objects happen later, at the object layer.
 //!
@@ -52,7 +52,7 @@
 //!
 //! # Limits
 //! A document may hold at most [`MAX_DOCUMENT_BYTES`]; a larger one is
-//! reported and skipped. YAML decoding runs with budgets (see [`decode`]) so
+//! reported and skipped. YAML decoding runs with budgets (see [`decode`](fn@decode)) so
 //! that an alias bomb ("billion laughs") is an error instead of gigabytes of
 //! memory.
 
@@ -76,7 +76,7 @@ pub use walk::{read_documents, read_documents_mentioning};
 /// big cluster is one document of tens of megabytes, so this is generous.
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
 
-/// The syntax a document is written in, which decides how [`decode`] reads it.
+/// The syntax a document is written in, which decides how [`decode`](fn@decode) reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// A YAML document. If it is a flow collection that is also valid JSON
@@ -87,7 +87,7 @@ pub enum Format {
     Json,
 }
 
-/// One document of an input, ready for [`decode`].
+/// One document of an input, ready for [`decode`](fn@decode).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Document {
     /// The input: the path as given on the command line (joined with the
@@ -104,7 +104,7 @@ pub struct Document {
     pub first_column: usize,
     /// The text of the document, including its `---` line and directives.
     pub text: String,
-    /// How [`decode`] reads the text.
+    /// How [`decode`](fn@decode) reads the text.
     pub format: Format,
 }
 

@@ -238,7 +238,7 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// Skips one value of any type, validating it (see [`skip`]).
+    /// Skips one value of any type, validating it with serde_json's rules for ignored values.
     pub fn skip_value(&mut self) -> Result<()> {
         self.pos = skip(self.bytes, self.pos, MAX_DEPTH - self.depth.min(MAX_DEPTH))?;
         Ok(())

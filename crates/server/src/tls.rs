@@ -4,7 +4,7 @@
 //! Kubernetes mounts a Secret as a directory whose files are symlinks into a timestamped
 //! directory (`tls.crt -> ..data/tls.crt`, `..data -> ..2024_01_01_00_00_00.123`); an update
 //! swaps the `..data` symlink atomically. Inotify on the visible path sees nothing of that, so
-//! [`watch`] polls: it resolves both paths through every symlink and compares the resolved
+//! [`watch`](fn@watch) polls: it resolves both paths through every symlink and compares the resolved
 //! target, inode, size and modification time. A change is loaded and checked (the key must match
 //! the certificate) before it replaces the served one, so a half-written pair never reaches a
 //! handshake; established connections keep the certificate they were opened with and are never

@@ -4,7 +4,7 @@
 //! a small, regular part of YAML, which this module reads at more than ten
 //! times that speed: a `serde::Deserializer` straight over the text of one
 //! document, borrowing its strings and skipping ignored values without
-//! building anything. [`decode`](super::decode) tries it first and falls back
+//! building anything. [`decode`](fn@super::decode) tries it first and falls back
 //! to serde-saphyr whenever it returns an error, so that messages and
 //! positions stay serde-saphyr's.
 //!

@@ -9,10 +9,14 @@ use podsec_admission::review::AdmissionReview;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(fast) = podsec_pss::json::from_slice::<Pod>(data) {
-        let serde: Pod = serde_json::from_slice(data).expect("serde accepts what the fast path accepts");
+        let serde: Pod =
+            serde_json::from_slice(data).expect("serde accepts what the fast path accepts");
         assert_eq!(fast, serde);
     }
-    match (Object::from_json_slice(data), serde_json::from_slice::<Object>(data)) {
+    match (
+        Object::from_json_slice(data),
+        serde_json::from_slice::<Object>(data),
+    ) {
         (Ok(both), Ok(serde)) => assert_eq!(both, serde),
         (Err(_), Err(_)) => {}
         (both, serde) => panic!("disagree: {both:?} vs {serde:?}"),

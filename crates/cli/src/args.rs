@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use podsec_pss::{Level, MAX_KNOWN_MINOR, Version};
+/// `--psp-messages`: the same choice as `podsec serve` has.
+pub use podsec_server::psp::PspMessages;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -184,24 +186,6 @@ define the same name, the later one counts (as with kubectl apply).
 
 Example:
   podsec psp list cluster/policies/";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PspMessages {
-    /// Kubernetes 1.21-1.24: `PodSecurityPolicy: unable to admit pod: [...]`.
-    Current,
-    /// Kubernetes up to 1.20: `PodSecurityPolicy: unable to validate against any pod security
-    /// policy: [...]`.
-    Legacy,
-}
-
-impl From<PspMessages> for podsec_psp::MessageStyle {
-    fn from(messages: PspMessages) -> Self {
-        match messages {
-            PspMessages::Current => podsec_psp::MessageStyle::Current,
-            PspMessages::Legacy => podsec_psp::MessageStyle::Legacy,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LevelArg {

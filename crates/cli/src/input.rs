@@ -59,6 +59,7 @@
 mod decode;
 mod fast_yaml;
 mod prefilter;
+mod saphyr_options;
 mod split;
 #[cfg(test)]
 mod tests;

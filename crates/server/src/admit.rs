@@ -130,8 +130,7 @@ impl Admitter {
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Bytes, ReviewError> {
-        let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
-        check_type(&review)?;
+        let review = decode_review(body)?;
         let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
         let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_DEADLINE);
         let decided = match &self.psp {
@@ -156,8 +155,7 @@ impl Admitter {
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Bytes, ReviewError> {
-        let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
-        check_type(&review)?;
+        let review = decode_review(body)?;
         // Upstream's handler dereferences the request unconditionally and crashes into a 500;
         // a review without one is a malformed request, and is answered as one.
         let request = review.request.as_ref().ok_or(ReviewError::Decode)?;
@@ -210,6 +208,13 @@ fn encode_answer(reply: &AdmissionReview) -> Result<Bytes, ReviewError> {
         tracing::error!(%error, "encoding the AdmissionReview response");
         ReviewError::Internal
     })
+}
+
+/// Decodes a review body and checks its type ([`check_type`]).
+fn decode_review(body: &[u8]) -> Result<AdmissionReview, ReviewError> {
+    let review = AdmissionReview::from_json_slice(body).map_err(|_| ReviewError::Decode)?;
+    check_type(&review)?;
+    Ok(review)
 }
 
 /// Only AdmissionReviews of `admission.k8s.io/v1` or `v1beta1` are decided; absent type fields

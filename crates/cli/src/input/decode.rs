@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter};
+use serde_saphyr::MessageFormatter;
 
+use super::saphyr_options::yaml_options;
 use super::{Document, Format, Position, fast_yaml};
 
 /// Whether YAML documents go through [`fast_yaml`] before serde-saphyr.
@@ -77,27 +78,6 @@ fn decode_yaml<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, Deco
     }
     serde_saphyr::from_str_with_options(&document.text, yaml_options(document.text.len()))
         .map_err(|error| yaml_error(document, &error))
-}
-
-pub(super) fn yaml_options(length: usize) -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_depth: 128,
-            max_events: length.max(1_000_000),
-            max_nodes: length.max(250_000),
-            max_total_scalar_bytes: length.max(64 * 1024 * 1024),
-        },
-        alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 250_000,
-        },
-        duplicate_keys: DuplicateKeyPolicy::LastWins,
-        legacy_octal_numbers: true,
-        // Comments are not needed, and not emitting them is faster.
-        emit_comments: false,
-        // Errors are located by line and column; a snippet would repeat the
-        // document in every message.
-        with_snippet: false,
-    }
 }
 
 fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {

@@ -302,7 +302,7 @@ fn fast_yaml_throughput() -> std::io::Result<()> {
             megabytes / cpu
         );
     }
-    let saphyr = |text: &str| super::decode::yaml_options(text.len());
+    let saphyr = |text: &str| super::saphyr_options::yaml_options(text.len());
     println!("{count} documents, {megabytes:.0} MB of YAML");
     measure(
         "serde-saphyr -> Value",

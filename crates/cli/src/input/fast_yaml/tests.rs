@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{FastYamlError, Unsupported, from_str};
-use crate::input::decode::yaml_options;
+use crate::input::saphyr_options::yaml_options;
 use crate::input::{Format, read_documents};
 
 fn saphyr<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {

@@ -308,51 +308,33 @@ mod fast {
     /// says Pod, `object` and `oldObject` are decoded as pods in the same pass.
     impl FromJson for AdmissionRequest {
         fn read_into(reader: &mut Reader<'_>, out: &mut Self) -> json::Result<()> {
-            const KEYS: &[&str] = &[
-                "uid",
-                "kind",
-                "resource",
-                "subResource",
-                "requestKind",
-                "requestResource",
-                "requestSubResource",
-                "name",
-                "namespace",
-                "operation",
-                "userInfo",
-                "object",
-                "oldObject",
-                "dryRun",
-                "options",
-            ];
-            let mut seen: u32 = 0;
+            let is_pod = |kind: &GroupVersionKind| {
+                kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod"
+            };
+            // Bit `n` of `seen` marks the `n`th field; a repeated field declines (serde's derive
+            // refuses it), checked once the value is read.
+            let mut seen: u16 = 0;
             reader.fields(|reader, key| {
-                let Some(index) = KEYS.iter().position(|k| k.as_bytes() == key) else {
-                    return reader.unknown_key(key);
-                };
-                if seen & (1 << index) != 0 {
-                    return Err(Declined);
-                }
-                seen |= 1 << index;
-                let is_pod = |kind: &GroupVersionKind| {
-                    kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod"
-                };
-                match key {
-                    b"uid" => json::FromJson::read_into(reader, &mut out.uid),
-                    b"kind" => json::FromJson::read_into(reader, &mut out.kind),
-                    b"resource" => json::FromJson::read_into(reader, &mut out.resource),
-                    b"subResource" => json::FromJson::read_into(reader, &mut out.sub_resource),
-                    b"requestKind" => json::FromJson::read_into(reader, &mut out.request_kind),
+                let field: u16 = match key {
+                    b"uid" => FromJson::read_into(reader, &mut out.uid).map(|()| 0)?,
+                    b"kind" => FromJson::read_into(reader, &mut out.kind).map(|()| 1)?,
+                    b"resource" => FromJson::read_into(reader, &mut out.resource).map(|()| 2)?,
+                    b"subResource" => {
+                        FromJson::read_into(reader, &mut out.sub_resource).map(|()| 3)?
+                    }
+                    b"requestKind" => {
+                        FromJson::read_into(reader, &mut out.request_kind).map(|()| 4)?
+                    }
                     b"requestResource" => {
-                        json::FromJson::read_into(reader, &mut out.request_resource)
+                        FromJson::read_into(reader, &mut out.request_resource).map(|()| 5)?
                     }
                     b"requestSubResource" => {
-                        json::FromJson::read_into(reader, &mut out.request_sub_resource)
+                        FromJson::read_into(reader, &mut out.request_sub_resource).map(|()| 6)?
                     }
-                    b"name" => json::FromJson::read_into(reader, &mut out.name),
-                    b"namespace" => json::FromJson::read_into(reader, &mut out.namespace),
-                    b"operation" => json::FromJson::read_into(reader, &mut out.operation),
-                    b"userInfo" => json::FromJson::read_into(reader, &mut out.user_info),
+                    b"name" => FromJson::read_into(reader, &mut out.name).map(|()| 7)?,
+                    b"namespace" => FromJson::read_into(reader, &mut out.namespace).map(|()| 8)?,
+                    b"operation" => FromJson::read_into(reader, &mut out.operation).map(|()| 9)?,
+                    b"userInfo" => FromJson::read_into(reader, &mut out.user_info).map(|()| 10)?,
                     b"object" | b"oldObject" => {
                         let value = if is_pod(&out.kind) {
                             raw_pod(reader)?
@@ -361,14 +343,21 @@ mod fast {
                         };
                         if key == b"object" {
                             out.object = value;
+                            11
                         } else {
                             out.old_object = value;
+                            12
                         }
-                        Ok(())
                     }
-                    b"dryRun" => json::FromJson::read_into(reader, &mut out.dry_run),
-                    _ => json::FromJson::read_into(reader, &mut out.options),
+                    b"dryRun" => FromJson::read_into(reader, &mut out.dry_run).map(|()| 13)?,
+                    b"options" => FromJson::read_into(reader, &mut out.options).map(|()| 14)?,
+                    _ => return reader.unknown_key(key),
+                };
+                if seen & (1 << field) != 0 {
+                    return Err(Declined);
                 }
+                seen |= 1 << field;
+                Ok(())
             })
         }
     }

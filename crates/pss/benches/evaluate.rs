@@ -16,6 +16,11 @@ use divan::counter::ItemsCount;
 use podsec_pss::pod::{PodMetadata, PodSpec};
 use podsec_pss::{Level, LevelVersion, Version, evaluate};
 
+/// The allocator of the `podsec` binary and of the webhook: decoding and evaluating allocate,
+/// so the figures are those of the product.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Default, serde::Deserialize)]
 struct Pod {
     #[serde(default)]

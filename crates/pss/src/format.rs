@@ -96,10 +96,106 @@ impl Message {
 }
 
 /// Sorts byte-wise and removes duplicates: upstream's sorted string sets.
-pub(crate) fn sorted_set(mut items: Vec<&str>) -> Vec<&str> {
+pub(crate) fn sorted_set(mut items: Names<'_>) -> Names<'_> {
     items.sort_unstable();
-    items.dedup();
+    match &mut items.heap {
+        Some(heap) => heap.dedup(),
+        None => {
+            let mut kept = 0;
+            for i in 0..items.len {
+                if kept == 0 || items.inline[i] != items.inline[kept - 1] {
+                    items.inline[kept] = items.inline[i];
+                    kept += 1;
+                }
+            }
+            items.len = kept;
+        }
+    }
     items
+}
+
+/// What a check collects to name in its message (containers, volumes, offending values): a
+/// list of borrowed strings that stays on the stack while it is short. Findings usually name
+/// one or two things, and a heap list per finding was a large part of evaluating a pod.
+#[derive(Debug, Clone)]
+pub(crate) struct Names<'a> {
+    /// Items in `inline[..len]` until there are more than [`Names::INLINE`]; then all in `heap`.
+    inline: [&'a str; Names::INLINE],
+    len: usize,
+    heap: Option<Vec<&'a str>>,
+}
+
+impl<'a> Names<'a> {
+    const INLINE: usize = 4;
+
+    pub fn new() -> Self {
+        Names {
+            inline: [""; Names::INLINE],
+            len: 0,
+            heap: None,
+        }
+    }
+
+    pub fn push(&mut self, item: &'a str) {
+        match &mut self.heap {
+            Some(heap) => heap.push(item),
+            None if self.len < Names::INLINE => {
+                self.inline[self.len] = item;
+                self.len += 1;
+            }
+            None => {
+                let mut heap = Vec::with_capacity(Names::INLINE * 2);
+                heap.extend_from_slice(&self.inline);
+                heap.push(item);
+                self.heap = Some(heap);
+            }
+        }
+    }
+}
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Names::new()
+    }
+}
+
+impl<'a> std::ops::Deref for Names<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        match &self.heap {
+            Some(heap) => heap,
+            None => &self.inline[..self.len],
+        }
+    }
+}
+
+impl std::ops::DerefMut for Names<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match &mut self.heap {
+            Some(heap) => heap,
+            None => &mut self.inline[..self.len],
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Names<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(items: I) -> Self {
+        let mut names = Names::new();
+        for item in items {
+            names.push(item);
+        }
+        names
+    }
+}
+
+impl<'n, 'a> IntoIterator for &'n Names<'a> {
+    type Item = &'a str;
+    type IntoIter = std::iter::Copied<std::slice::Iter<'n, &'a str>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter().copied()
+    }
 }
 
 /// Go's `strconv.Quote` (`%q`) for valid UTF-8: used for annotation values, label values and
@@ -166,6 +262,20 @@ mod tests {
         assert_eq!(quote_join(["a", "b"]), r#""a", "b""#);
         assert_eq!(quote_join([r#"x="y""#]), r#""x="y"""#);
         assert_eq!(quote_join(["", ""]), r#""", """#);
+    }
+
+    #[test]
+    fn names_keep_order_and_sort_into_sets_on_the_stack_and_beyond() {
+        for count in 0..12 {
+            let items: Vec<String> = (0..count).map(|i| format!("n{}", (i * 7) % 5)).collect();
+            let names: Names<'_> = items.iter().map(String::as_str).collect();
+            let expected: Vec<&str> = items.iter().map(String::as_str).collect();
+            assert_eq!(&*names, expected.as_slice());
+            let mut set = expected.clone();
+            set.sort_unstable();
+            set.dedup();
+            assert_eq!(&*sorted_set(names), set.as_slice(), "{count} items");
+        }
     }
 
     #[test]

@@ -176,11 +176,17 @@ impl<'a> Reader<'a> {
     /// The rest of a string after its opening quote.
     fn string_body(&mut self) -> Result<Cow<'a, str>> {
         let start = self.pos;
-        let end = find_string_special(self.bytes, start);
+        let (end, ascii) = find_string_special_noting_ascii(self.bytes, start);
         match self.bytes.get(end) {
             Some(b'"') => {
                 self.pos = end + 1;
-                Ok(Cow::Borrowed(utf8(&self.bytes[start..end])?))
+                let text = &self.bytes[start..end];
+                Ok(Cow::Borrowed(if ascii {
+                    // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+                    unsafe { std::str::from_utf8_unchecked(text) }
+                } else {
+                    std::str::from_utf8(text).map_err(|_| Declined)?
+                }))
             }
             Some(b'\\') => self.escaped_string(start, end).map(Cow::Owned),
             _ => Err(Declined),
@@ -281,6 +287,72 @@ impl<'a> Reader<'a> {
         self.members(Self::raw_key, member)
     }
 
+    /// [`Reader::fields`] for struct decoders ([`json_struct!`]): each key comes as a [`Key`],
+    /// whose first sixteen bytes are already loaded as two words, so that matching it against
+    /// the struct's field names costs integer comparisons, not a string comparison per name.
+    #[inline]
+    pub fn struct_fields(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Key<'a>) -> Result<()>,
+    ) -> Result<()> {
+        self.container(b'{', b'}', |reader| {
+            let key = reader.struct_key()?;
+            if reader.bytes.get(reader.pos) == Some(&b':') {
+                reader.pos += 1;
+            } else {
+                reader.expect(b':')?;
+            }
+            member(reader, key)
+        })
+    }
+
+    /// A key without escapes, with its words (see [`Key`]). Keys of up to fifteen bytes, most
+    /// of them, are found with two word loads instead of a search.
+    #[inline(always)]
+    fn struct_key(&mut self) -> Result<Key<'a>> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let rest = &self.bytes[start..];
+        if let (Some(first), Some(second)) = (
+            rest.first_chunk::<8>(),
+            rest.get(8..).and_then(<[u8]>::first_chunk::<8>),
+        ) {
+            let first = u64::from_le_bytes(*first);
+            let second = u64::from_le_bytes(*second);
+            let (len, words) = match (special_bytes(first), special_bytes(second)) {
+                (0, 0) => return self.long_struct_key(start),
+                (0, found) => {
+                    let in_second = found.trailing_zeros() as usize / 8;
+                    (8 + in_second, [first, second & low_bytes(in_second)])
+                }
+                (found, _) => {
+                    let in_first = found.trailing_zeros() as usize / 8;
+                    (in_first, [first & low_bytes(in_first), 0])
+                }
+            };
+            if rest[len] != b'"' {
+                return Err(Declined);
+            }
+            self.pos = start + len + 1;
+            return Ok(Key {
+                bytes: &rest[..len],
+                words,
+            });
+        }
+        self.long_struct_key(start)
+    }
+
+    /// [`Reader::struct_key`] for keys of sixteen bytes or more, and near the end of the input.
+    #[cold]
+    fn long_struct_key(&mut self, start: usize) -> Result<Key<'a>> {
+        self.pos = start - 1;
+        let bytes = self.raw_key()?;
+        Ok(Key {
+            bytes,
+            words: key_words(bytes),
+        })
+    }
+
     /// Skips the value of a key the caller does not know, after checking the key is UTF-8 (a
     /// struct's serde derive reads every key as a string).
     pub fn unknown_key(&mut self, key: &[u8]) -> Result<()> {
@@ -349,6 +421,58 @@ impl<'a> Reader<'a> {
         self.depth -= 1;
         Ok(())
     }
+}
+
+/// An object key as [`Reader::struct_fields`] hands it over: its bytes, and its first sixteen
+/// bytes as two little-endian words, zero past its end. Keys never contain a zero byte (a
+/// control character declines), so words and length together tell any two keys of up to
+/// sixteen bytes apart.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    pub bytes: &'a [u8],
+    pub words: [u64; 2],
+}
+
+impl Key<'_> {
+    /// True when this is `name`, whose words are `words` (from [`key_words`], computed at
+    /// compile time by [`json_struct!`]).
+    #[inline(always)]
+    pub fn is(&self, name: &str, words: [u64; 2]) -> bool {
+        self.words == words
+            && self.bytes.len() == name.len()
+            && (name.len() <= 16 || self.bytes[16..] == name.as_bytes()[16..])
+    }
+}
+
+/// The words of a key (see [`Key`]).
+pub const fn key_words(key: &[u8]) -> [u64; 2] {
+    let mut words = [0u64; 2];
+    let mut i = 0;
+    while i < key.len() && i < 16 {
+        words[i / 8] |= (key[i] as u64) << (8 * (i % 8));
+        i += 1;
+    }
+    words
+}
+
+/// The high bit of each byte of `word` that is a `"`, a `\` or a control character, and
+/// perhaps of bytes after the first such one (so only the lowest set bit is exact).
+#[inline(always)]
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGH
+}
+
+/// A mask of the low `n` bytes of a word, `n < 8`.
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    (1u64 << (8 * n)) - 1
 }
 
 /// Skips whitespace from `i`.
@@ -512,35 +636,13 @@ fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
     Ok(i)
 }
 
-/// `bytes` as text, when it is UTF-8. Most strings in manifests are short and ASCII, where the
-/// general validation costs more than the decoding around it; an ASCII check settles those.
-#[inline]
-fn utf8(bytes: &[u8]) -> Result<&str> {
-    if bytes.is_ascii() {
-        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
-        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
-    } else {
-        std::str::from_utf8(bytes).map_err(|_| Declined)
-    }
-}
-
 /// The index of the first `"`, `\` or control character at or after `from` (or the length).
 /// Eight bytes at a time: most strings in manifests are short, where this beats a SIMD search.
 #[inline]
 fn find_string_special(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let chars = u64::from_le_bytes(word);
-        let control = chars.wrapping_sub(ONES * 0x20) & !chars;
-        let quote = chars ^ (ONES * u64::from(b'"'));
-        let quote = quote.wrapping_sub(ONES) & !quote;
-        let backslash = chars ^ (ONES * u64::from(b'\\'));
-        let backslash = backslash.wrapping_sub(ONES) & !backslash;
-        let found = (control | quote | backslash) & HIGH;
+    while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let found = special_bytes(u64::from_le_bytes(*chunk));
         if found != 0 {
             return i + found.trailing_zeros() as usize / 8;
         }
@@ -553,6 +655,35 @@ fn find_string_special(bytes: &[u8], from: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// [`find_string_special`], also telling whether the bytes before that index are all ASCII:
+/// strings that are kept must be UTF-8, and for the short ASCII strings of manifests noting it
+/// during the search is cheaper than a second pass.
+#[inline]
+fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    let mut high_bits = 0;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
+        let found = special_bytes(word);
+        if found != 0 {
+            let n = found.trailing_zeros() as usize / 8;
+            high_bits |= word & HIGH & low_bytes(n);
+            return (i + n, high_bits == 0);
+        }
+        high_bits |= word & HIGH;
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        high_bits |= u64::from(b & 0x80);
+        i += 1;
+    }
+    (i, high_bits == 0)
 }
 
 /// Scalars: each is one reader call.
@@ -670,18 +801,16 @@ macro_rules! json_struct {
                 const KEYS: &[&str] = &[$($json),*];
                 const _: () = assert!(KEYS.len() <= 64);
                 let mut seen: u64 = 0;
-                reader.fields(|reader, key| {
-                    match key {
-                        $(k if k == $json.as_bytes() => {
-                            const BIT: u64 = 1 << $crate::json::key_index(KEYS, $json);
-                            if seen & BIT != 0 {
-                                return Err($crate::json::Declined);
-                            }
-                            seen |= BIT;
-                            $crate::json::FromJson::read_into(reader, &mut out.$field)
-                        })*
-                        _ => reader.unknown_key(key),
-                    }
+                reader.struct_fields(|reader, key| {
+                    $(if key.is($json, const { $crate::json::key_words($json.as_bytes()) }) {
+                        const BIT: u64 = 1 << $crate::json::key_index(KEYS, $json);
+                        if seen & BIT != 0 {
+                            return Err($crate::json::Declined);
+                        }
+                        seen |= BIT;
+                        return $crate::json::FromJson::read_into(reader, &mut out.$field);
+                    })*
+                    reader.unknown_key(key.bytes)
                 })
             }
         }
@@ -796,6 +925,93 @@ mod tests {
         c: i32,
     }
     json_struct!(Sample { "a" => a, "b" => b, "c-c" => c });
+
+    /// Field names around the word boundaries of [`Key`], several sharing prefixes.
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(default)]
+    struct Boundaries {
+        #[serde(rename = "k")]
+        one: Option<i32>,
+        #[serde(rename = "abcdefg")]
+        seven: Option<i32>,
+        #[serde(rename = "abcdefgh")]
+        eight: Option<i32>,
+        #[serde(rename = "abcdefghi")]
+        nine: Option<i32>,
+        #[serde(rename = "abcdefghijklmno")]
+        fifteen: Option<i32>,
+        #[serde(rename = "abcdefghijklmnop")]
+        sixteen: Option<i32>,
+        #[serde(rename = "abcdefghijklmnopq")]
+        seventeen: Option<i32>,
+        #[serde(rename = "abcdefghijklmnopqrstuvwx")]
+        twenty_four: Option<i32>,
+    }
+    json_struct!(Boundaries {
+        "k" => one,
+        "abcdefg" => seven,
+        "abcdefgh" => eight,
+        "abcdefghi" => nine,
+        "abcdefghijklmno" => fifteen,
+        "abcdefghijklmnop" => sixteen,
+        "abcdefghijklmnopq" => seventeen,
+        "abcdefghijklmnopqrstuvwx" => twenty_four,
+    });
+
+    #[test]
+    fn struct_keys_are_told_apart_at_every_length() {
+        let known = [
+            "k",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmno",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopqrstuvwx",
+        ];
+        let mut keys: Vec<String> = Vec::new();
+        for key in known {
+            keys.push(key.to_string());
+            // Near misses: one byte shorter, longer, or different at the end or the start.
+            keys.push(key[..key.len() - 1].to_string());
+            keys.push(format!("{key}z"));
+            keys.push(format!("{}Z", &key[..key.len() - 1]));
+            keys.push(format!("Z{}", &key[1..]));
+        }
+        for key in &keys {
+            // Alone (the key ends near the end of the input), first of several (far from it),
+            // and after a long member.
+            for json in [
+                format!(r#"{{"{key}":1}}"#),
+                format!(r#"{{"{key}":2,"other":3,"padding-padding-padding":[1,2,3]}}"#),
+                format!(r#"{{"abcdefghijklmnopqrstuvwxyz":null,"{key}":4}}"#),
+            ] {
+                let fast = from_slice::<Boundaries>(json.as_bytes());
+                let serde = serde_json::from_str::<Boundaries>(&json);
+                match (&fast, &serde) {
+                    (Ok(fast), Ok(serde)) => assert_eq!(fast, serde, "{json}"),
+                    _ => panic!("{json}: fast {fast:?}, serde {serde:?}"),
+                }
+            }
+        }
+        // Escapes, control characters and quotes inside a key, at every offset: the fast path
+        // declines or agrees with serde, never accepts what serde refuses.
+        for offset in 0..20 {
+            for special in ["\\u0061", "\\\"", "\t", "\u{1}", "\u{7f}", "é"] {
+                let mut key = "abcdefghijklmnopqrstuvwx"[..offset].to_string();
+                key.push_str(special);
+                let json = format!(r#"{{"{key}":5,"k":6}}"#);
+                if let Ok(fast) = from_slice::<Boundaries>(json.as_bytes()) {
+                    assert_eq!(
+                        Ok(fast),
+                        serde_json::from_str::<Boundaries>(&json).map_err(|_| ()),
+                        "{json}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn structs_match_the_serde_derive_and_decline_duplicates() {

@@ -2,7 +2,7 @@
 //! `securityContext.allowPrivilegeEscalation=false`. From v1.25 Windows pods are exempt.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -13,7 +13,7 @@ pub static CHECK: Check = Check {
 };
 
 fn v1_8(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let bad: Vec<&str> = spec
+    let bad: Names<'_> = spec
         .all_containers()
         .filter(|c| {
             c.security_context

@@ -2,7 +2,7 @@
 //! `Localhost`, whether set through the `appArmorProfile` fields or the beta annotations.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, go_quote, sorted_set};
+use crate::format::{Message, Names, go_quote, sorted_set};
 use crate::level::Level;
 use crate::pod::{AppArmorProfile, PodMetadata, PodSpec};
 
@@ -30,9 +30,9 @@ fn v1_0(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         .as_ref()
         .and_then(|psc| psc.app_armor_profile.as_deref());
     let pod_type = forbidden_type(pod_profile);
-    let mut bad_types: Vec<&str> = pod_type.into_iter().collect();
+    let mut bad_types: Names<'_> = pod_type.into_iter().collect();
 
-    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
     for c in spec.all_containers() {
         let profile = c
             .security_context

@@ -2,7 +2,7 @@
 //! the default set the container runtime grants anyway.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -29,8 +29,8 @@ const ALLOWED_ADDITIONS: [&str; 13] = [
 ];
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_containers: Vec<&str> = Vec::new();
-    let mut bad_caps: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
+    let mut bad_caps: Names<'_> = Names::new();
     for c in spec.all_containers() {
         let Some(caps) = c
             .security_context
@@ -58,7 +58,7 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         Message::new()
             .containers(&bad_containers)
             .text(" must not include ")
-            .quoted(sorted_set(bad_caps))
+            .quoted(&sorted_set(bad_caps))
             .text(" in securityContext.capabilities.add")
             .finish(),
     ))

@@ -3,7 +3,7 @@
 //! v1.25.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -17,9 +17,9 @@ pub static CHECK: Check = Check {
 };
 
 fn v1_22(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut missing_drop: Vec<&str> = Vec::new();
-    let mut adding_forbidden: Vec<&str> = Vec::new();
-    let mut forbidden_caps: Vec<&str> = Vec::new();
+    let mut missing_drop: Names<'_> = Names::new();
+    let mut adding_forbidden: Names<'_> = Names::new();
+    let mut forbidden_caps: Names<'_> = Names::new();
     for c in spec.all_containers() {
         let Some(caps) = c
             .security_context
@@ -57,7 +57,7 @@ fn v1_22(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         message = message
             .containers(&adding_forbidden)
             .text(" must not include ")
-            .quoted(sorted_set(forbidden_caps))
+            .quoted(&sorted_set(forbidden_caps))
             .text(" in securityContext.capabilities.add");
     }
     Some(Forbidden::new(

@@ -1,6 +1,7 @@
 //! `hostNamespaces` (baseline, every version): no host network, PID or IPC namespace.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::format::Names;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -16,7 +17,7 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         (spec.host_pid, "hostPID=true"),
         (spec.host_ipc, "hostIPC=true"),
     ];
-    let bad: Vec<&str> = shared
+    let bad: Names<'_> = shared
         .iter()
         .filter(|(set, _)| *set == Some(true))
         .map(|(_, text)| *text)

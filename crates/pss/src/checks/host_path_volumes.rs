@@ -2,7 +2,7 @@
 //! by `restrictedVolumes`.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -13,7 +13,7 @@ pub static CHECK: Check = Check {
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let bad: Vec<&str> = spec
+    let bad: Names<'_> = spec
         .volumes
         .iter()
         .filter(|v| v.host_path.is_some())

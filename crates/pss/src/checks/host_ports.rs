@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -14,7 +14,7 @@ pub static CHECK: Check = Check {
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
     // Upstream sorts the ports as strings: 443 comes before 80.
     let mut ports: BTreeSet<String> = BTreeSet::new();
     for c in spec.all_containers() {
@@ -35,7 +35,7 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     if bad_containers.is_empty() {
         return None;
     }
-    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
+    let ports: Names<'_> = ports.iter().map(String::as_str).collect();
     Some(Forbidden::new(
         "hostPort",
         Message::new()

@@ -3,7 +3,7 @@
 //! names are reported as a sorted set.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{Container, Handler, PodMetadata, PodSpec};
 
@@ -27,8 +27,8 @@ fn handlers(c: &Container) -> impl Iterator<Item = &Handler> {
 }
 
 fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_containers: Vec<&str> = Vec::new();
-    let mut hosts: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
+    let mut hosts: Names<'_> = Names::new();
     for c in spec.all_containers() {
         for h in handlers(c) {
             let actions = [h.http_get.as_ref(), h.tcp_socket.as_ref()];
@@ -60,7 +60,7 @@ fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
                 "probe or lifecycle hosts ",
                 hosts.len(),
             )
-            .quoted(hosts)
+            .quoted(&hosts)
             .finish(),
     ))
 }

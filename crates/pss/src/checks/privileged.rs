@@ -1,7 +1,7 @@
 //! `privileged` (baseline, every version): no privileged containers.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -12,7 +12,7 @@ pub static CHECK: Check = Check {
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let bad: Vec<&str> = spec
+    let bad: Names<'_> = spec
         .all_containers()
         .filter(|c| c.security_context.as_ref().and_then(|sc| sc.privileged) == Some(true))
         .map(|c| c.name.as_str())

@@ -3,7 +3,7 @@
 //! `procMount_restricted`, which keeps the rule without that relaxation.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -15,8 +15,8 @@ pub static CHECK: Check = Check {
 
 /// The rule without any user-namespace relaxation (shared with `procMount_restricted`).
 pub(crate) fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_containers: Vec<&str> = Vec::new();
-    let mut values: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
+    let mut values: Names<'_> = Names::new();
     for c in spec.all_containers() {
         if let Some(mount) = c
             .security_context
@@ -36,7 +36,7 @@ pub(crate) fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         Message::new()
             .containers(&bad_containers)
             .text(" must not set securityContext.procMount to ")
-            .quoted(sorted_set(values))
+            .quoted(&sorted_set(values))
             .finish(),
     ))
 }

@@ -3,7 +3,7 @@
 //! projected, secret). Replaces `hostPathVolumes`.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, Volume};
 
@@ -61,8 +61,8 @@ fn restricted_type(v: &Volume) -> &'static str {
 }
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
-    let mut bad_volumes: Vec<&str> = Vec::new();
-    let mut types: Vec<&str> = Vec::new();
+    let mut bad_volumes: Names<'_> = Names::new();
+    let mut types: Names<'_> = Names::new();
     for v in spec.volumes.iter().filter(|v| !allowed(v)) {
         bad_volumes.push(&v.name);
         types.push(restricted_type(v));

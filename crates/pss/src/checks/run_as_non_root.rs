@@ -3,7 +3,7 @@
 //! (`hostUsers: false`) are exempt.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -23,8 +23,8 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let pod_explicitly_bad = pod_setting == Some(false);
     let pod_guarantees_non_root = pod_setting == Some(true);
 
-    let mut explicitly_bad: Vec<&str> = Vec::new();
-    let mut implicitly_bad: Vec<&str> = Vec::new();
+    let mut explicitly_bad: Names<'_> = Names::new();
+    let mut implicitly_bad: Names<'_> = Names::new();
     for c in spec.all_containers() {
         match c
             .security_context

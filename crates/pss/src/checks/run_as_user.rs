@@ -2,7 +2,7 @@
 //! From v1.35 pods in a user namespace (`hostUsers: false`) are exempt.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -18,7 +18,7 @@ fn v1_23(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         .as_ref()
         .and_then(|psc| psc.run_as_user)
         == Some(0);
-    let bad: Vec<&str> = spec
+    let bad: Names<'_> = spec
         .all_containers()
         .filter(|c| c.security_context.as_ref().and_then(|sc| sc.run_as_user) == Some(0))
         .map(|c| c.name.as_str())

@@ -2,7 +2,7 @@
 //! user or role. v1.31 adds the type `container_engine_t`.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeLinuxOptions};
 
@@ -31,7 +31,7 @@ fn v1_31(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
 
 #[derive(Default)]
 struct Findings<'a> {
-    types: Vec<&'a str>,
+    types: Names<'a>,
     user: bool,
     role: bool,
 }
@@ -64,7 +64,7 @@ fn check(_: &PodMetadata, spec: &PodSpec, allowed_types: &[&str]) -> Option<Forb
         .as_ref()
         .and_then(|psc| psc.se_linux_options.as_ref())
         .is_some_and(|o| findings.inspect(o, allowed_types));
-    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut bad_containers: Names<'_> = Names::new();
     for c in spec.all_containers() {
         let options = c
             .security_context
@@ -93,7 +93,7 @@ fn check(_: &PodMetadata, spec: &PodSpec, allowed_types: &[&str]) -> Option<Forb
         let types = sorted_set(findings.types);
         message = separate(message)
             .noun("type ", "types ", types.len())
-            .quoted(types);
+            .quoted(&types);
     }
     if findings.user {
         message = separate(message).text("user may not be set");

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::{Message, go_quote, plural, sorted_set};
+use crate::format::{Message, Names, go_quote, plural, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeccompProfile};
 
@@ -40,7 +40,7 @@ fn v1_0(meta: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     if bad.is_empty() {
         return None;
     }
-    let rendered: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let rendered: Names<'_> = bad.iter().map(String::as_str).collect();
     Some(Forbidden::new(
         "seccompProfile",
         format!(
@@ -63,8 +63,8 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             .as_ref()
             .and_then(|psc| psc.seccomp_profile.as_ref()),
     );
-    let mut values: Vec<&str> = pod_type.into_iter().collect();
-    let mut bad_containers: Vec<&str> = Vec::new();
+    let mut values: Names<'_> = pod_type.into_iter().collect();
+    let mut bad_containers: Names<'_> = Names::new();
     for c in spec.all_containers() {
         let profile = c
             .security_context
@@ -83,7 +83,7 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
         Message::new()
             .setters(pod_type.is_some(), &bad_containers)
             .text(" must not set securityContext.seccompProfile.type to ")
-            .quoted(sorted_set(values))
+            .quoted(&sorted_set(values))
             .finish(),
     ))
 }

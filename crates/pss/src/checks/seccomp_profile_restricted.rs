@@ -4,7 +4,7 @@
 
 use crate::check::{Check, Forbidden, Variant};
 use crate::checks::seccomp_profile_baseline::forbidden_type;
-use crate::format::{Message, sorted_set};
+use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -25,9 +25,9 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let pod_type = forbidden_type(pod_profile);
     let pod_covers_containers = pod_profile.is_some() && pod_type.is_none();
 
-    let mut values: Vec<&str> = pod_type.into_iter().collect();
-    let mut explicitly_bad: Vec<&str> = Vec::new();
-    let mut implicitly_bad: Vec<&str> = Vec::new();
+    let mut values: Names<'_> = pod_type.into_iter().collect();
+    let mut explicitly_bad: Names<'_> = Names::new();
+    let mut implicitly_bad: Names<'_> = Names::new();
     for c in spec.all_containers() {
         match c
             .security_context
@@ -51,7 +51,7 @@ fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             Message::new()
                 .setters(pod_type.is_some(), &explicitly_bad)
                 .text(" must not set securityContext.seccompProfile.type to ")
-                .quoted(sorted_set(values))
+                .quoted(&sorted_set(values))
                 .finish(),
         ));
     }

@@ -2,6 +2,7 @@
 //! v1.29, v1.32 and v1.37.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::format::Names;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -59,7 +60,7 @@ fn is_safe(name: &str, minor: u32) -> bool {
 fn check(_: &PodMetadata, spec: &PodSpec, minor: u32) -> Option<Forbidden> {
     let psc = spec.security_context.as_ref()?;
     // Upstream lists them in array order, duplicates kept, unquoted.
-    let forbidden: Vec<&str> = psc
+    let forbidden: Names<'_> = psc
         .sysctls
         .iter()
         .map(|s| s.name.as_str())

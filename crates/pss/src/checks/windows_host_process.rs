@@ -1,7 +1,7 @@
 //! `windowsHostProcess` (baseline, every version): no Windows HostProcess containers.
 
 use crate::check::{Check, Forbidden, Variant};
-use crate::format::Message;
+use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, WindowsOptions};
 
@@ -21,7 +21,7 @@ fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
             .as_ref()
             .and_then(|psc| psc.windows_options.as_ref()),
     );
-    let bad: Vec<&str> = spec
+    let bad: Names<'_> = spec
         .all_containers()
         .filter(|c| {
             host_process(

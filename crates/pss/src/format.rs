@@ -22,7 +22,11 @@ where
     S: AsRef<str>,
 {
     for (i, item) in items.into_iter().enumerate() {
-        out.push_str(if i == 0 { "\"" } else { ", \"" });
+        // Fixed-size pieces, so that only the item's own copy is a call to memcpy.
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
         out.push_str(item.as_ref());
         out.push('"');
     }

@@ -349,7 +349,7 @@ impl<'a> Reader<'a> {
         let bytes = self.raw_key()?;
         Ok(Key {
             bytes,
-            words: key_words(bytes),
+            words: key_words_of(bytes),
         })
     }
 
@@ -445,6 +445,20 @@ impl Key<'_> {
 }
 
 /// The words of a key (see [`Key`]).
+#[inline]
+fn key_words_of(key: &[u8]) -> [u64; 2] {
+    match key.first_chunk::<16>() {
+        Some(head) => {
+            let (mut first, mut second) = ([0u8; 8], [0u8; 8]);
+            first.copy_from_slice(&head[..8]);
+            second.copy_from_slice(&head[8..]);
+            [u64::from_le_bytes(first), u64::from_le_bytes(second)]
+        }
+        None => key_words(key),
+    }
+}
+
+/// The words of a key (see [`Key`]), at compile time.
 pub const fn key_words(key: &[u8]) -> [u64; 2] {
     let mut words = [0u64; 2];
     let mut i = 0;

@@ -588,8 +588,37 @@ fn skip_literal(bytes: &[u8], i: usize, literal: &[u8]) -> Result<usize> {
 /// Skips a string from just after its opening quote, checking escapes and control characters
 /// as serde_json does for ignored strings (it does not check UTF-8 there, and neither does
 /// this); returns the index after the closing quote.
-#[inline]
-fn skip_string(bytes: &[u8], mut i: usize) -> Result<usize> {
+///
+/// Most skipped strings are short keys and values (`"f:name"`, `"IfNotPresent"`): when the
+/// closing quote is within the next sixteen bytes, with nothing special before it, two word
+/// loads settle it here; everything else takes the general loop.
+#[inline(always)]
+fn skip_string(bytes: &[u8], i: usize) -> Result<usize> {
+    if let Some(chunk) = bytes.get(i..i + 16) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&chunk[..8]);
+        let found = special_bytes(u64::from_le_bytes(first));
+        let end = if found != 0 {
+            i + found.trailing_zeros() as usize / 8
+        } else {
+            let mut second = [0u8; 8];
+            second.copy_from_slice(&chunk[8..]);
+            let found = special_bytes(u64::from_le_bytes(second));
+            if found == 0 {
+                return skip_long_string(bytes, i + 16);
+            }
+            i + 8 + found.trailing_zeros() as usize / 8
+        };
+        if bytes[end] == b'"' {
+            return Ok(end + 1);
+        }
+    }
+    skip_long_string(bytes, i)
+}
+
+/// [`skip_string`] from `i` inside the string, for what its fast path leaves.
+#[inline(never)]
+fn skip_long_string(bytes: &[u8], mut i: usize) -> Result<usize> {
     loop {
         i = find_string_special(bytes, i);
         match bytes.get(i) {
@@ -655,8 +684,10 @@ fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
 #[inline]
 fn find_string_special(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let found = special_bytes(u64::from_le_bytes(*chunk));
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let found = special_bytes(u64::from_le_bytes(word));
         if found != 0 {
             return i + found.trailing_zeros() as usize / 8;
         }
@@ -679,8 +710,10 @@ fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) 
     const HIGH: u64 = (u64::MAX / 255) << 7;
     let mut high_bits = 0;
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*chunk);
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
         let found = special_bytes(word);
         if found != 0 {
             let n = found.trailing_zeros() as usize / 8;

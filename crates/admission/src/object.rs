@@ -316,10 +316,17 @@ impl Object {
     /// Decodes one JSON document by its own `kind` (as `Object`'s `Deserialize` does), through
     /// the fast path when it can and serde_json otherwise.
     pub fn from_json_slice(json: &[u8]) -> Result<Object, serde_json::Error> {
-        if let Ok(object) = fast::document(json) {
-            return Ok(object);
+        match Object::from_json_fast(json) {
+            Some(object) => Ok(object),
+            None => serde_json::from_slice(json),
         }
-        serde_json::from_slice(json)
+    }
+
+    /// [`Object::from_json_slice`] without the fallback: `None` when the fast path declines,
+    /// and the caller decodes the document its own way (and reports its errors). Whatever this
+    /// accepts, serde_json decodes to the same object.
+    pub fn from_json_fast(json: &[u8]) -> Option<Object> {
+        fast::document(json).ok()
     }
 }
 

@@ -242,9 +242,24 @@ fn decode(
     doc: &Document,
     display_source: &dyn Fn(&Arc<str>) -> String,
 ) -> Result<Object, ErrorReport> {
-    let mut object: Object = decode_as(doc, display_source)?;
+    let mut object: Object = match decode_json_fast(doc) {
+        Some(object) => object,
+        None => decode_as(doc, display_source)?,
+    };
     object.apply_api_defaults();
     Ok(object)
+}
+
+/// A document written as a JSON object (a `.json` input, `kubectl get -o json`, or YAML in
+/// flow style) is first read on the fast JSON path, which decodes only what the checks read.
+/// When it declines, [`decode_as`] reads the document and gives the exact value or error.
+fn decode_json_fast(doc: &Document) -> Option<Object> {
+    let first = doc.text.bytes().find(|b| !b.is_ascii_whitespace());
+    if first == Some(b'{') {
+        Object::from_json_fast(doc.text.as_bytes())
+    } else {
+        None
+    }
 }
 
 fn decode_as<'d, T: serde::Deserialize<'d>>(

@@ -22,7 +22,7 @@ use podsec_pss::{Evaluation, Evaluator, Level, LevelVersion, MAX_KNOWN_MINOR, Ve
 use crate::config::{ConfigError, Exemptions, PodSecurityConfiguration};
 use crate::field_error::{Aggregate, FieldErrorList};
 use crate::object::{Object, ObjectMeta, Pod, extract_pod};
-use crate::policy::{Mode, Policy};
+use crate::policy::{Mode, NamespacePolicy, Policy};
 use crate::review::{
     AdmissionRequest, AdmissionResponse, RawJson, Status, StatusCause, StatusDetails,
 };
@@ -57,11 +57,14 @@ pub trait Cluster {
     /// `namespaces "x" not found`), so it should read like the API's errors.
     type Error: std::fmt::Display;
 
-    /// The labels of namespace `name`.
-    fn namespace_labels(
+    /// The policy of namespace `name`: [`NamespacePolicy::resolve`] of its labels on top of
+    /// `defaults`. Resolution depends on nothing else, so an implementation that caches
+    /// namespaces can keep the result beside their labels instead of resolving per request.
+    fn namespace_policy(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, Self::Error>> + Send;
+        defaults: Policy,
+    ) -> impl Future<Output = Result<NamespacePolicy, Self::Error>> + Send;
 
     /// Every pod in `namespace`, in the API's list order. Must give up with an error once
     /// `deadline` has passed: the namespace update must not wait for a slow list.
@@ -372,11 +375,6 @@ impl Flow<'_> {
         Some(annotated_allowed(ANNOTATION_EXEMPT, reason))
     }
 
-    fn resolve(&self, labels: &BTreeMap<String, String>) -> (Policy, Option<Aggregate>) {
-        let (policy, errors) = Policy::from_labels(labels, self.admission.defaults);
-        (policy, Aggregate::from_field_errors(&errors))
-    }
-
     async fn pod<C: Cluster + Sync>(&mut self, cluster: &C) -> AdmissionResponse {
         let request = self.request;
         // Upstream is only ever sent CREATE and UPDATE; a webhook misconfigured to also send
@@ -389,8 +387,12 @@ impl Flow<'_> {
         if let Some(response) = self.request_exemption() {
             return response;
         }
-        let labels = match cluster.namespace_labels(&request.namespace).await {
-            Ok(labels) => labels,
+        let namespace = cluster.namespace_policy(&request.namespace, self.admission.defaults);
+        let NamespacePolicy {
+            policy,
+            errors: label_errors,
+        } = match namespace.await {
+            Ok(resolved) => resolved,
             Err(error) => {
                 self.record_error(true);
                 let cause = format!(
@@ -417,7 +419,6 @@ impl Flow<'_> {
                 return response;
             }
         };
-        let (policy, label_errors) = self.resolve(&labels);
         if label_errors.is_none() && policy.fully_privileged() {
             // Nothing can be denied, audited or warned about: skip decoding entirely.
             let privileged = LevelVersion::PRIVILEGED_LATEST;
@@ -456,8 +457,12 @@ impl Flow<'_> {
             return response;
         }
         // Controllers are never denied: problems become audit annotations and metrics.
-        let labels = match cluster.namespace_labels(&request.namespace).await {
-            Ok(labels) => labels,
+        let namespace = cluster.namespace_policy(&request.namespace, self.admission.defaults);
+        let NamespacePolicy {
+            policy,
+            errors: label_errors,
+        } = match namespace.await {
+            Ok(resolved) => resolved,
             Err(error) => {
                 self.record_error(true);
                 let text = format!(
@@ -467,7 +472,6 @@ impl Flow<'_> {
                 return annotated_allowed(ANNOTATION_ERROR, &text);
             }
         };
-        let (policy, label_errors) = self.resolve(&labels);
         if label_errors.is_none()
             && policy.warn.level == Level::Privileged
             && policy.audit.level == Level::Privileged
@@ -959,14 +963,15 @@ mod tests {
 
     impl Cluster for FakeCluster {
         type Error = String;
-        fn namespace_labels(
+        fn namespace_policy(
             &self,
             name: &str,
-        ) -> impl Future<Output = Result<BTreeMap<String, String>, String>> + Send {
+            defaults: Policy,
+        ) -> impl Future<Output = Result<NamespacePolicy, String>> + Send {
             let found = self
                 .namespaces
                 .get(name)
-                .cloned()
+                .map(|labels| NamespacePolicy::resolve(labels, defaults))
                 .ok_or_else(|| format!("namespaces {} not found", go_quote(name)));
             async move { found }
         }

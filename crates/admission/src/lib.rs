@@ -55,5 +55,5 @@ pub use admit::{
 };
 pub use config::{ConfigError, Exemptions, PodSecurityConfiguration};
 pub use object::{Object, WorkloadKind};
-pub use policy::{Mode, Policy};
+pub use policy::{Mode, NamespacePolicy, Policy};
 pub use review::{AdmissionRequest, AdmissionResponse, AdmissionReview};

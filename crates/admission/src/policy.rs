@@ -10,7 +10,7 @@ use std::fmt;
 
 use podsec_pss::{Level, LevelVersion, Version};
 
-use crate::field_error::{FieldError, FieldErrorList, FieldPath};
+use crate::field_error::{Aggregate, FieldError, FieldErrorList, FieldPath};
 
 pub const ENFORCE_LEVEL_LABEL: &str = "pod-security.kubernetes.io/enforce";
 pub const ENFORCE_VERSION_LABEL: &str = "pod-security.kubernetes.io/enforce-version";
@@ -159,6 +159,29 @@ impl Policy {
         self.enforce.level == Level::Privileged
             && self.audit.level == Level::Privileged
             && self.warn.level == Level::Privileged
+    }
+}
+
+/// A namespace's policy as its labels give it, with the labels' errors as upstream reports them
+/// for a pod or controller (the `error` audit annotation `Failed to parse policy: <errors>`).
+///
+/// It depends only on the labels and the configured defaults, so a holder of a namespace's
+/// labels (the webhook's namespace cache) can resolve it once and keep it with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespacePolicy {
+    pub policy: Policy,
+    /// `None` when every label is valid.
+    pub errors: Option<Aggregate>,
+}
+
+impl NamespacePolicy {
+    /// [`Policy::from_labels`], with the errors aggregated.
+    pub fn resolve(labels: &BTreeMap<String, String>, defaults: Policy) -> NamespacePolicy {
+        let (policy, errors) = Policy::from_labels(labels, defaults);
+        NamespacePolicy {
+            policy,
+            errors: Aggregate::from_field_errors(&errors),
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! [`podsec_admission::Cluster`] trait, over either the file state (`--namespaces-file`) or the
 //! live cluster (cache, live GET on a miss, paged pod list), bounded by the request's deadline.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use podsec_admission::admit::SystemClock;
 use podsec_admission::object::Pod;
 use podsec_admission::review::AdmissionResponse;
 use podsec_admission::review::{ADMISSION_REVIEW_KIND, ADMISSION_V1, ADMISSION_V1BETA1};
-use podsec_admission::{Admission, AdmissionReview, RequestContext};
+use podsec_admission::{Admission, AdmissionReview, NamespacePolicy, Policy, RequestContext};
 use podsec_psp::Phase;
 use tokio::time::Instant;
 
@@ -259,15 +258,19 @@ enum ClusterError {
 impl podsec_admission::Cluster for RequestCluster<'_> {
     type Error = ClusterError;
 
-    async fn namespace_labels(&self, name: &str) -> Result<BTreeMap<String, String>, ClusterError> {
-        let labels = match self.state {
+    async fn namespace_policy(
+        &self,
+        name: &str,
+        defaults: Policy,
+    ) -> Result<NamespacePolicy, ClusterError> {
+        let namespace = match self.state {
             ClusterState::File(_) => self
                 .cache
                 .get(name)
                 .ok_or_else(|| LookupError::NotFound(name.to_owned()))?,
-            ClusterState::Live(cluster) => cluster.namespace_labels(name, self.deadline).await?,
+            ClusterState::Live(cluster) => cluster.namespace(name, self.deadline).await?,
         };
-        Ok(labels.as_ref().clone())
+        Ok(namespace.policy(defaults))
     }
 
     async fn list_pods(
@@ -280,6 +283,162 @@ impl podsec_admission::Cluster for RequestCluster<'_> {
             ClusterState::Live(cluster) => {
                 let deadline = Instant::from_std(deadline).min(self.deadline);
                 Ok(cluster.list_pods::<Pod>(namespace, deadline).await?)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use podsec_admission::config::{
+        PodSecurityConfiguration, PodSecurityDefaults, PodSecurityExemptions,
+    };
+    use podsec_admission::review::AdmissionRequest;
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::PsaLabels;
+
+    /// Namespaces whose labels are resolved on every request (what the namespace cache did
+    /// before it kept the resolved policy).
+    struct Fresh<'a>(&'a HashMap<String, PsaLabels>);
+
+    impl podsec_admission::Cluster for Fresh<'_> {
+        type Error = String;
+
+        async fn namespace_policy(
+            &self,
+            name: &str,
+            defaults: Policy,
+        ) -> Result<NamespacePolicy, String> {
+            let labels = self.0.get(name);
+            labels
+                .map(|labels| NamespacePolicy::resolve(labels, defaults))
+                .ok_or_else(|| LookupError::NotFound(name.to_owned()).to_string())
+        }
+
+        async fn list_pods(
+            &self,
+            _namespace: &str,
+            _deadline: std::time::Instant,
+        ) -> Result<Vec<Pod>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn request(kind: &str, resource: &str, group: &str, namespace: &str) -> AdmissionRequest {
+        let spec = json!({"containers": [{"name": "c", "image": "i",
+            "securityContext": {"privileged": true}}]});
+        let object = if kind == "Pod" {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+        } else {
+            json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "d"},
+                "spec": {"template": {"metadata": {}, "spec": spec}}})
+        };
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u", "kind": {"group": group, "version": "v1", "kind": kind},
+                "resource": {"group": group, "version": "v1", "resource": resource},
+                "name": "x", "namespace": namespace, "operation": "CREATE",
+                "userInfo": {"username": "alice"}, "object": object}});
+        let review = AdmissionReview::from_json_slice(review.to_string().as_bytes());
+        let request = review.map(|review| review.request);
+        request
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("the {kind} review decodes"))
+    }
+
+    /// Every outcome (response, audit annotations, metric events) with policies kept in the
+    /// namespace cache is the outcome with policies resolved per request: valid, invalid and
+    /// unrelated labels, privileged and exempt namespaces, an unknown one, for pods and
+    /// controllers, under two sets of defaults that share one cache.
+    #[tokio::test]
+    async fn kept_namespace_policies_decide_as_freshly_resolved_ones() {
+        let namespaces: HashMap<String, PsaLabels> = [
+            (
+                "valid",
+                &[
+                    ("enforce", "baseline"),
+                    ("enforce-version", "v1.29"),
+                    ("audit", "restricted"),
+                    ("warn", "restricted"),
+                ][..],
+            ),
+            (
+                "invalid",
+                &[
+                    ("enforce", "strict"),
+                    ("audit-version", "v2"),
+                    ("warn", "baseline"),
+                ],
+            ),
+            ("invalid-warn", &[("warn", "x")]),
+            ("enforce-only", &[("enforce", "restricted")]),
+            ("unlabelled", &[]),
+            (
+                "privileged",
+                &[("enforce", "privileged"), ("warn", "privileged")],
+            ),
+            ("exempt", &[("enforce", "restricted")]),
+        ]
+        .into_iter()
+        .map(|(name, pairs)| {
+            let labels = pairs
+                .iter()
+                .map(|(k, v)| (format!("pod-security.kubernetes.io/{k}"), (*v).to_owned()))
+                .collect();
+            (name.to_owned(), labels)
+        })
+        .collect();
+        let cache = NamespaceCache::new();
+        cache.replace_all(namespaces.clone());
+        let state = ClusterState::File(Arc::new(FileState::default()));
+        let cached = RequestCluster {
+            state: &state,
+            cache: &cache,
+            deadline: Instant::now() + DEFAULT_DEADLINE,
+        };
+        let stricter = PodSecurityDefaults {
+            enforce: "baseline".to_owned(),
+            audit: "restricted".to_owned(),
+            audit_version: "v1.25".to_owned(),
+            warn: "restricted".to_owned(),
+            ..Default::default()
+        };
+        for defaults in [PodSecurityDefaults::default(), stricter] {
+            let admission = Admission::new(&PodSecurityConfiguration {
+                defaults,
+                exemptions: PodSecurityExemptions {
+                    namespaces: vec!["exempt".to_owned()],
+                    ..Default::default()
+                },
+            })
+            .expect("valid configuration");
+            for namespace in namespaces.keys().map(String::as_str).chain(["missing"]) {
+                for request in [
+                    request("Pod", "pods", "", namespace),
+                    request("Deployment", "deployments", "apps", namespace),
+                ] {
+                    let ctx = RequestContext::default();
+                    let fresh = Fresh(&namespaces);
+                    let want = podsec_admission::admit(&admission, &fresh, &request, ctx).await;
+                    let error = want.response.audit_annotations.get("error");
+                    match namespace {
+                        "invalid" | "invalid-warn" => assert!(
+                            error.is_some_and(|e| e.starts_with("Failed to parse policy: ")),
+                            "{want:?}"
+                        ),
+                        "missing" => assert!(error.is_some(), "{want:?}"),
+                        _ => assert!(error.is_none(), "{want:?}"),
+                    }
+                    // The first request resolves and keeps the policy, the second uses it.
+                    for _ in 0..2 {
+                        let got = podsec_admission::admit(&admission, &cached, &request, ctx).await;
+                        assert_eq!(got, want, "{namespace} {}", request.kind.kind);
+                    }
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::state::{NamespaceCache, PsaLabels, psa_labels};
+use crate::state::{CachedNamespace, NamespaceCache, PsaLabels, psa_labels};
 
 /// Page size of every list request: the API server's recommended chunk for large lists.
 pub const PAGE_SIZE: u32 = 500;
@@ -65,27 +65,28 @@ impl Cluster {
         Cluster { client, cache }
     }
 
-    /// The labels of `name`: from the cache, or, for a namespace created after the last event
-    /// the watcher delivered, from a live GET bounded by `deadline`.
-    pub async fn namespace_labels(
+    /// The namespace `name` (its labels): from the cache, or, for a namespace created after the
+    /// last event the watcher delivered, from a live GET bounded by `deadline` (not cached: the
+    /// watcher delivers it soon).
+    pub async fn namespace(
         &self,
         name: &str,
         deadline: Instant,
-    ) -> Result<Arc<PsaLabels>, LookupError> {
+    ) -> Result<Arc<CachedNamespace>, LookupError> {
         if !self.cache.is_synced() {
             return Err(LookupError::NotSynced);
         }
-        if let Some(labels) = self.cache.get(name) {
-            return Ok(labels);
+        if let Some(namespace) = self.cache.get(name) {
+            return Ok(namespace);
         }
         let api: Api<Namespace> = Api::all(self.client.clone());
         match tokio::time::timeout_at(deadline, api.get_metadata_opt(name)).await {
             Err(_) => Err(LookupError::Timeout),
             Ok(Err(e)) => Err(LookupError::Api(e)),
             Ok(Ok(None)) => Err(LookupError::NotFound(name.to_owned())),
-            Ok(Ok(Some(ns))) => Ok(Arc::new(psa_labels(
+            Ok(Ok(Some(ns))) => Ok(Arc::new(CachedNamespace::new(psa_labels(
                 &ns.metadata.labels.unwrap_or_default(),
-            ))),
+            )))),
         }
     }
 
@@ -144,7 +145,7 @@ pub async fn watch_namespaces(
     futures::pin_mut!(events);
     // A re-list is collected here and swapped in whole at InitDone, so readers never see a
     // half-listed cluster (and deletions during an outage are noticed).
-    let mut relist: Option<HashMap<String, Arc<PsaLabels>>> = None;
+    let mut relist: Option<HashMap<String, PsaLabels>> = None;
     let mut failing = false;
     loop {
         let event = tokio::select! {
@@ -163,7 +164,7 @@ pub async fn watch_namespaces(
                     Event::InitApply(ns) => {
                         let labels = psa_labels(&ns.metadata.labels.unwrap_or_default());
                         if let (Some(map), Some(name)) = (relist.as_mut(), ns.metadata.name) {
-                            map.insert(name, Arc::new(labels));
+                            map.insert(name, labels);
                         }
                     }
                     Event::InitDone => {

@@ -1,5 +1,6 @@
-//! What the webhook knows about the cluster: the Pod Security labels of every namespace, and
-//! whether that knowledge is complete yet.
+//! What the webhook knows about the cluster: the Pod Security labels of every namespace (and
+//! the policy they resolve to, once a request has needed it), and whether that knowledge is
+//! complete yet.
 //!
 //! Memory stays proportional to the number of namespaces times the handful of
 //! `pod-security.kubernetes.io/` labels: nothing else of a Namespace is kept. The cache is filled
@@ -10,9 +11,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use podsec_admission::object::Pod;
+use podsec_admission::{NamespacePolicy, Policy};
 
 /// The prefix of every label Pod Security reads.
 pub const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
@@ -29,11 +31,51 @@ pub fn psa_labels<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String)>
         .collect()
 }
 
-/// Namespace name → Pod Security labels, shared between the watcher (writer) and the request
-/// handlers (readers).
+/// One namespace as the cache keeps it: its labels, and the policy they resolve to.
+///
+/// An entry is never changed, only replaced (a relabel stores a new one), so the policy
+/// resolved from its labels stays right for as long as the entry lives: it is resolved by the
+/// first request that needs it rather than by every request, which cloned the labels and
+/// parsed them again each time.
+#[derive(Debug)]
+pub struct CachedNamespace {
+    labels: PsaLabels,
+    /// The defaults the policy was resolved on top of, and the policy.
+    policy: OnceLock<(Policy, NamespacePolicy)>,
+}
+
+impl CachedNamespace {
+    pub fn new(labels: PsaLabels) -> Self {
+        CachedNamespace {
+            labels,
+            policy: OnceLock::new(),
+        }
+    }
+
+    pub fn labels(&self) -> &PsaLabels {
+        &self.labels
+    }
+
+    /// [`NamespacePolicy::resolve`] of the labels on top of `defaults`, resolved once. The
+    /// webhook has one set of defaults; other defaults (a second admission sharing the
+    /// cache) are resolved afresh rather than answered with the first ones' result.
+    pub fn policy(&self, defaults: Policy) -> NamespacePolicy {
+        let (resolved_on, policy) = self
+            .policy
+            .get_or_init(|| (defaults, NamespacePolicy::resolve(&self.labels, defaults)));
+        if *resolved_on == defaults {
+            policy.clone()
+        } else {
+            NamespacePolicy::resolve(&self.labels, defaults)
+        }
+    }
+}
+
+/// Namespace name → Pod Security labels (and their policy), shared between the watcher
+/// (writer) and the request handlers (readers).
 #[derive(Debug, Default)]
 pub struct NamespaceCache {
-    namespaces: RwLock<HashMap<String, Arc<PsaLabels>>>,
+    namespaces: RwLock<HashMap<String, Arc<CachedNamespace>>>,
     synced: AtomicBool,
 }
 
@@ -42,8 +84,8 @@ impl NamespaceCache {
         Self::default()
     }
 
-    /// The labels of `name`, if the namespace is known.
-    pub fn get(&self, name: &str) -> Option<Arc<PsaLabels>> {
+    /// The namespace `name`, if known.
+    pub fn get(&self, name: &str) -> Option<Arc<CachedNamespace>> {
         self.read().get(name).cloned()
     }
 
@@ -63,13 +105,18 @@ impl NamespaceCache {
     }
 
     /// Replaces everything with a complete listing and marks the cache synced.
-    pub fn replace_all(&self, namespaces: HashMap<String, Arc<PsaLabels>>) {
+    pub fn replace_all(&self, namespaces: HashMap<String, PsaLabels>) {
+        let namespaces = namespaces
+            .into_iter()
+            .map(|(name, labels)| (name, Arc::new(CachedNamespace::new(labels))))
+            .collect();
         *self.write() = namespaces;
         self.synced.store(true, Ordering::Release);
     }
 
     pub fn upsert(&self, name: String, labels: PsaLabels) {
-        self.write().insert(name, Arc::new(labels));
+        self.write()
+            .insert(name, Arc::new(CachedNamespace::new(labels)));
     }
 
     pub fn remove(&self, name: &str) {
@@ -78,13 +125,13 @@ impl NamespaceCache {
 
     // The map is only ever replaced or edited by single statements, so a panic elsewhere while
     // the lock was held cannot have left it half-updated: poisoning is ignored.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<PsaLabels>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<CachedNamespace>>> {
         self.namespaces
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<PsaLabels>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CachedNamespace>>> {
         self.namespaces
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -107,7 +154,7 @@ pub enum FileStateError {
 #[derive(Debug, Default)]
 pub struct FileState {
     /// Name → PSA labels of every Namespace in the file.
-    pub namespaces: HashMap<String, Arc<PsaLabels>>,
+    pub namespaces: HashMap<String, PsaLabels>,
     /// Pods of the file by namespace, in file order.
     pub pods: HashMap<String, Vec<Pod>>,
 }
@@ -152,8 +199,7 @@ impl FileState {
                 if meta.name.is_empty() {
                     return Err("Namespace without metadata.name".into());
                 }
-                self.namespaces
-                    .insert(meta.name, Arc::new(psa_labels(&meta.labels)));
+                self.namespaces.insert(meta.name, psa_labels(&meta.labels));
             }
             "Pod" => {
                 let meta: Meta =
@@ -198,6 +244,86 @@ mod tests {
         assert_eq!(labels.len(), 1);
         assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
         assert_eq!(state.pods["team"].len(), 1);
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> PsaLabels {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("{LABEL_PREFIX}{k}"), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn kept_policies_are_the_freshly_resolved_ones() {
+        use podsec_pss::{Level, LevelVersion, Version};
+        let stricter = Policy {
+            enforce: LevelVersion::new(Level::Baseline, Version::Minor(25)),
+            audit: LevelVersion::new(Level::Restricted, Version::Latest),
+            warn: LevelVersion::new(Level::Restricted, Version::Minor(30)),
+        };
+        let label_sets: [&[(&str, &str)]; 7] = [
+            &[],
+            &[("enforce", "baseline")],
+            &[
+                ("enforce", "baseline"),
+                ("enforce-version", "v1.29"),
+                ("audit", "restricted"),
+                ("warn", "restricted"),
+            ],
+            &[("enforce", "strict"), ("enforce-version", "1.29")],
+            &[
+                ("audit", ""),
+                ("audit-version", "v2.0"),
+                ("warn", "x"),
+                ("warn-version", "latest"),
+            ],
+            &[("enforce-version", "v1.3"), ("warn-version", "v1.99")],
+            &[("enforce", "privileged"), ("warn", "restricted")],
+        ];
+        for pairs in label_sets {
+            let labels = labels(pairs);
+            let namespace = CachedNamespace::new(labels.clone());
+            // Resolved on first use, then kept; other defaults are resolved on their own.
+            for defaults in [
+                Policy::PRIVILEGED,
+                Policy::PRIVILEGED,
+                stricter,
+                Policy::PRIVILEGED,
+            ] {
+                assert_eq!(
+                    namespace.policy(defaults),
+                    NamespacePolicy::resolve(&labels, defaults),
+                    "{pairs:?} over {defaults:?}"
+                );
+            }
+            let namespace = CachedNamespace::new(labels.clone());
+            for defaults in [stricter, Policy::PRIVILEGED, stricter] {
+                assert_eq!(
+                    namespace.policy(defaults),
+                    NamespacePolicy::resolve(&labels, defaults),
+                    "{pairs:?} over {defaults:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_relabelled_namespace_gets_the_policy_of_its_new_labels() {
+        let cache = NamespaceCache::new();
+        cache.replace_all(HashMap::from([(
+            "a".to_owned(),
+            labels(&[("enforce", "baseline")]),
+        )]));
+        let resolved = |cache: &NamespaceCache| {
+            cache
+                .get("a")
+                .map(|namespace| namespace.policy(Policy::PRIVILEGED).policy.enforce.level)
+        };
+        assert_eq!(resolved(&cache), Some(podsec_pss::Level::Baseline));
+        cache.upsert("a".to_owned(), labels(&[("enforce", "restricted")]));
+        assert_eq!(resolved(&cache), Some(podsec_pss::Level::Restricted));
+        cache.remove("a");
+        assert_eq!(resolved(&cache), None);
     }
 
     #[test]

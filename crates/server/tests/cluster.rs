@@ -50,8 +50,9 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn label(cache: &NamespaceCache, ns: &str, key: &str) -> Option<String> {
-    cache.get(ns).and_then(|labels| {
-        labels
+    cache.get(ns).and_then(|namespace| {
+        namespace
+            .labels()
             .get(&format!("pod-security.kubernetes.io/{key}"))
             .cloned()
     })
@@ -84,8 +85,8 @@ async fn namespace_watcher_lists_watches_and_relists_after_gone() {
         Some("v1.29")
     );
     // Only Pod Security labels are kept.
-    assert_eq!(cache.get("default").expect("default").len(), 2);
-    assert!(cache.get("legacy").expect("legacy").is_empty());
+    assert_eq!(cache.get("default").expect("default").labels().len(), 2);
+    assert!(cache.get("legacy").expect("legacy").labels().is_empty());
 
     // Watch from the list's resourceVersion: an add, a relabel, a delete, then 410 Gone.
     let (request, send) = next(&mut handle).await;
@@ -145,7 +146,7 @@ async fn watcher_errors_keep_the_last_state_serving() {
     let (service2, _h2) = mock::pair::<Request<Body>, Response<Body>>();
     let lookups = Cluster::new(kube::Client::new(service2, "default"), Arc::clone(&cache));
     let err = lookups
-        .namespace_labels("default", Instant::now() + Duration::from_millis(50))
+        .namespace("default", Instant::now() + Duration::from_millis(50))
         .await
         .expect_err("not synced");
     assert!(matches!(err, LookupError::NotSynced), "{err}");
@@ -162,11 +163,14 @@ async fn watcher_errors_keep_the_last_state_serving() {
         br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server is currently unable to handle the request","reason":"ServiceUnavailable","code":503}"#.to_vec(),
     ));
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let labels = lookups
-        .namespace_labels("team-a", Instant::now() + Duration::from_millis(50))
+    let namespace = lookups
+        .namespace("team-a", Instant::now() + Duration::from_millis(50))
         .await
         .expect("answered from the cache");
-    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+    assert_eq!(
+        namespace.labels()["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
 
     stop_tx.send(true).expect("stop");
     tokio::time::timeout(Duration::from_secs(5), task)
@@ -194,17 +198,18 @@ async fn unknown_namespaces_are_fetched_live() {
         ));
     });
     let deadline = Instant::now() + Duration::from_secs(5);
-    let labels = cluster
-        .namespace_labels("fresh", deadline)
+    let namespace = cluster
+        .namespace("fresh", deadline)
         .await
         .expect("live get");
+    let labels = namespace.labels();
     assert_eq!(
         labels["pod-security.kubernetes.io/enforce-version"],
         "v1.30"
     );
     assert_eq!(labels.len(), 2);
     let err = cluster
-        .namespace_labels("missing-ns", deadline)
+        .namespace("missing-ns", deadline)
         .await
         .expect_err("missing");
     assert_eq!(err.to_string(), "namespaces \"missing-ns\" not found");

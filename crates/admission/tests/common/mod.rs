@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use podsec_admission::admit::Cluster;
 use podsec_admission::object::Pod;
+use podsec_admission::policy::{NamespacePolicy, Policy};
 
 /// `../shared` beside the repository, when present.
 pub fn shared_dir() -> Option<PathBuf> {
@@ -46,12 +47,13 @@ pub struct StaticCluster {
 impl Cluster for StaticCluster {
     type Error = String;
 
-    fn namespace_labels(
+    fn namespace_policy(
         &self,
         _name: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, String>> + Send {
-        let labels = self.labels.clone();
-        async move { Ok(labels) }
+        defaults: Policy,
+    ) -> impl Future<Output = Result<NamespacePolicy, String>> + Send {
+        let resolved = NamespacePolicy::resolve(&self.labels, defaults);
+        async move { Ok(resolved) }
     }
 
     fn list_pods(

@@ -253,30 +253,77 @@ pub fn evaluate_pod(
     spec: &PodSpec,
     enforce: bool,
 ) -> Vec<ModeEvaluation> {
-    let mut results: Vec<ModeEvaluation> = Vec::with_capacity(3);
-    let run = |mode: Mode, results: &mut Vec<ModeEvaluation>| {
+    let Evaluated {
+        modes,
+        mut evaluations,
+    } = evaluate_modes(evaluator, policy, metadata, spec, enforce);
+    modes
+        .iter()
+        .enumerate()
+        .map(|(at, &(mode, policy, index))| {
+            // The last mode with a result takes it; earlier ones get a copy.
+            let shared_later = modes[at + 1..].iter().any(|&(_, _, later)| later == index);
+            let evaluation = if shared_later {
+                evaluations[index].clone()
+            } else {
+                std::mem::take(&mut evaluations[index])
+            };
+            ModeEvaluation {
+                mode,
+                policy,
+                evaluation,
+            }
+        })
+        .collect()
+}
+
+/// The evaluations of [`evaluate_pod`], each distinct level and version evaluated once.
+struct Evaluated {
+    /// The modes in [`evaluate_pod`]'s order: mode, level and version, and the index of the
+    /// mode's result in `evaluations`.
+    modes: Vec<(Mode, LevelVersion, usize)>,
+    evaluations: Vec<Evaluation>,
+}
+
+fn evaluate_modes(
+    evaluator: &Evaluator,
+    policy: &Policy,
+    metadata: &PodMetadata,
+    spec: &PodSpec,
+    enforce: bool,
+) -> Evaluated {
+    let mut evaluated = Evaluated {
+        modes: Vec::with_capacity(3),
+        evaluations: Vec::with_capacity(3),
+    };
+    let run = |mode: Mode, evaluated: &mut Evaluated| {
         let lv = policy.get(mode);
-        let evaluation = match results.iter().find(|r| r.policy == lv) {
-            Some(previous) => previous.evaluation.clone(),
-            None => evaluator.evaluate(lv, metadata, spec),
+        let earlier = evaluated
+            .modes
+            .iter()
+            .find(|&&(_, earlier, _)| earlier == lv);
+        let index = match earlier {
+            Some(&(_, _, index)) => index,
+            None => {
+                evaluated
+                    .evaluations
+                    .push(evaluator.evaluate(lv, metadata, spec));
+                evaluated.evaluations.len() - 1
+            }
         };
-        results.push(ModeEvaluation {
-            mode,
-            policy: lv,
-            evaluation,
-        });
+        evaluated.modes.push((mode, lv, index));
     };
     if enforce {
-        run(Mode::Enforce, &mut results);
+        run(Mode::Enforce, &mut evaluated);
     }
-    run(Mode::Audit, &mut results);
-    let allowed = results
-        .first()
-        .is_none_or(|r| r.mode != Mode::Enforce || r.evaluation.allowed());
+    run(Mode::Audit, &mut evaluated);
+    let allowed = evaluated.modes.first().is_none_or(|&(mode, _, index)| {
+        mode != Mode::Enforce || evaluated.evaluations[index].allowed()
+    });
     if allowed {
-        run(Mode::Warn, &mut results);
+        run(Mode::Warn, &mut evaluated);
     }
-    results
+    evaluated
 }
 
 /// Decides one request (spec §5.1): namespaces, pods, or anything else as a pod controller.
@@ -532,27 +579,42 @@ impl Flow<'_> {
                 policy.enforce.to_string(),
             );
         }
-        for result in evaluate_pod(&self.admission.evaluator, policy, metadata, spec, enforce) {
-            let allowed = result.evaluation.allowed();
-            match result.mode {
+        let Evaluated { modes, evaluations } =
+            evaluate_modes(&self.admission.evaluator, policy, metadata, spec, enforce);
+        // Audit and warn at one level and version (the usual configuration) share a result,
+        // and so their text: the warning is then a copy of the annotation.
+        let mut audited = None;
+        for (mode, lv, index) in modes {
+            let evaluation = &evaluations[index];
+            let allowed = evaluation.allowed();
+            match mode {
                 Mode::Enforce => {
                     if allowed {
-                        self.record_evaluation(MetricDecision::Allow, Mode::Enforce, result.policy);
+                        self.record_evaluation(MetricDecision::Allow, Mode::Enforce, lv);
                     } else {
-                        self.record_evaluation(MetricDecision::Deny, Mode::Enforce, result.policy);
+                        self.record_evaluation(MetricDecision::Deny, Mode::Enforce, lv);
                         response.allowed = false;
-                        response.status = Some(self.forbidden(&result.message()));
+                        response.status = Some(self.forbidden(&evaluation.enforce_message(lv)));
                     }
                 }
                 Mode::Audit if !allowed => {
-                    self.record_evaluation(MetricDecision::Deny, Mode::Audit, result.policy);
-                    response
-                        .audit_annotations
-                        .insert(ANNOTATION_AUDIT_VIOLATIONS.to_owned(), result.message());
+                    self.record_evaluation(MetricDecision::Deny, Mode::Audit, lv);
+                    response.audit_annotations.insert(
+                        ANNOTATION_AUDIT_VIOLATIONS.to_owned(),
+                        evaluation.advisory_message(lv),
+                    );
+                    audited = Some(index);
                 }
                 Mode::Warn if !allowed => {
-                    self.record_evaluation(MetricDecision::Deny, Mode::Warn, result.policy);
-                    response.warnings.push(result.message());
+                    self.record_evaluation(MetricDecision::Deny, Mode::Warn, lv);
+                    let same = audited
+                        .filter(|&audited| audited == index)
+                        .and_then(|_| response.audit_annotations.get(ANNOTATION_AUDIT_VIOLATIONS));
+                    let text = match same {
+                        Some(text) => text.clone(),
+                        None => evaluation.advisory_message(lv),
+                    };
+                    response.warnings.push(text);
                 }
                 Mode::Audit | Mode::Warn => {}
             }
@@ -2108,6 +2170,137 @@ mod tests {
             [Mode::Audit, Mode::Warn]
         );
         assert_eq!(advisory[0].evaluation, advisory[1].evaluation);
+    }
+
+    /// Policies whose modes share their level and version in every pattern (all three, two of
+    /// them, none), including versions whose checks differ.
+    fn sharing_policies() -> Vec<Policy> {
+        let lv = LevelVersion::new;
+        let (b, r) = (Level::Baseline, Level::Restricted);
+        let (latest, old) = (Version::Latest, Version::Minor(22));
+        let policy = |enforce, audit, warn| Policy {
+            enforce,
+            audit,
+            warn,
+        };
+        vec![
+            policy(lv(b, latest), lv(b, latest), lv(b, latest)),
+            policy(lv(b, latest), lv(r, latest), lv(r, latest)),
+            policy(lv(b, latest), lv(r, latest), lv(b, latest)),
+            policy(lv(r, latest), lv(r, latest), lv(b, latest)),
+            policy(lv(b, old), lv(r, latest), lv(r, old)),
+            policy(lv(r, old), lv(r, latest), lv(r, old)),
+            policy(
+                LevelVersion::PRIVILEGED_LATEST,
+                lv(r, latest),
+                lv(r, latest),
+            ),
+            policy(
+                lv(b, latest),
+                LevelVersion::PRIVILEGED_LATEST,
+                lv(r, latest),
+            ),
+        ]
+    }
+
+    fn restricted_pod() -> Value {
+        pod_json(
+            "test-pod",
+            json!([{"name": "c", "image": "i", "securityContext": {
+                "allowPrivilegeEscalation": false, "runAsNonRoot": true,
+                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}}]),
+        )
+    }
+
+    #[test]
+    fn evaluate_pod_is_each_mode_evaluated_on_its_own() {
+        let evaluator = Evaluator::default();
+        for policy in sharing_policies() {
+            for object in [privileged_pod(), plain_pod(), restricted_pod()] {
+                let pod: Pod = serde_json::from_value(object).expect("pod");
+                for enforce in [true, false] {
+                    let got = evaluate_pod(&evaluator, &policy, &pod.metadata, &pod.spec, enforce);
+                    let mut want = Vec::new();
+                    for mode in [Mode::Enforce, Mode::Audit, Mode::Warn] {
+                        let denied = want.first().is_some_and(|first: &ModeEvaluation| {
+                            first.mode == Mode::Enforce && !first.evaluation.allowed()
+                        });
+                        if (mode == Mode::Enforce && !enforce) || (mode == Mode::Warn && denied) {
+                            continue;
+                        }
+                        let lv = policy.get(mode);
+                        want.push(ModeEvaluation {
+                            mode,
+                            policy: lv,
+                            evaluation: evaluator.evaluate(lv, &pod.metadata, &pod.spec),
+                        });
+                    }
+                    assert_eq!(got, want, "{policy:?}, enforce {enforce}");
+                }
+            }
+        }
+    }
+
+    /// The texts of a decision are the per-mode messages of [`evaluate_pod`], whether or not
+    /// modes share a result (and so a text).
+    #[test]
+    fn decisions_carry_each_modes_own_message() {
+        let admission = Admission::default();
+        for policy in sharing_policies() {
+            let label = |lv: LevelVersion| {
+                let version = match lv.version {
+                    Version::Latest => "latest".to_owned(),
+                    Version::Minor(minor) => format!("v1.{minor}"),
+                };
+                (lv.level.as_str(), version)
+            };
+            let (enforce, enforce_version) = label(policy.enforce);
+            let (audit, audit_version) = label(policy.audit);
+            let (warn, warn_version) = label(policy.warn);
+            let cluster = FakeCluster::with_namespace(
+                "test",
+                &[
+                    ("enforce", enforce),
+                    ("enforce-version", &enforce_version),
+                    ("audit", audit),
+                    ("audit-version", &audit_version),
+                    ("warn", warn),
+                    ("warn-version", &warn_version),
+                ],
+            );
+            for object in [privileged_pod(), plain_pod(), restricted_pod()] {
+                let pod: Pod = serde_json::from_value(object.clone()).expect("pod");
+                let outcome = run(&admission, &cluster, &pod_request("CREATE", object, None));
+                let response = &outcome.response;
+                let modes = evaluate_pod(
+                    &admission.evaluator,
+                    &policy,
+                    &pod.metadata,
+                    &pod.spec,
+                    true,
+                );
+                let failing = |mode| {
+                    modes
+                        .iter()
+                        .find(|m| m.mode == mode && !m.evaluation.allowed())
+                        .map(ModeEvaluation::message)
+                };
+                let status = response.status.as_ref().map(|s| s.message.as_str());
+                let forbidden = failing(Mode::Enforce)
+                    .map(|text| format!("pods \"test-pod\" is forbidden: {text}"));
+                assert_eq!(status, forbidden.as_deref(), "{policy:?}");
+                assert_eq!(
+                    response.audit_annotations.get(ANNOTATION_AUDIT_VIOLATIONS),
+                    failing(Mode::Audit).as_ref(),
+                    "{policy:?}"
+                );
+                assert_eq!(
+                    response.warnings,
+                    Vec::from_iter(failing(Mode::Warn)),
+                    "{policy:?}"
+                );
+            }
+        }
     }
 
     /// The webhook runs `admit` on a multi-threaded runtime: its future must stay `Send`.

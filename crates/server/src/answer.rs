@@ -187,16 +187,15 @@ fn write_status(out: &mut Vec<u8>, status: &Status) {
 /// so, so copying runs between escapes with `extend_from_slice` spent most of its time in calls
 /// for a few bytes each.
 fn string(out: &mut Vec<u8>, value: &str) {
-    let bytes = value.as_bytes();
+    let mut rest = value.as_bytes();
     // The quotes, the text, and a few escapes without growing again.
-    out.reserve(bytes.len() + 16);
+    out.reserve(rest.len() + 16);
     out.push(b'"');
-    let mut at = 0;
-    while let Some(word) = bytes[at..].first_chunk::<8>() {
+    while let Some((word, after)) = rest.split_first_chunk::<8>() {
         out.extend_from_slice(word);
         let found = to_escape(u64::from_le_bytes(*word));
         if found == 0 {
-            at += 8;
+            rest = after;
             continue;
         }
         // The lowest flagged byte is the first to escape (the bytes above it may be flagged
@@ -204,9 +203,9 @@ fn string(out: &mut Vec<u8>, value: &str) {
         let clean = (found.trailing_zeros() / 8) as usize;
         out.truncate(out.len() - 8 + clean);
         escape(out, word[clean]);
-        at += clean + 1;
+        rest = &rest[clean + 1..];
     }
-    for &byte in &bytes[at..] {
+    for &byte in rest {
         if byte < 0x20 || byte == b'"' || byte == b'\\' {
             escape(out, byte);
         } else {
@@ -232,11 +231,21 @@ fn to_escape(word: u64) -> u64 {
     lows | quotes | backslashes
 }
 
+/// Writes the escape of a byte [`to_escape`] flags. Quotes and backslashes, the escapes of
+/// violation texts, are written here; control characters in [`escape_control`], out of line.
+#[inline]
 fn escape(out: &mut Vec<u8>, byte: u8) {
+    if byte == b'"' || byte == b'\\' {
+        out.extend_from_slice(&[b'\\', byte]);
+    } else {
+        escape_control(out, byte);
+    }
+}
+
+#[cold]
+fn escape_control(out: &mut Vec<u8>, byte: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let short = match byte {
-        b'"' => b'"',
-        b'\\' => b'\\',
         0x08 => b'b',
         0x0c => b'f',
         b'\n' => b'n',

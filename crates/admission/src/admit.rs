@@ -1,7 +1,7 @@
 //! The admission decision (spec §5.1–§5.8): one AdmissionRequest in, one AdmissionResponse and
 //! the metric events it caused out.
 //!
-//! The flow does no I/O of its own. What it needs from the cluster (a namespace's labels, the
+//! The flow does no I/O of its own. What it needs from the cluster (a namespace's policy, the
 //! pods of a namespace) comes through [`Cluster`], which the webhook implements over its caches
 //! and the API; time comes through [`Clock`], so that the time budget of the existing-pod check
 //! is testable. [`admit`] is an `async fn` because the webhook's lookups are, but it needs no

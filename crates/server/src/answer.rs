@@ -6,8 +6,8 @@
 //! here it is copied eight bytes at a time, each word checked at once for the three things JSON
 //! escapes (`"`, `\` and control characters), which is most of what writing an answer costs,
 //! and a warning that repeats the annotation's text is copied from the annotation's escaped
-//! bytes. Answers with a patch or status details (mutations, rare errors) go through
-//! `serde_json` itself. Every field is destructured without `..`, so a field added to the
+//! bytes. Answers with a patch or status causes (mutations, invalid namespace labels) go
+//! through `serde_json` itself. Every field is destructured without `..`, so a field added to the
 //! response types fails to compile here instead of being left out of answers.
 
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ use std::ops::Range;
 use axum::body::Bytes;
 use podsec_admission::AdmissionReview;
 use podsec_admission::admit::ANNOTATION_AUDIT_VIOLATIONS;
-use podsec_admission::review::{AdmissionResponse, Status};
+use podsec_admission::review::{AdmissionResponse, Status, StatusDetails};
 
 /// `reply` as JSON plus a newline (as Go's `json.Encoder` ends it), in one allocation of exactly
 /// its size.
@@ -63,10 +63,12 @@ fn write(out: &mut Vec<u8>, reply: &AdmissionReview) -> Result<(), serde_json::E
         && response.as_ref().is_some_and(|response| {
             response.patch.is_none()
                 && response.patch_type.is_none()
-                && response
-                    .status
-                    .as_ref()
-                    .is_none_or(|status| status.details.is_none())
+                && response.status.as_ref().is_none_or(|status| {
+                    status
+                        .details
+                        .as_ref()
+                        .is_none_or(|details| details.causes.is_empty())
+                })
         });
     if !simple {
         return serde_json::to_writer(out, reply);
@@ -140,41 +142,64 @@ fn write_response(out: &mut Vec<u8>, response: &AdmissionResponse) {
     out.push(b'}');
 }
 
-/// A status without details (see [`write`]): its members in declaration order, empty strings
-/// and a zero code left out, as the serde attributes say.
+/// A status whose details name no causes (see [`write`]; a pod's Forbidden status is one): its
+/// members in declaration order, empty strings and a zero code left out, as the serde
+/// attributes say.
 fn write_status(out: &mut Vec<u8>, status: &Status) {
     let Status {
         status,
         message,
         reason,
-        details: _,
+        details,
         code,
     } = status;
     out.push(b'{');
     let mut first = true;
-    let mut member = |out: &mut Vec<u8>, name: &[u8]| {
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend_from_slice(name);
-        out.extend_from_slice(b"\":");
-    };
     for (name, value) in [
         (&b"status"[..], status),
         (b"message", message),
         (b"reason", reason),
     ] {
-        if !value.is_empty() {
-            member(out, name);
-            string(out, value);
+        string_member(out, &mut first, name, value);
+    }
+    if let Some(details) = details {
+        let StatusDetails {
+            name,
+            group,
+            kind,
+            causes: _,
+        } = details;
+        member_name(out, &mut first, b"details");
+        out.push(b'{');
+        let mut first = true;
+        for (member, value) in [(&b"name"[..], name), (b"group", group), (b"kind", kind)] {
+            string_member(out, &mut first, member, value);
         }
+        out.push(b'}');
     }
     if *code != 0 {
-        member(out, b"code");
+        member_name(out, &mut first, b"code");
         out.extend_from_slice(code.to_string().as_bytes());
     }
     out.push(b'}');
+}
+
+/// `"name":` after a comma unless it is the object's `first` member.
+fn member_name(out: &mut Vec<u8>, first: &mut bool, name: &[u8]) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\":");
+}
+
+/// A string member, left out when the string is empty (`skip_serializing_if = "String::is_empty"`).
+fn string_member(out: &mut Vec<u8>, first: &mut bool, name: &[u8], value: &str) {
+    if !value.is_empty() {
+        member_name(out, first, name);
+        string(out, value);
+    }
 }
 
 /// `value` as a JSON string, escaped as `serde_json` escapes: `"` and `\` with a backslash,
@@ -436,24 +461,44 @@ mod tests {
                     ("", text.as_str(), ""),
                     (text.as_str(), "", text.as_str()),
                 ] {
-                    let status = Status {
-                        status: status.to_owned(),
-                        message: message.to_owned(),
-                        reason: reason.to_owned(),
-                        details: None,
-                        code,
-                    };
-                    same_as_serde(&reply(
-                        AdmissionResponse::denied(status),
-                        "admission.k8s.io/v1beta1",
-                    ));
+                    // No details; empty ones; and names, groups and kinds, present or not
+                    // (a pod's Forbidden status names the pod, the group and the resource).
+                    let details = [
+                        None,
+                        Some(StatusDetails::default()),
+                        Some(StatusDetails {
+                            name: text.clone(),
+                            group: String::new(),
+                            kind: "pods".to_owned(),
+                            causes: Vec::new(),
+                        }),
+                        Some(StatusDetails {
+                            name: String::new(),
+                            group: "apps".to_owned(),
+                            kind: text.clone(),
+                            causes: Vec::new(),
+                        }),
+                    ];
+                    for details in details {
+                        let status = Status {
+                            status: status.to_owned(),
+                            message: message.to_owned(),
+                            reason: reason.to_owned(),
+                            details,
+                            code,
+                        };
+                        same_as_serde(&reply(
+                            AdmissionResponse::denied(status),
+                            "admission.k8s.io/v1beta1",
+                        ));
+                    }
                 }
             }
         }
     }
 
     #[test]
-    fn patches_and_details_go_through_serde_json() {
+    fn patches_and_causes_go_through_serde_json() {
         let details = Status {
             status: "Failure".to_owned(),
             message: "bad \"pod\"".to_owned(),

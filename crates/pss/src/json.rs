@@ -287,7 +287,7 @@ impl<'a> Reader<'a> {
         self.members(Self::raw_key, member)
     }
 
-    /// [`Reader::fields`] for struct decoders ([`json_struct!`]): each key comes as a [`Key`],
+    /// [`Reader::fields`] for struct decoders ([`json_struct!`](crate::json_struct)): each key comes as a [`Key`],
     /// whose first sixteen bytes are already loaded as two words, so that matching it against
     /// the struct's field names costs integer comparisons, not a string comparison per name.
     #[inline]
@@ -435,7 +435,7 @@ pub struct Key<'a> {
 
 impl Key<'_> {
     /// True when this is `name`, whose words are `words` (from [`key_words`], computed at
-    /// compile time by [`json_struct!`]).
+    /// compile time by [`json_struct!`](crate::json_struct)).
     #[inline(always)]
     pub fn is(&self, name: &str, words: [u64; 2]) -> bool {
         self.words == words

@@ -287,9 +287,10 @@ impl<'a> Reader<'a> {
         self.members(Self::raw_key, member)
     }
 
-    /// [`Reader::fields`] for struct decoders ([`json_struct!`](crate::json_struct)): each key comes as a [`Key`],
-    /// whose first sixteen bytes are already loaded as two words, so that matching it against
-    /// the struct's field names costs integer comparisons, not a string comparison per name.
+    /// [`Reader::fields`] for struct decoders ([`json_struct!`](crate::json_struct)): each key
+    /// comes as a [`Key`], whose first sixteen bytes are already loaded as two words, so that
+    /// matching it against the struct's field names costs integer comparisons, not a string
+    /// comparison per name.
     #[inline]
     pub fn struct_fields(
         &mut self,

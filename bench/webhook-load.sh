@@ -10,13 +10,13 @@
 #   2. throughput: N_THROUGHPUT requests with CONNECTIONS keep-alive connections, podsec and
 #      the baseline taking turns ROUNDS times, the best of each and their ratio, and the
 #      servers' CPU time per request;
-#   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max. The run opens
-#      its CONNECTIONS connections at once, and their TLS handshakes (RSA 2048) keep the
-#      server's core busy for the first ~45 ms, so the requests queued behind them make the
-#      max of every run, for both servers. That is connection setup, not the steady state the
-#      API server sees over its kept-alive connections: over 10 s those requests are about 0.5%
-#      of the sample, enough to move the p99; the default 30 s (60,000 requests) dilutes them
-#      to 0.15%;
+#   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max. oha's own
+#      start (opening its connections, TLS handshakes on both sides) delays the first requests
+#      of every run by 30-50 ms, for both servers and even with one connection: with latency
+#      correction they count from when they were due, so they make every run's max, and a
+#      1 s run has a p99 above 20 ms. That is start-up, not the steady state the API server
+#      sees over its kept-alive connections: over 10 s those requests are about 0.5% of the
+#      sample, enough to move the p99; the default 30 s (60,000 requests) dilutes them to 0.15%;
 #   4. RSS after the load.
 # The review is bench/review-pod.json: a realistic Deployment pod (init container, sidecar,
 # probes, projected token volume, managedFields) in a namespace that enforces baseline and

@@ -58,7 +58,36 @@ impl Evaluation {
 
     /// `reason (detail), reason (detail)`: the text of errors, warnings and audit annotations.
     pub fn forbidden_detail(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.forbidden_detail_len());
+        self.push_forbidden_detail(&mut out);
+        out
+    }
+
+    /// The enforce error: `violates PodSecurity "<level>:<version>": <detail>`.
+    pub fn enforce_message(&self, policy: LevelVersion) -> String {
+        self.message("violates PodSecurity \"", policy)
+    }
+
+    /// The warning and audit text: `would violate PodSecurity "<level>:<version>": <detail>`.
+    pub fn advisory_message(&self, policy: LevelVersion) -> String {
+        self.message("would violate PodSecurity \"", policy)
+    }
+
+    /// `prefix`, the policy, `": "` and the detail, in one allocation of the right size: these
+    /// texts are built for every denied or warned request.
+    fn message(&self, prefix: &str, policy: LevelVersion) -> String {
+        use std::fmt::Write as _;
+        // "restricted:v1.NN" at most, with room for a long requested version.
+        let mut out = String::with_capacity(prefix.len() + 32 + self.forbidden_detail_len());
+        out.push_str(prefix);
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{policy}");
+        out.push_str("\": ");
+        self.push_forbidden_detail(&mut out);
+        out
+    }
+
+    fn push_forbidden_detail(&self, out: &mut String) {
         for (i, v) in self.violations.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
@@ -70,23 +99,23 @@ impl Evaluation {
                 out.push(')');
             }
         }
-        out
     }
 
-    /// The enforce error: `violates PodSecurity "<level>:<version>": <detail>`.
-    pub fn enforce_message(&self, policy: LevelVersion) -> String {
-        format!(
-            "violates PodSecurity \"{policy}\": {}",
-            self.forbidden_detail()
-        )
-    }
-
-    /// The warning and audit text: `would violate PodSecurity "<level>:<version>": <detail>`.
-    pub fn advisory_message(&self, policy: LevelVersion) -> String {
-        format!(
-            "would violate PodSecurity \"{policy}\": {}",
-            self.forbidden_detail()
-        )
+    /// The length of [`Evaluation::forbidden_detail`].
+    fn forbidden_detail_len(&self) -> usize {
+        let texts: usize = self
+            .violations
+            .iter()
+            .map(|v| {
+                v.reason.len()
+                    + if v.detail.is_empty() {
+                        0
+                    } else {
+                        v.detail.len() + 3
+                    }
+            })
+            .sum();
+        texts + 2 * self.violations.len().saturating_sub(1)
     }
 }
 
@@ -115,10 +144,17 @@ mod tests {
             eval.forbidden_detail(),
             "host namespaces (hostPID=true), custom, unknown forbidden reason (x)"
         );
+        assert_eq!(eval.forbidden_detail_len(), eval.forbidden_detail().len());
+        assert_eq!(Evaluation::default().forbidden_detail_len(), 0);
         let p = LevelVersion::new(Level::Baseline, Version::Minor(29));
-        assert!(
-            eval.advisory_message(p)
-                .starts_with("would violate PodSecurity \"baseline:v1.29\": host namespaces")
+        let detail = eval.forbidden_detail();
+        assert_eq!(
+            eval.advisory_message(p),
+            format!("would violate PodSecurity \"baseline:v1.29\": {detail}")
+        );
+        assert_eq!(
+            eval.enforce_message(LevelVersion::new(Level::Restricted, Version::Latest)),
+            format!("violates PodSecurity \"restricted:latest\": {detail}")
         );
     }
 }

@@ -43,7 +43,10 @@ pub fn read<T: FromJson>(reader: &mut Reader<'_>) -> Result<T> {
 /// Decodes a whole document: one value, then only whitespace.
 pub fn from_slice<T: FromJson>(bytes: &[u8]) -> Result<T> {
     let mut reader = Reader::new(bytes);
-    let value = read(&mut reader)?;
+    // Built where it is returned from, not returned from `read` and moved again: a pod is a few
+    // hundred bytes, and each move is a copy.
+    let mut value = T::default();
+    T::read_into(&mut reader, &mut value)?;
     reader.finish()?;
     Ok(value)
 }

@@ -316,34 +316,24 @@ impl<'a> Reader<'a> {
     fn struct_key(&mut self) -> Result<Key<'a>> {
         self.expect(b'"')?;
         let start = self.pos;
-        let rest = &self.bytes[start..];
-        if let (Some(first), Some(second)) = (
-            rest.first_chunk::<8>(),
-            rest.get(8..).and_then(<[u8]>::first_chunk::<8>),
-        ) {
-            let first = u64::from_le_bytes(*first);
-            let second = u64::from_le_bytes(*second);
-            let (len, words) = match (special_bytes(first), special_bytes(second)) {
-                (0, 0) => return self.long_struct_key(start),
-                (0, found) => {
-                    let in_second = found.trailing_zeros() as usize / 8;
-                    (8 + in_second, [first, second & low_bytes(in_second)])
-                }
-                (found, _) => {
-                    let in_first = found.trailing_zeros() as usize / 8;
-                    (in_first, [first & low_bytes(in_first), 0])
-                }
-            };
-            if rest[len] != b'"' {
-                return Err(Declined);
-            }
-            self.pos = start + len + 1;
-            return Ok(Key {
-                bytes: &rest[..len],
-                words,
-            });
+        let Some((len @ 0..16, [first, second])) = first_special_within_16(self.bytes, start)
+        else {
+            return self.long_struct_key(start);
+        };
+        if self.bytes[start + len] != b'"' {
+            return Err(Declined);
         }
-        self.long_struct_key(start)
+        self.pos = start + len + 1;
+        // Zero past the key's end, as `key_words` computes them.
+        let words = if len < 8 {
+            [first & low_bytes(len), 0]
+        } else {
+            [first, second & low_bytes(len - 8)]
+        };
+        Ok(Key {
+            bytes: &self.bytes[start..start + len],
+            words,
+        })
     }
 
     /// [`Reader::struct_key`] for keys of sixteen bytes or more, and near the end of the input.
@@ -351,10 +341,11 @@ impl<'a> Reader<'a> {
     fn long_struct_key(&mut self, start: usize) -> Result<Key<'a>> {
         self.pos = start - 1;
         let bytes = self.raw_key()?;
-        Ok(Key {
-            bytes,
-            words: key_words_of(bytes),
-        })
+        let words = match bytes.get(..16) {
+            Some(head) => [le_word(&head[..8]), le_word(&head[8..])],
+            None => key_words(bytes),
+        };
+        Ok(Key { bytes, words })
     }
 
     /// Skips the value of a key the caller does not know, after checking the key is UTF-8 (a
@@ -448,21 +439,8 @@ impl Key<'_> {
     }
 }
 
-/// The words of a key (see [`Key`]).
-#[inline]
-fn key_words_of(key: &[u8]) -> [u64; 2] {
-    match key.first_chunk::<16>() {
-        Some(head) => {
-            let (mut first, mut second) = ([0u8; 8], [0u8; 8]);
-            first.copy_from_slice(&head[..8]);
-            second.copy_from_slice(&head[8..]);
-            [u64::from_le_bytes(first), u64::from_le_bytes(second)]
-        }
-        None => key_words(key),
-    }
-}
-
-/// The words of a key (see [`Key`]), at compile time.
+/// The words of a key (see [`Key`]); a `const fn`, so that [`json_struct!`](crate::json_struct)
+/// computes its field names' words at compile time.
 pub const fn key_words(key: &[u8]) -> [u64; 2] {
     let mut words = [0u64; 2];
     let mut i = 0;
@@ -471,6 +449,29 @@ pub const fn key_words(key: &[u8]) -> [u64; 2] {
         i += 1;
     }
     words
+}
+
+/// The eight bytes of `chunk` (exactly eight long) as a little-endian word.
+#[inline(always)]
+fn le_word(chunk: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    u64::from_le_bytes(word)
+}
+
+/// Where the first `"`, `\` or control character is among the sixteen bytes from `i` (16 when
+/// none is), with those bytes as two words: the short-string fast path of keys and skipped
+/// strings. `None` when fewer than sixteen bytes are left.
+#[inline(always)]
+fn first_special_within_16(bytes: &[u8], i: usize) -> Option<(usize, [u64; 2])> {
+    let chunk = bytes.get(i..i + 16)?;
+    let (first, second) = (le_word(&chunk[..8]), le_word(&chunk[8..]));
+    let offset = match (special_bytes(first), special_bytes(second)) {
+        (0, 0) => 16,
+        (0, found) => 8 + found.trailing_zeros() as usize / 8,
+        (found, _) => found.trailing_zeros() as usize / 8,
+    };
+    Some((offset, [first, second]))
 }
 
 /// The high bit of each byte of `word` that is a `"`, a `\` or a control character, and
@@ -598,26 +599,11 @@ fn skip_literal(bytes: &[u8], i: usize, literal: &[u8]) -> Result<usize> {
 /// loads settle it here; everything else takes the general loop.
 #[inline(always)]
 fn skip_string(bytes: &[u8], i: usize) -> Result<usize> {
-    if let Some(chunk) = bytes.get(i..i + 16) {
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&chunk[..8]);
-        let found = special_bytes(u64::from_le_bytes(first));
-        let end = if found != 0 {
-            i + found.trailing_zeros() as usize / 8
-        } else {
-            let mut second = [0u8; 8];
-            second.copy_from_slice(&chunk[8..]);
-            let found = special_bytes(u64::from_le_bytes(second));
-            if found == 0 {
-                return skip_long_string(bytes, i + 16);
-            }
-            i + 8 + found.trailing_zeros() as usize / 8
-        };
-        if bytes[end] == b'"' {
-            return Ok(end + 1);
-        }
+    match first_special_within_16(bytes, i) {
+        Some((16, _)) => skip_long_string(bytes, i + 16),
+        Some((len, _)) if bytes[i + len] == b'"' => Ok(i + len + 1),
+        _ => skip_long_string(bytes, i),
     }
-    skip_long_string(bytes, i)
 }
 
 /// [`skip_string`] from `i` inside the string, for what its fast path leaves.
@@ -689,9 +675,7 @@ fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
 fn find_string_special(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let found = special_bytes(u64::from_le_bytes(word));
+        let found = special_bytes(le_word(chunk));
         if found != 0 {
             return i + found.trailing_zeros() as usize / 8;
         }
@@ -715,9 +699,7 @@ fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) 
     let mut high_bits = 0;
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
+        let word = le_word(chunk);
         let found = special_bytes(word);
         if found != 0 {
             let n = found.trailing_zeros() as usize / 8;

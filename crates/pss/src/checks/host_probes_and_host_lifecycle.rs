@@ -30,14 +30,6 @@ fn v1_34(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {
     let mut bad_containers: Names<'_> = Names::new();
     let mut hosts: Names<'_> = Names::new();
     for c in spec.all_containers() {
-        // Most containers have no handler at all: settle them before building the list.
-        let has_handlers = c.liveness_probe.is_some()
-            || c.readiness_probe.is_some()
-            || c.startup_probe.is_some()
-            || c.lifecycle.is_some();
-        if !has_handlers {
-            continue;
-        }
         for h in handlers(c) {
             let actions = [h.http_get.as_ref(), h.tcp_socket.as_ref()];
             for host in actions

@@ -110,6 +110,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// True when the text is written as JSON (its first significant byte opens an object or an
+    /// array), whatever the input's format: YAML in flow style is JSON when it parses as JSON.
+    pub fn looks_like_json(&self) -> bool {
+        matches!(
+            self.text.bytes().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        )
+    }
+
     /// Turns a position inside [`Document::text`] (1-based line and column,
     /// as parsers report them) into a position in the input.
     fn position_in_input(&self, line: usize, column: usize) -> Position {

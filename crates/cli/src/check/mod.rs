@@ -250,16 +250,13 @@ fn decode(
     Ok(object)
 }
 
-/// A document written as a JSON object (a `.json` input, `kubectl get -o json`, or YAML in
-/// flow style) is first read on the fast JSON path, which decodes only what the checks read.
-/// When it declines, [`decode_as`] reads the document and gives the exact value or error.
+/// A document written as JSON (a `.json` input, `kubectl get -o json`, or YAML in flow style)
+/// is first read on the fast JSON path, which decodes only what the checks read. When it
+/// declines, [`decode_as`] reads the document and gives the exact value or error.
 fn decode_json_fast(doc: &Document) -> Option<Object> {
-    let first = doc.text.bytes().find(|b| !b.is_ascii_whitespace());
-    if first == Some(b'{') {
-        Object::from_json_fast(doc.text.as_bytes())
-    } else {
-        None
-    }
+    doc.looks_like_json()
+        .then(|| Object::from_json_fast(doc.text.as_bytes()))
+        .flatten()
 }
 
 fn decode_as<'d, T: serde::Deserialize<'d>>(

@@ -56,10 +56,7 @@ fn position_prefix(position: &Option<Position>) -> String {
 /// any error from it, serde-saphyr reads the document and reports the error.
 pub fn decode<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
     let text = document.text.as_str();
-    let looks_like_json = matches!(
-        text.bytes().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{' | b'[')
-    );
+    let looks_like_json = document.looks_like_json();
     match document.format {
         Format::Json => serde_json::from_str(text).map_err(|e| json_error(document, &e)),
         Format::Yaml if looks_like_json => match serde_json::from_str(text) {

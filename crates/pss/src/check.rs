@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::fields::Fields;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
 
@@ -62,6 +63,10 @@ pub struct Check {
     pub id: &'static str,
     pub level: Level,
     pub variants: &'static [Variant],
+    /// The fields a pod must set for any variant to forbid it: the evaluator does not run the
+    /// check on a pod that sets none of them. `None` for checks that forbid by omission (a pod
+    /// that sets nothing fails `runAsNonRoot`), which always run.
+    pub needs: Option<Fields>,
 }
 
 impl Check {

@@ -20,6 +20,7 @@
 
 pub mod check;
 pub mod checks;
+pub mod fields;
 pub mod format;
 pub mod json;
 pub mod level;

@@ -3,11 +3,16 @@
 //! For every level and every known minor version the registry precomputes, once, the ordered
 //! list of check variants in force: baseline ids sorted byte-wise, then restricted ids sorted
 //! byte-wise, minus the baseline checks a restricted variant overrides at that version.
+//!
+//! Evaluating a pod first finds which of the optional fields the checks look at it sets
+//! ([`Fields::set_in`]), in one pass, and runs only the checks that could forbid it: those that
+//! forbid by omission, and those whose [`needs`](Check::needs) the pod sets.
 
 use std::sync::OnceLock;
 
 use crate::check::{Check, CheckFn};
 use crate::checks;
+use crate::fields::Fields;
 use crate::level::{Level, LevelVersion, MAX_KNOWN_MINOR, Version};
 use crate::pod::{PodMetadata, PodSpec};
 use crate::result::{Evaluation, Violation};
@@ -17,7 +22,22 @@ pub fn all_checks() -> &'static [Check] {
     checks::ALL
 }
 
-type ActiveList = Vec<(&'static str, CheckFn)>;
+/// A check in force: its id, the variant's rule, and what the pod must set for it to run.
+#[derive(Clone, Copy)]
+struct Active {
+    id: &'static str,
+    check: CheckFn,
+    needs: Option<Fields>,
+}
+
+impl Active {
+    /// False when the pod sets none of the fields the check needs to forbid it.
+    fn may_forbid(&self, set: Fields) -> bool {
+        self.needs.is_none_or(|needs| needs.intersects(set))
+    }
+}
+
+type ActiveList = Vec<Active>;
 
 struct Tables {
     /// Indexed by minor; baseline and restricted rule sets.
@@ -34,15 +54,19 @@ fn tables() -> &'static Tables {
             let in_force: Vec<_> = sorted
                 .iter()
                 .filter(|c| c.level <= level)
-                .filter_map(|c| c.variant_at(minor).map(|v| (c.id, v)))
+                .filter_map(|c| c.variant_at(minor).map(|v| (c, v)))
                 .collect();
             in_force
                 .iter()
-                .filter(|(id, _)| {
+                .filter(|(c, _)| {
                     level != Level::Restricted
-                        || !in_force.iter().any(|(_, v)| v.overrides.contains(id))
+                        || !in_force.iter().any(|(_, v)| v.overrides.contains(&c.id))
                 })
-                .map(|(id, v)| (*id, v.check))
+                .map(|(c, v)| Active {
+                    id: c.id,
+                    check: v.check,
+                    needs: c.needs,
+                })
                 .collect()
         };
         Tables {
@@ -60,11 +84,11 @@ fn tables() -> &'static Tables {
 pub fn active_check_ids(policy: LevelVersion) -> Vec<&'static str> {
     active(policy, MAX_KNOWN_MINOR)
         .iter()
-        .map(|(id, _)| *id)
+        .map(|active| active.id)
         .collect()
 }
 
-fn active(policy: LevelVersion, max_minor: u32) -> &'static [(&'static str, CheckFn)] {
+fn active(policy: LevelVersion, max_minor: u32) -> &'static [Active] {
     let minor = policy.version.effective_minor().min(max_minor) as usize;
     match policy.level {
         Level::Privileged => &[],
@@ -105,10 +129,16 @@ impl Evaluator {
         metadata: &PodMetadata,
         spec: &PodSpec,
     ) -> Evaluation {
-        let violations = active(policy, self.max_minor)
+        let checks = active(policy, self.max_minor);
+        if checks.is_empty() {
+            return Evaluation::default();
+        }
+        let set = Fields::set_in(metadata, spec);
+        let violations = checks
             .iter()
-            .filter_map(|(id, check)| {
-                check(metadata, spec).map(|forbidden| Violation::new(id, forbidden))
+            .filter(|active| active.may_forbid(set))
+            .filter_map(|active| {
+                (active.check)(metadata, spec).map(|forbidden| Violation::new(active.id, forbidden))
             })
             .collect();
         Evaluation { violations }

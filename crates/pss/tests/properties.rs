@@ -1,7 +1,8 @@
 //! Invariants of the evaluator over generated pods.
 
+use podsec_pss::fields::Fields;
 use podsec_pss::pod::{PodMetadata, PodSpec};
-use podsec_pss::{Level, LevelVersion, MAX_KNOWN_MINOR, Version, evaluate};
+use podsec_pss::{Level, LevelVersion, MAX_KNOWN_MINOR, Version, all_checks, evaluate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -160,8 +161,38 @@ fn pod() -> impl Strategy<Value = (PodMetadata, PodSpec)> {
         )
 }
 
+/// Every check that declares the fields it needs allows, at every version, a pod that sets none
+/// of them: the evaluator passes over such checks without running them.
+fn checks_keep_to_their_needs(meta: &PodMetadata, spec: &PodSpec) -> Result<(), TestCaseError> {
+    let set = Fields::set_in(meta, spec);
+    for check in all_checks() {
+        let Some(needs) = check.needs else { continue };
+        if needs.intersects(set) {
+            continue;
+        }
+        for variant in check.variants {
+            let forbidden = (variant.check)(meta, spec);
+            prop_assert!(
+                forbidden.is_none(),
+                "{} (v1.{}) forbids a pod that sets none of {:?} (it sets {:?}): {:?}",
+                check.id,
+                variant.min_minor,
+                needs,
+                set,
+                forbidden
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn checks_forbid_only_pods_that_set_what_they_need((meta, spec) in pod()) {
+        checks_keep_to_their_needs(&meta, &spec)?;
+    }
 
     #[test]
     fn restricted_implies_baseline((meta, spec) in pod(), minor in 0..=MAX_KNOWN_MINOR) {
@@ -192,6 +223,7 @@ proptest! {
     fn evaluation_never_panics_on_arbitrary_json(value in arbitrary_json()) {
         // Whatever decodes is a pod the evaluator must cope with.
         if let Ok(spec) = serde_json::from_value::<PodSpec>(value) {
+            checks_keep_to_their_needs(&PodMetadata::default(), &spec)?;
             for level in Level::ALL {
                 for minor in [0, 8, 19, 22, 25, 35, 37] {
                     let _ = evaluate(LevelVersion::new(level, Version::Minor(minor)), &PodMetadata::default(), &spec);

@@ -10,6 +10,7 @@ pub static CHECK: Check = Check {
     id: "allowPrivilegeEscalation",
     level: Level::Restricted,
     variants: &[Variant::new(8, v1_8), Variant::new(25, v1_25)],
+    needs: None,
 };
 
 fn v1_8(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

@@ -2,6 +2,7 @@
 //! `Localhost`, whether set through the `appArmorProfile` fields or the beta annotations.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, go_quote, sorted_set};
 use crate::level::Level;
 use crate::pod::{AppArmorProfile, PodMetadata, PodSpec};
@@ -10,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "appArmorProfile",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::APP_ARMOR_PROFILE.union(Fields::ANNOTATIONS)),
 };
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";

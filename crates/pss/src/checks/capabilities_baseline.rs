@@ -2,6 +2,7 @@
 //! the default set the container runtime grants anyway.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -10,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "capabilities_baseline",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::CAPABILITIES),
 };
 
 const ALLOWED_ADDITIONS: [&str; 13] = [

@@ -14,6 +14,7 @@ pub static CHECK: Check = Check {
         Variant::overriding(22, v1_22, &["capabilities_baseline"]),
         Variant::overriding(25, v1_25, &["capabilities_baseline"]),
     ],
+    needs: None,
 };
 
 fn v1_22(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

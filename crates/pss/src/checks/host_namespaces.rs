@@ -1,6 +1,7 @@
 //! `hostNamespaces` (baseline, every version): no host network, PID or IPC namespace.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::Names;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -9,6 +10,7 @@ pub static CHECK: Check = Check {
     id: "hostNamespaces",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::HOST_NAMESPACES),
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

@@ -2,6 +2,7 @@
 //! by `restrictedVolumes`.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -10,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "hostPathVolumes",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::VOLUMES),
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -11,6 +12,7 @@ pub static CHECK: Check = Check {
     id: "hostPorts",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::PORTS),
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

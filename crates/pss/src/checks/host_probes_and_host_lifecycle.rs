@@ -3,6 +3,7 @@
 //! names are reported as a sorted set.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{Container, Handler, PodMetadata, PodSpec};
@@ -11,6 +12,7 @@ pub static CHECK: Check = Check {
     id: "hostProbesAndHostLifecycle",
     level: Level::Baseline,
     variants: &[Variant::new(34, v1_34)],
+    needs: Some(Fields::PROBES_AND_LIFECYCLE),
 };
 
 fn handlers(c: &Container) -> impl Iterator<Item = &Handler> {

@@ -1,6 +1,7 @@
 //! `privileged` (baseline, every version): no privileged containers.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -9,6 +10,7 @@ pub static CHECK: Check = Check {
     id: "privileged",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::PRIVILEGED),
 };
 
 fn v1_0(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

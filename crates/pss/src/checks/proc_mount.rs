@@ -3,6 +3,7 @@
 //! `procMount_restricted`, which keeps the rule without that relaxation.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -11,6 +12,7 @@ pub static CHECK: Check = Check {
     id: "procMount",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0), Variant::new(35, v1_35)],
+    needs: Some(Fields::PROC_MOUNT),
 };
 
 /// The rule without any user-namespace relaxation (shared with `procMount_restricted`).

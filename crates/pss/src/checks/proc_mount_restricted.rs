@@ -3,12 +3,14 @@
 
 use crate::check::{Check, Variant};
 use crate::checks::proc_mount;
+use crate::fields::Fields;
 use crate::level::Level;
 
 pub static CHECK: Check = Check {
     id: "procMount_restricted",
     level: Level::Restricted,
     variants: &[Variant::overriding(35, proc_mount::v1_0, &["procMount"])],
+    needs: Some(Fields::PROC_MOUNT),
 };
 
 #[cfg(test)]

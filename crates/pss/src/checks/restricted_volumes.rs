@@ -3,6 +3,7 @@
 //! projected, secret). Replaces `hostPathVolumes`.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, Volume};
@@ -11,6 +12,7 @@ pub static CHECK: Check = Check {
     id: "restrictedVolumes",
     level: Level::Restricted,
     variants: &[Variant::overriding(0, v1_0, &["hostPathVolumes"])],
+    needs: Some(Fields::VOLUMES),
 };
 
 fn allowed(v: &Volume) -> bool {

@@ -11,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "runAsNonRoot",
     level: Level::Restricted,
     variants: &[Variant::new(0, v1_0), Variant::new(35, v1_35)],
+    needs: None,
 };
 
 const REASON: &str = "runAsNonRoot != true";

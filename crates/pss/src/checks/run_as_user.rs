@@ -2,6 +2,7 @@
 //! From v1.35 pods in a user namespace (`hostUsers: false`) are exempt.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -10,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "runAsUser",
     level: Level::Restricted,
     variants: &[Variant::new(23, v1_23), Variant::new(35, v1_35)],
+    needs: Some(Fields::RUN_AS_USER),
 };
 
 fn v1_23(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

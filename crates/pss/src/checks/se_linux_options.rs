@@ -2,6 +2,7 @@
 //! user or role. v1.31 adds the type `container_engine_t`.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeLinuxOptions};
@@ -10,6 +11,7 @@ pub static CHECK: Check = Check {
     id: "seLinuxOptions",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0), Variant::new(31, v1_31)],
+    needs: Some(Fields::SE_LINUX_OPTIONS),
 };
 
 const TYPES_V1_0: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];

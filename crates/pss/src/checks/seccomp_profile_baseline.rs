@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names, go_quote, plural, sorted_set};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, SeccompProfile};
@@ -13,6 +14,8 @@ pub static CHECK: Check = Check {
     id: "seccompProfile_baseline",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0), Variant::new(19, v1_19)],
+    // Up to v1.18 the alpha annotations.
+    needs: Some(Fields::SECCOMP_PROFILE.union(Fields::ANNOTATIONS)),
 };
 
 const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";

@@ -15,6 +15,7 @@ pub static CHECK: Check = Check {
         Variant::overriding(19, v1_19, &["seccompProfile_baseline"]),
         Variant::overriding(25, v1_25, &["seccompProfile_baseline"]),
     ],
+    needs: None,
 };
 
 fn v1_19(_: &PodMetadata, spec: &PodSpec) -> Option<Forbidden> {

@@ -2,6 +2,7 @@
 //! v1.29, v1.32 and v1.37.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::Names;
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec};
@@ -16,6 +17,7 @@ pub static CHECK: Check = Check {
         Variant::new(32, v1_32),
         Variant::new(37, v1_37),
     ],
+    needs: Some(Fields::SYSCTLS),
 };
 
 /// Every safe sysctl with the version that made it safe, oldest first.

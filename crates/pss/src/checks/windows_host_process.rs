@@ -1,6 +1,7 @@
 //! `windowsHostProcess` (baseline, every version): no Windows HostProcess containers.
 
 use crate::check::{Check, Forbidden, Variant};
+use crate::fields::Fields;
 use crate::format::{Message, Names};
 use crate::level::Level;
 use crate::pod::{PodMetadata, PodSpec, WindowsOptions};
@@ -9,6 +10,7 @@ pub static CHECK: Check = Check {
     id: "windowsHostProcess",
     level: Level::Baseline,
     variants: &[Variant::new(0, v1_0)],
+    needs: Some(Fields::WINDOWS_OPTIONS),
 };
 
 fn host_process(options: Option<&WindowsOptions>) -> bool {

@@ -1,0 +1,220 @@
+//! Which optional parts of a pod are set, found in one pass, so that the evaluator can pass over
+//! the checks that cannot forbid the pod.
+//!
+//! Most checks forbid only something a pod sets: a privileged container, a host port, an
+//! SELinux type. Each of those declares, in [`Check::needs`](crate::check::Check::needs), the
+//! fields it looks at; when a pod sets none of them, the check allows it without being run.
+//! Checks that forbid by omission (`runAsNonRoot`, `allowPrivilegeEscalation`, …) declare
+//! nothing and always run. The property tests hold every check to its declaration.
+
+use std::fmt;
+use std::ops::BitOr;
+
+use crate::pod::{Container, PodMetadata, PodSpec};
+
+/// A set of pod fields, each meaning "set somewhere in the pod" (on the pod or on any init,
+/// regular or ephemeral container; `null` and empty lists count as unset, as when decoded).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fields(u32);
+
+impl Fields {
+    /// Nothing.
+    pub const NONE: Fields = Fields(0);
+    /// `metadata.annotations` (any key).
+    pub const ANNOTATIONS: Fields = Fields(1 << 0);
+    /// `spec.hostNetwork`, `spec.hostPID` or `spec.hostIPC`.
+    pub const HOST_NAMESPACES: Fields = Fields(1 << 1);
+    /// `spec.volumes`.
+    pub const VOLUMES: Fields = Fields(1 << 2);
+    /// A container's `ports`.
+    pub const PORTS: Fields = Fields(1 << 3);
+    /// A container's probes or `lifecycle`.
+    pub const PROBES_AND_LIFECYCLE: Fields = Fields(1 << 4);
+    /// A container's `securityContext.privileged`.
+    pub const PRIVILEGED: Fields = Fields(1 << 5);
+    /// A container's `securityContext.capabilities`.
+    pub const CAPABILITIES: Fields = Fields(1 << 6);
+    /// A container's `securityContext.procMount`.
+    pub const PROC_MOUNT: Fields = Fields(1 << 7);
+    /// `seLinuxOptions` of the pod or a container.
+    pub const SE_LINUX_OPTIONS: Fields = Fields(1 << 8);
+    /// `seccompProfile` of the pod or a container.
+    pub const SECCOMP_PROFILE: Fields = Fields(1 << 9);
+    /// `appArmorProfile` of the pod or a container.
+    pub const APP_ARMOR_PROFILE: Fields = Fields(1 << 10);
+    /// `spec.securityContext.sysctls`.
+    pub const SYSCTLS: Fields = Fields(1 << 11);
+    /// `windowsOptions` of the pod or a container.
+    pub const WINDOWS_OPTIONS: Fields = Fields(1 << 12);
+    /// `runAsUser` of the pod or a container.
+    pub const RUN_AS_USER: Fields = Fields(1 << 13);
+
+    const NAMES: [(Fields, &'static str); 14] = [
+        (Fields::ANNOTATIONS, "ANNOTATIONS"),
+        (Fields::HOST_NAMESPACES, "HOST_NAMESPACES"),
+        (Fields::VOLUMES, "VOLUMES"),
+        (Fields::PORTS, "PORTS"),
+        (Fields::PROBES_AND_LIFECYCLE, "PROBES_AND_LIFECYCLE"),
+        (Fields::PRIVILEGED, "PRIVILEGED"),
+        (Fields::CAPABILITIES, "CAPABILITIES"),
+        (Fields::PROC_MOUNT, "PROC_MOUNT"),
+        (Fields::SE_LINUX_OPTIONS, "SE_LINUX_OPTIONS"),
+        (Fields::SECCOMP_PROFILE, "SECCOMP_PROFILE"),
+        (Fields::APP_ARMOR_PROFILE, "APP_ARMOR_PROFILE"),
+        (Fields::SYSCTLS, "SYSCTLS"),
+        (Fields::WINDOWS_OPTIONS, "WINDOWS_OPTIONS"),
+        (Fields::RUN_AS_USER, "RUN_AS_USER"),
+    ];
+
+    /// Both sets (usable in a `static`, unlike `|`).
+    pub const fn union(self, other: Fields) -> Fields {
+        Fields(self.0 | other.0)
+    }
+
+    /// True when the sets share a field.
+    pub const fn intersects(self, other: Fields) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The fields a pod sets, in one pass over its containers.
+    pub fn set_in(metadata: &PodMetadata, spec: &PodSpec) -> Fields {
+        let mut set = 0;
+        let mut mark = |present: bool, field: Fields| {
+            if present {
+                set |= field.0;
+            }
+        };
+        mark(!metadata.annotations.is_empty(), Fields::ANNOTATIONS);
+        mark(
+            spec.host_network.is_some() || spec.host_pid.is_some() || spec.host_ipc.is_some(),
+            Fields::HOST_NAMESPACES,
+        );
+        mark(!spec.volumes.is_empty(), Fields::VOLUMES);
+        if let Some(psc) = &spec.security_context {
+            mark(psc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS);
+            mark(psc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE);
+            mark(psc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE);
+            mark(!psc.sysctls.is_empty(), Fields::SYSCTLS);
+            mark(psc.windows_options.is_some(), Fields::WINDOWS_OPTIONS);
+            mark(psc.run_as_user.is_some(), Fields::RUN_AS_USER);
+        }
+        let containers = [
+            &spec.init_containers,
+            &spec.containers,
+            &spec.ephemeral_containers,
+        ];
+        for container in containers.into_iter().flatten() {
+            set |= Fields::set_in_container(container).0;
+        }
+        Fields(set)
+    }
+
+    fn set_in_container(c: &Container) -> Fields {
+        let mut set = 0;
+        let mut mark = |present: bool, field: Fields| {
+            if present {
+                set |= field.0;
+            }
+        };
+        mark(!c.ports.is_empty(), Fields::PORTS);
+        mark(
+            c.liveness_probe.is_some()
+                || c.readiness_probe.is_some()
+                || c.startup_probe.is_some()
+                || c.lifecycle.is_some(),
+            Fields::PROBES_AND_LIFECYCLE,
+        );
+        if let Some(sc) = &c.security_context {
+            mark(sc.privileged.is_some(), Fields::PRIVILEGED);
+            mark(sc.capabilities.is_some(), Fields::CAPABILITIES);
+            mark(sc.proc_mount.is_some(), Fields::PROC_MOUNT);
+            mark(sc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS);
+            mark(sc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE);
+            mark(sc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE);
+            mark(sc.windows_options.is_some(), Fields::WINDOWS_OPTIONS);
+            mark(sc.run_as_user.is_some(), Fields::RUN_AS_USER);
+        }
+        Fields(set)
+    }
+}
+
+impl BitOr for Fields {
+    type Output = Fields;
+
+    fn bitor(self, other: Fields) -> Fields {
+        self.union(other)
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return f.write_str("NONE");
+        }
+        let names = Fields::NAMES
+            .iter()
+            .filter(|(field, _)| self.intersects(*field))
+            .map(|(_, name)| *name);
+        f.write_str(&names.collect::<Vec<_>>().join(" | "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::pod;
+
+    #[test]
+    fn finds_each_field_wherever_it_is_set() {
+        let cases = [
+            (r#"{"spec":{"containers":[{"name":"c"}]}}"#, Fields::NONE),
+            (
+                r#"{"metadata":{"annotations":{"a":"b"}},"spec":{"hostPID":false}}"#,
+                Fields::ANNOTATIONS | Fields::HOST_NAMESPACES,
+            ),
+            (
+                r#"{"spec":{"volumes":[{"name":"v"}],"securityContext":{"sysctls":[{"name":"a"}],"runAsUser":0}}}"#,
+                Fields::VOLUMES | Fields::SYSCTLS | Fields::RUN_AS_USER,
+            ),
+            (
+                r#"{"spec":{"securityContext":{"sysctls":[],"seLinuxOptions":{},"seccompProfile":{},"appArmorProfile":{},"windowsOptions":{}}}}"#,
+                Fields::SE_LINUX_OPTIONS
+                    | Fields::SECCOMP_PROFILE
+                    | Fields::APP_ARMOR_PROFILE
+                    | Fields::WINDOWS_OPTIONS,
+            ),
+            (
+                r#"{"spec":{"ephemeralContainers":[{"name":"e","securityContext":{"privileged":false,"capabilities":{},"procMount":"Default"}}]}}"#,
+                Fields::PRIVILEGED | Fields::CAPABILITIES | Fields::PROC_MOUNT,
+            ),
+            (
+                r#"{"spec":{"initContainers":[{"name":"i","ports":[{"containerPort":1}],"lifecycle":{}}],
+                    "containers":[{"name":"c","securityContext":{"seccompProfile":{},"runAsUser":1}}]}}"#,
+                Fields::PORTS
+                    | Fields::PROBES_AND_LIFECYCLE
+                    | Fields::SECCOMP_PROFILE
+                    | Fields::RUN_AS_USER,
+            ),
+            (
+                r#"{"spec":{"containers":[{"name":"c","startupProbe":{},"securityContext":{"seLinuxOptions":{},"appArmorProfile":{},"windowsOptions":{}}}]}}"#,
+                Fields::PROBES_AND_LIFECYCLE
+                    | Fields::SE_LINUX_OPTIONS
+                    | Fields::APP_ARMOR_PROFILE
+                    | Fields::WINDOWS_OPTIONS,
+            ),
+        ];
+        for (json, want) in cases {
+            let (meta, spec) = pod(json);
+            assert_eq!(Fields::set_in(&meta, &spec), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn debug_names_the_fields() {
+        assert_eq!(
+            format!("{:?}", Fields::PORTS | Fields::RUN_AS_USER),
+            "PORTS | RUN_AS_USER"
+        );
+        assert_eq!(format!("{:?}", Fields::NONE), "NONE");
+    }
+}

@@ -14,11 +14,11 @@ use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
-/// mimalloc rather than glibc's malloc: `podsec serve` does a few hundred small allocations
+/// mimalloc (through podsec-alloc) rather than glibc's malloc: `podsec serve` does a few hundred small allocations
 /// per review, and executes about 7% fewer instructions per request with it
 /// (bench/webhook-load.sh; see crates/server/examples/serve.rs).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 /// Exit status for usage errors and unreadable input (clap uses it too).
 pub const EXIT_ERROR: u8 = 2;

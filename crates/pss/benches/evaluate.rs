@@ -19,7 +19,7 @@ use podsec_pss::{Level, LevelVersion, Version, evaluate};
 /// The allocator of the `podsec` binary and of the webhook: decoding and evaluating allocate,
 /// so the figures are those of the product.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 #[derive(Default, serde::Deserialize)]
 struct Pod {

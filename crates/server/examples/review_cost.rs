@@ -17,7 +17,7 @@ use podsec_server::state::{FileState, NamespaceCache};
 /// the figure is what a review costs in the shipped webhook: a review allocates a few dozen
 /// times, and glibc's malloc executes noticeably more instructions for that than mimalloc.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 /// CPU time of this process so far, in seconds (user + system, from /proc).
 fn cpu_seconds() -> f64 {

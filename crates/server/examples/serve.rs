@@ -9,7 +9,7 @@ use clap::Parser;
 /// the tests measure what is shipped: mimalloc, with which a review executes about 7% fewer
 /// instructions than with glibc's malloc.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 #[derive(Parser)]
 #[command(name = "podsec-serve")]

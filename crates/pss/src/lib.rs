@@ -9,6 +9,8 @@
 //! - [`pod`]: the lean pod view the checks read (decode it straight from JSON or YAML).
 //! - [`json`]: the fast JSON path that decodes the pod view in one pass (serde decides the rest).
 //! - [`checks`]: one module per check; [`registry`] orders them per level and version.
+//! - [`fields`]: which optional fields a pod sets, so that the evaluator passes over the checks
+//!   that cannot forbid it.
 //! - [`result`]: violations and upstream's aggregate messages.
 //!
 //! ```

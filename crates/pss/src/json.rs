@@ -755,7 +755,15 @@ impl<T: FromJson> FromJson for Option<T> {
             *slot = None;
             Ok(())
         } else {
-            T::read_into(reader, slot.insert(T::default()))
+            // Matching first spares the `None` arm (the usual one) a drop of the old value.
+            let value = match slot {
+                Some(value) => {
+                    *value = T::default();
+                    value
+                }
+                None => slot.insert(T::default()),
+            };
+            T::read_into(reader, value)
         }
     }
 }
@@ -774,7 +782,12 @@ impl<T: FromJson> FromJson for Vec<T> {
             return Ok(());
         }
         reader.array(|reader| {
-            items.push(T::default());
+            // The default is written straight into the list: `push` would build it on the stack
+            // and copy it (a container is a few hundred bytes).
+            items.reserve(1);
+            items.spare_capacity_mut()[0].write(T::default());
+            // SAFETY: the slot just past the end was initialised on the line above.
+            unsafe { items.set_len(items.len() + 1) };
             let last = items.len() - 1;
             T::read_into(reader, &mut items[last])
         })

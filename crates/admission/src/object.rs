@@ -8,8 +8,10 @@
 //! serde_json for the webhook and JSON files, serde-saphyr for YAML.
 //!
 //! Two ways in:
-//! - `Object`'s `Deserialize` picks the shape from the object's own `kind`, whatever its
-//!   apiVersion (old manifests say `extensions/v1beta1`): what the CLI wants.
+//! - `Object`'s `Deserialize` picks the shape from the object's own `kind`, in any version of
+//!   the kind's API group or of one it was once served from (old manifests say
+//!   `extensions/v1beta1`), and not in another group (a custom resource named `Deployment`):
+//!   what the CLI wants. Items of a typed list that name no kind are of the list's kind.
 //! - [`ObjectSeed`] picks the shape from an AdmissionRequest's `kind`, which the object's own
 //!   `kind` field does not override. Like upstream, only the `v1` versions of the workload
 //!   groups yield a template there; anything else is an [`ExtractError`].
@@ -84,6 +86,24 @@ impl WorkloadKind {
             | WorkloadKind::StatefulSet => "apps",
             WorkloadKind::Job | WorkloadKind::CronJob => "batch",
         }
+    }
+
+    /// Whether a document of this kind with `api_version` is this workload: the kind's group,
+    /// or one it was served from in older releases (`extensions/v1beta1` Deployments). A
+    /// `Deployment` of another group (a custom resource) is not one. An absent apiVersion is
+    /// given the benefit of the doubt.
+    pub fn is_api_version(self, api_version: &str) -> bool {
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        api_version.is_empty()
+            || group == self.group()
+            || (group == "extensions"
+                && matches!(
+                    self,
+                    WorkloadKind::Deployment
+                        | WorkloadKind::ReplicaSet
+                        | WorkloadKind::DaemonSet
+                        | WorkloadKind::Job
+                ))
     }
 
     /// Where the pod template sits in the object (`spec.template`,
@@ -256,6 +276,11 @@ pub struct Object {
     /// The kind the body was decoded as, when it is a workload.
     pub workload: Option<WorkloadKind>,
     pub body: Body,
+    /// Whether the document writes the pod spec ([`WorkloadKind::spec_path`]) rather than
+    /// leaving it out or `null`. The API server always sends one in an AdmissionRequest, and
+    /// a workload written without one (`spec.tempalte: …`) decodes to an empty pod, which every
+    /// level allows: the CLI reports such an object as skipped instead of judging it.
+    pub has_pod_spec: bool,
 }
 
 impl Object {
@@ -377,13 +402,17 @@ impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Object, D::Error> {
         deserializer.deserialize_map(ObjectVisitor {
             shape: Some(self.shape()),
+            item_kind: None,
         })
     }
 }
 
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor { shape: None })
+        deserializer.deserialize_map(ObjectVisitor {
+            shape: None,
+            item_kind: None,
+        })
     }
 }
 
@@ -391,7 +420,12 @@ impl<'de> Deserialize<'de> for Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Workload(WorkloadKind),
-    List,
+    /// `List` itself or a typed list (`PodList`, `DeploymentList`, …). The items of a typed
+    /// list of a workload kind are of that kind when they do not say (the API's own lists,
+    /// `kubectl get --raw /api/v1/pods`, leave `kind` out of each item).
+    List {
+        items: Option<WorkloadKind>,
+    },
     Other,
 }
 
@@ -399,11 +433,29 @@ impl Shape {
     fn of_kind(kind: &str) -> Shape {
         if let Some(workload) = WorkloadKind::from_kind(kind) {
             Shape::Workload(workload)
-        } else if kind.ends_with("List") {
-            // `List` itself and every typed list (`PodList`, `DeploymentList`, …).
-            Shape::List
+        } else if let Some(item_kind) = kind.strip_suffix("List") {
+            Shape::List {
+                items: WorkloadKind::from_kind(item_kind),
+            }
         } else {
             Shape::Other
+        }
+    }
+
+    /// The kind of a list's items that name none.
+    fn item_kind(self) -> Option<WorkloadKind> {
+        match self {
+            Shape::List { items } => items,
+            _ => None,
+        }
+    }
+
+    /// The shape of a document by its own `kind`, or, for an item of a typed list that names
+    /// none, by the list's item kind.
+    fn of_document(kind: &str, item_kind: Option<WorkloadKind>) -> Shape {
+        match item_kind {
+            Some(workload) if kind.is_empty() => Shape::Workload(workload),
+            _ => Shape::of_kind(kind),
         }
     }
 }
@@ -464,15 +516,24 @@ impl<'de> Deserialize<'de> for Key {
 #[derive(Default)]
 struct Parts {
     pod_spec: Option<PodSpec>,
-    template: Option<PodTemplateSpec>,
+    template: Option<TemplateWire>,
     items: Option<Vec<Object>>,
+}
+
+/// A pod template as written: whether it has a `spec` matters (see [`Object::has_pod_spec`]).
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TemplateWire {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: PodMetadata,
+    spec: Option<PodSpec>,
 }
 
 /// `spec` of the kinds whose template is at `spec.template`.
 #[derive(Default, Deserialize)]
 struct TemplateHolder {
     #[serde(default)]
-    template: Option<PodTemplateSpec>,
+    template: Option<TemplateWire>,
 }
 
 /// `spec` of a CronJob.
@@ -500,7 +561,7 @@ fn decode_member<'de, D: Deserializer<'de>>(
     match Member::of(shape, key) {
         Member::PodSpec => parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?,
         Member::Template => {
-            parts.template = Option::<PodTemplateSpec>::deserialize(deserializer)?;
+            parts.template = Option::<TemplateWire>::deserialize(deserializer)?;
         }
         Member::CronJobSpec => {
             parts.template =
@@ -510,7 +571,12 @@ fn decode_member<'de, D: Deserializer<'de>>(
             parts.template =
                 Option::<TemplateHolder>::deserialize(deserializer)?.and_then(|h| h.template);
         }
-        Member::Items => parts.items = Option::<Vec<Object>>::deserialize(deserializer)?,
+        Member::Items => {
+            parts.items = ItemsSeed {
+                item_kind: shape.item_kind(),
+            }
+            .deserialize(deserializer)?;
+        }
         Member::Ignored => {
             IgnoredAny::deserialize(deserializer)?;
         }
@@ -547,7 +613,7 @@ impl Member {
                 ),
                 Key::Spec,
             ) => Member::TemplateHolder,
-            (Shape::List, Key::Items) => Member::Items,
+            (Shape::List { .. }, Key::Items) => Member::Items,
             _ => Member::Ignored,
         }
     }
@@ -555,7 +621,7 @@ impl Member {
 
 impl CronJobSpec {
     /// `spec.jobTemplate.spec.template`.
-    fn template(self) -> Option<PodTemplateSpec> {
+    fn template(self) -> Option<TemplateWire> {
         self.job_template
             .and_then(|job| job.spec)
             .and_then(|holder| holder.template)
@@ -578,6 +644,8 @@ impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
 struct ObjectVisitor {
     /// Known up front when decoding a request object; otherwise taken from `kind`.
     shape: Option<Shape>,
+    /// For an item of a typed workload list: its kind if it names none.
+    item_kind: Option<WorkloadKind>,
 }
 
 impl<'de> Visitor<'de> for ObjectVisitor {
@@ -622,45 +690,163 @@ impl<'de> Visitor<'de> for ObjectVisitor {
             }
         }
 
-        let shape = shape.unwrap_or(Shape::of_kind(&kind));
+        let by_own_kind = self.shape.is_none();
+        let shape = shape.unwrap_or(Shape::of_document(&kind, self.item_kind));
         for (key, value) in pending {
             decode_member(shape, key, value, &mut parts).map_err(de::Error::custom)?;
         }
-        Ok(assemble(shape, api_version, kind, metadata, parts))
-    }
-}
-
-/// The object from what its members decoded to.
-fn assemble(
-    shape: Shape,
-    api_version: String,
-    kind: String,
-    metadata: ObjectMeta,
-    parts: Parts,
-) -> Object {
-    {
-        let (workload, body) = match shape {
-            Shape::Workload(WorkloadKind::Pod) => (
-                Some(WorkloadKind::Pod),
-                Body::Pod(parts.pod_spec.unwrap_or_default()),
-            ),
-            Shape::Workload(WorkloadKind::ReplicationController) => (
-                Some(WorkloadKind::ReplicationController),
-                Body::Template(parts.template),
-            ),
-            Shape::Workload(workload) => (
-                Some(workload),
-                Body::Template(Some(parts.template.unwrap_or_default())),
-            ),
-            Shape::List => (None, Body::List(parts.items.unwrap_or_default())),
-            Shape::Other => (None, Body::Other),
-        };
-        Object {
+        Ok(assemble(
+            shape,
+            by_own_kind,
             api_version,
             kind,
             metadata,
-            workload,
-            body,
+            parts,
+        ))
+    }
+}
+
+/// The items of a list, each decoded by its own kind, or by the list's item kind when it names
+/// none (see [`Shape::List`]).
+struct ItemsSeed {
+    item_kind: Option<WorkloadKind>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed {
+    type Value = Option<Vec<Object>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed {
+    type Value = Option<Vec<Object>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of Kubernetes objects")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ItemSeed {
+            item_kind: self.item_kind,
+        })? {
+            items.push(item);
+        }
+        Ok(Some(items))
+    }
+}
+
+/// One list item (see [`ItemsSeed`]).
+struct ItemSeed {
+    item_kind: Option<WorkloadKind>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed {
+    type Value = Object;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Object, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor {
+            shape: None,
+            item_kind: self.item_kind,
+        })
+    }
+}
+
+/// The object from what its members decoded to. `by_own_kind`: the shape came from the
+/// document's own `kind` (not from an AdmissionRequest's), so a workload kind of another API
+/// group is not that workload.
+fn assemble(
+    shape: Shape,
+    by_own_kind: bool,
+    api_version: String,
+    mut kind: String,
+    metadata: ObjectMeta,
+    parts: Parts,
+) -> Object {
+    let shape = match shape {
+        Shape::Workload(workload) if by_own_kind && !workload.is_api_version(&api_version) => {
+            Shape::Other
+        }
+        shape => shape,
+    };
+    if let Shape::Workload(workload) = shape
+        && kind.is_empty()
+    {
+        // An item of a typed list, of the list's kind.
+        workload.as_str().clone_into(&mut kind);
+    }
+    // `Option<PodSpec>` is `None` for an absent or `null` spec.
+    let pod_has_spec = parts.pod_spec.is_some();
+    let template_has_spec = parts
+        .template
+        .as_ref()
+        .is_some_and(|template| template.spec.is_some());
+    let (workload, body, has_pod_spec) = match shape {
+        Shape::Workload(WorkloadKind::Pod) => (
+            Some(WorkloadKind::Pod),
+            Body::Pod(parts.pod_spec.unwrap_or_default()),
+            pod_has_spec,
+        ),
+        Shape::Workload(WorkloadKind::ReplicationController) => (
+            Some(WorkloadKind::ReplicationController),
+            Body::Template(parts.template.map(TemplateWire::into_template)),
+            template_has_spec,
+        ),
+        Shape::Workload(workload) => (
+            Some(workload),
+            Body::Template(Some(
+                parts
+                    .template
+                    .map(TemplateWire::into_template)
+                    .unwrap_or_default(),
+            )),
+            template_has_spec,
+        ),
+        Shape::List { items: item_kind } => {
+            let mut items = parts.items.unwrap_or_default();
+            if let Some(item_kind) = item_kind {
+                for item in items.iter_mut().filter(|item| item.api_version.is_empty()) {
+                    api_version.clone_into(&mut item.api_version);
+                    if item.workload == Some(item_kind) && !item_kind.is_api_version(&api_version) {
+                        item.workload = None;
+                        item.body = Body::Other;
+                        item.has_pod_spec = false;
+                    }
+                }
+            }
+            (None, Body::List(items), false)
+        }
+        Shape::Other => (None, Body::Other, false),
+    };
+    Object {
+        api_version,
+        kind,
+        metadata,
+        workload,
+        body,
+        has_pod_spec,
+    }
+}
+
+impl TemplateWire {
+    fn into_template(self) -> PodTemplateSpec {
+        PodTemplateSpec {
+            metadata: self.metadata,
+            spec: self.spec.unwrap_or_default(),
         }
     }
 }
@@ -691,7 +877,7 @@ mod fast {
         }
     }
 
-    podsec_pss::json_struct!(PodTemplateSpec { "metadata" => metadata, "spec" => spec });
+    podsec_pss::json_struct!(TemplateWire { "metadata" => metadata, "spec" => spec });
     podsec_pss::json_struct!(Pod { "metadata" => metadata, "spec" => spec });
     podsec_pss::json_struct!(TemplateHolder { "template" => template });
     podsec_pss::json_struct!(CronJobSpec { "jobTemplate" => job_template });
@@ -700,7 +886,7 @@ mod fast {
     /// A request's object, shaped by the request's kind.
     pub(super) fn request_object(bytes: &[u8], shape: Shape) -> json::Result<Object> {
         let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, Some(shape))?;
+        let object = object(&mut reader, Some(shape), None)?;
         reader.finish()?;
         Ok(object)
     }
@@ -708,7 +894,7 @@ mod fast {
     /// A document shaped by its own kind.
     pub(super) fn document(bytes: &[u8]) -> json::Result<Object> {
         let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, None)?;
+        let object = object(&mut reader, None, None)?;
         reader.finish()?;
         Ok(object)
     }
@@ -726,7 +912,11 @@ mod fast {
     }
 
     /// Mirrors `ObjectVisitor::visit_map`.
-    fn object(reader: &mut Reader<'_>, fixed: Option<Shape>) -> json::Result<Object> {
+    fn object(
+        reader: &mut Reader<'_>,
+        fixed: Option<Shape>,
+        item_kind: Option<WorkloadKind>,
+    ) -> json::Result<Object> {
         let mut shape = fixed;
         let mut api_version = String::new();
         let mut kind = String::new();
@@ -756,8 +946,15 @@ mod fast {
             Ok(())
         })?;
 
-        let shape = shape.unwrap_or(Shape::of_kind(&kind));
-        Ok(assemble(shape, api_version, kind, metadata, parts))
+        let shape = shape.unwrap_or(Shape::of_document(&kind, item_kind));
+        Ok(assemble(
+            shape,
+            fixed.is_none(),
+            api_version,
+            kind,
+            metadata,
+            parts,
+        ))
     }
 
     /// Mirrors `decode_member`.
@@ -784,7 +981,7 @@ mod fast {
                 } else {
                     let mut items = Vec::new();
                     reader.array(|reader| {
-                        items.push(object(reader, None)?);
+                        items.push(object(reader, None, shape.item_kind())?);
                         Ok(())
                     })?;
                     parts.items = Some(items);
@@ -971,6 +1168,146 @@ kind: CronJob
         let pod: Object =
             serde_json::from_str(r#"{"kind":"Pod","metadata":null,"spec":null}"#).expect("pod");
         assert_eq!(pod.body, Body::Pod(PodSpec::default()));
+    }
+
+    /// Decodes a document on both paths, which must agree (the fast one may decline).
+    fn decode_both(json: &str) -> Object {
+        let object: Object = serde_json::from_str(json).expect("serde decodes");
+        if let Ok(fast) = fast::document(json.as_bytes()) {
+            assert_eq!(fast, object, "the fast path agrees on {json}");
+        }
+        object
+    }
+
+    #[test]
+    fn objects_say_whether_they_write_a_pod_spec() {
+        let cases = [
+            (r#"{"apiVersion":"v1","kind":"Pod"}"#, false),
+            (r#"{"apiVersion":"v1","kind":"Pod","spec":null}"#, false),
+            (r#"{"apiVersion":"v1","kind":"Pod","spec":{}}"#, true),
+            (r#"{"kind":"Pod","spec":{"containers":[]}}"#, true),
+            (
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"tempalte":{"spec":{}}}}"#,
+                false,
+            ),
+            (
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"template":{}}}"#,
+                false,
+            ),
+            (
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"template":{"spec":null}}}"#,
+                false,
+            ),
+            (
+                r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"template":{"spec":{}}}}"#,
+                true,
+            ),
+            (
+                r#"{"apiVersion":"v1","kind":"ReplicationController","spec":{}}"#,
+                false,
+            ),
+            (
+                r#"{"apiVersion":"v1","kind":"PodTemplate","template":{"spec":{}}}"#,
+                true,
+            ),
+            (
+                r#"{"apiVersion":"batch/v1","kind":"CronJob","spec":{"jobTemplate":{"spec":{}}}}"#,
+                false,
+            ),
+            (
+                r#"{"apiVersion":"batch/v1","kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{}}}}}}"#,
+                true,
+            ),
+            (r#"{"apiVersion":"v1","kind":"Namespace","spec":{}}"#, false),
+        ];
+        for (json, written) in cases {
+            assert_eq!(decode_both(json).has_pod_spec, written, "{json}");
+        }
+    }
+
+    #[test]
+    fn workload_kinds_of_other_api_groups_are_not_workloads() {
+        let spec = r#""spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}"#;
+        let cases = [
+            ("apps/v1", "Deployment", true),
+            ("extensions/v1beta1", "Deployment", true),
+            ("extensions/v1beta1", "DaemonSet", true),
+            ("apps/v1beta2", "StatefulSet", true),
+            ("extensions/v1beta1", "StatefulSet", false),
+            ("example.com/v1", "Deployment", false),
+            ("batch/v1beta1", "Job", true),
+            ("apps/v1", "Job", false),
+            ("", "Deployment", true),
+            ("v1", "ReplicationController", true),
+            ("apps/v1", "ReplicationController", false),
+        ];
+        for (api_version, kind, workload) in cases {
+            let json = format!(r#"{{"apiVersion":"{api_version}","kind":"{kind}",{spec}}}"#);
+            let object = decode_both(&json);
+            assert_eq!(object.workload.is_some(), workload, "{json}");
+            if !workload {
+                assert_eq!((object.body, object.has_pod_spec), (Body::Other, false));
+            }
+        }
+        let pod = decode_both(r#"{"apiVersion":"apps/v1","kind":"Pod","spec":{}}"#);
+        assert_eq!(pod.workload, None);
+        // A request's kind decides there, as upstream does: not the object's apiVersion.
+        let kind = GroupVersionKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Pod".into(),
+        };
+        let request =
+            Object::from_request_json(r#"{"apiVersion":"x/v1","kind":"Pod","spec":{}}"#, &kind)
+                .expect("request object");
+        assert_eq!(request.workload, Some(WorkloadKind::Pod));
+    }
+
+    #[test]
+    fn items_of_typed_workload_lists_are_of_the_list_kind_when_they_name_none() {
+        let pod = r#"{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}]}}"#;
+        for json in [
+            format!(r#"{{"kind":"PodList","apiVersion":"v1","items":[{pod}]}}"#),
+            // Items before the list's kind, and before the item's own members.
+            format!(r#"{{"items":[{pod}],"apiVersion":"v1","kind":"PodList"}}"#),
+        ] {
+            let list = decode_both(&json);
+            let item = &list.items()[0];
+            assert_eq!(
+                (item.api_version.as_str(), item.kind.as_str()),
+                ("v1", "Pod"),
+                "{json}"
+            );
+            assert_eq!(item.workload, Some(WorkloadKind::Pod));
+            assert!(item.has_pod_spec);
+            assert_eq!(item.metadata.name(), Some("p"));
+            assert_eq!(item.pod().map(|p| p.spec.containers.len()), Some(1));
+        }
+        let deployments = decode_both(
+            r#"{"kind":"DeploymentList","apiVersion":"apps/v1","items":[{"spec":{"template":{"spec":{}}}},{"kind":"Service","apiVersion":"v1"}]}"#,
+        );
+        let items = deployments.items();
+        assert_eq!(items[0].workload, Some(WorkloadKind::Deployment));
+        assert_eq!(items[0].api_version, "apps/v1");
+        assert_eq!(
+            (items[1].kind.as_str(), items[1].workload),
+            ("Service", None)
+        );
+        // `List` says nothing of its items' kinds; a custom group's list is not a workload list.
+        for json in [
+            format!(r#"{{"kind":"List","apiVersion":"v1","items":[{pod}]}}"#),
+            format!(r#"{{"kind":"PodList","apiVersion":"example.com/v1","items":[{pod}]}}"#),
+        ] {
+            let list = decode_both(&json);
+            assert_eq!(list.items()[0].workload, None, "{json}");
+        }
+        let yaml = "kind: PodList\napiVersion: v1\nitems:\n- metadata: {name: y}\n  spec: {hostPID: true}\n";
+        let list: Object = serde_saphyr::from_str(yaml).expect("yaml list");
+        assert_eq!(list.items()[0].kind, "Pod");
+        assert_eq!(
+            list.items()[0].pod().map(|p| p.spec.host_pid),
+            Some(Some(true))
+        );
     }
 
     #[test]

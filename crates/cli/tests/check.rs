@@ -480,3 +480,64 @@ fn namespaces_count_however_they_are_written() {
         }
     }
 }
+
+#[test]
+fn workloads_without_a_pod_spec_or_of_another_api_group_are_skipped_not_allowed() {
+    let manifests = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec: {tempalte: {spec: {hostPID: true, containers: [{name: c}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare}
+---
+apiVersion: example.com/v1
+kind: Deployment
+metadata: {name: custom}
+spec: {template: {spec: {hostPID: true, containers: [{name: c}]}}}
+---
+apiVersion: v1
+kind: PodList
+items:
+- metadata: {name: listed}
+  spec: {hostPID: true, containers: [{name: c}]}
+";
+    let output = podsec_with_stdin(
+        &["check", "--level", "baseline", "-o", "json", "-"],
+        manifests,
+    );
+    assert_eq!(output.status.code(), Some(1), "the listed pod is denied");
+    let report = json(&output);
+    let objects = report["objects"].as_array().expect("objects");
+    let verdicts: Vec<(&str, &str, &str)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap_or_default(),
+                o["decision"].as_str().unwrap_or_default(),
+                o["reason"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (
+                "typo",
+                "skipped",
+                "this Deployment has no pod spec at spec.template.spec"
+            ),
+            ("bare", "skipped", "this Pod has no pod spec at spec"),
+            (
+                "custom",
+                "skipped",
+                "example.com/v1 Deployment is not the Kubernetes Deployment, whose API group is \"apps\""
+            ),
+            ("listed", "denied", ""),
+        ]
+    );
+    assert_eq!(objects[3]["kind"], "Pod", "a PodList's items are Pods");
+    assert_eq!(objects[3]["apiVersion"], "v1");
+}

@@ -140,6 +140,14 @@ impl Judge<'_> {
                 .map(str::to_owned);
             report.reason = Some(if object.kind.is_empty() {
                 "not a Kubernetes object: it has no kind".to_owned()
+            } else if let Some(kind) = podsec_admission::WorkloadKind::from_kind(&object.kind) {
+                // A custom resource that borrows a workload's kind name.
+                format!(
+                    "{} {} is not the Kubernetes {kind}, whose API group is {:?}",
+                    object.api_version,
+                    object.kind,
+                    kind.group()
+                )
             } else {
                 format!("{} {} has no pod template", object.api_version, object.kind)
             });
@@ -149,6 +157,15 @@ impl Judge<'_> {
             report.reason = Some(format!("this {} has no pod template", object.kind));
             return report;
         };
+        if !object.has_pod_spec {
+            // Judging the empty pod it decodes to would report a typo as allowed.
+            report.reason = Some(format!(
+                "this {} has no pod spec at {}",
+                object.kind,
+                workload.spec_path()
+            ));
+            return report;
+        }
 
         let (policy, source, errors) = self.cached_policy_for(namespace);
         report.policy = Some(PolicyReport {

@@ -24,7 +24,8 @@ use crate::field_error::{Aggregate, FieldErrorList};
 use crate::object::{Object, ObjectMeta, Pod, extract_pod};
 use crate::policy::{Mode, NamespacePolicy, Policy};
 use crate::review::{
-    AdmissionRequest, AdmissionResponse, RawJson, Status, StatusCause, StatusDetails,
+    AdmissionRequest, AdmissionResponse, GroupVersionKind, RawJson, Status, StatusCause,
+    StatusDetails,
 };
 
 /// Audit annotation keys (un-prefixed; the host adds its prefix).
@@ -525,19 +526,28 @@ impl Flow<'_> {
         {
             return AdmissionResponse::allowed();
         }
-        let object = match request.object.as_ref() {
-            Some(raw) => match Object::from_request_json(raw.get(), &request.kind) {
-                Ok(object) => Some(object),
-                Err(error) => {
-                    self.record_error(true);
-                    let text = format!("failed to decode object: {error}");
-                    return annotated_allowed(ANNOTATION_ERROR, &text);
-                }
-            },
-            None => None,
+        // Decoded as the request's kind says, then again as the object's own type fields say
+        // if they name something else (rare: the API server sends objects of the request's
+        // kind).
+        let decoded = request.object.as_ref().map(|raw| {
+            let object = Object::from_request_json(raw.get(), &request.kind)?;
+            let kind = object_kind(&request.kind, &object);
+            if kind == request.kind {
+                Ok((object, kind))
+            } else {
+                Object::from_request_json(raw.get(), &kind).map(|object| (object, kind))
+            }
+        });
+        let object = match decoded.transpose() {
+            Ok(object) => object,
+            Err(error) => {
+                self.record_error(true);
+                let text = format!("failed to decode object: {error}");
+                return annotated_allowed(ANNOTATION_ERROR, &text);
+            }
         };
         let extracted = match &object {
-            Some(object) => extract_pod(object, &request.kind),
+            Some((object, kind)) => extract_pod(object, kind),
             None => Err(crate::object::ExtractError(request.kind.clone())),
         };
         match extracted {
@@ -914,32 +924,42 @@ fn raw_object(request: &AdmissionRequest, which: Which) -> Option<&str> {
     raw_json(request, which).map(RawJson::get)
 }
 
-/// The pod of a pod request: it must be a `v1` Pod. Borrowed when the review's decoding already
-/// decoded it.
+/// The pod of a pod request: it must be a `v1` Pod by its own apiVersion and kind, or by the
+/// request's kind where it names none ([`GroupVersionKind::of_object`]). Borrowed when the
+/// review's decoding already decoded it.
 fn decode_pod(request: &AdmissionRequest, which: Which) -> Result<Cow<'_, Pod>, DecodeError> {
     let raw = raw_json(request, which).ok_or(DecodeError::WrongKind)?;
-    let kind = &request.kind;
-    if !(kind.group.is_empty() && kind.version == "v1" && kind.kind == "Pod") {
+    let pod = match raw.pod() {
+        Some(pod) => Cow::Borrowed(pod),
+        None => Pod::from_json(raw.get())
+            .map(Cow::Owned)
+            .map_err(|e| DecodeError::Syntax(e.to_string()))?,
+    };
+    let kind = request
+        .kind
+        .of_object(pod.api_version.as_deref(), pod.kind.as_deref());
+    if !kind.is_core_v1("Pod") {
         return Err(DecodeError::WrongKind);
     }
-    if let Some(pod) = raw.pod() {
-        return Ok(Cow::Borrowed(pod));
-    }
-    Pod::from_json(raw.get())
-        .map(Cow::Owned)
-        .map_err(|e| DecodeError::Syntax(e.to_string()))
+    Ok(pod)
 }
 
-/// The metadata of a namespace request's object: it must be a `v1` Namespace.
+/// The metadata of a namespace request's object: it must be a `v1` Namespace (by its own type
+/// fields, or the request's kind where it names none).
 fn decode_namespace(request: &AdmissionRequest, which: Which) -> Result<ObjectMeta, DecodeError> {
     let raw = raw_object(request, which).ok_or(DecodeError::WrongKind)?;
-    let kind = &request.kind;
-    if !(kind.group.is_empty() && kind.version == "v1" && kind.kind == "Namespace") {
+    let object = Object::from_request_json(raw, &request.kind)
+        .map_err(|e| DecodeError::Syntax(e.to_string()))?;
+    if !object_kind(&request.kind, &object).is_core_v1("Namespace") {
         return Err(DecodeError::WrongKind);
     }
-    let object =
-        Object::from_request_json(raw, kind).map_err(|e| DecodeError::Syntax(e.to_string()))?;
     Ok(object.metadata)
+}
+
+/// What a request object decoded with [`Object::from_request_json`] is
+/// ([`GroupVersionKind::of_object`]).
+fn object_kind(request_kind: &GroupVersionKind, object: &Object) -> GroupVersionKind {
+    request_kind.of_object(Some(&object.api_version), Some(&object.kind))
 }
 
 /// The 400 answer to an object that does not decode (`object_message: <decoder error>` in the
@@ -1286,9 +1306,26 @@ mod tests {
             "failed to decode object",
             "failed to decode object: invalid type",
         );
-        let mut not_a_pod = pod_request("CREATE", plain_pod(), None);
-        not_a_pod.kind = crate::review::GroupVersionKind::new("apps", "v1", "Deployment");
-        check(&not_a_pod, "failed to decode pod", "failed to decode pod");
+        // The object's own apiVersion and kind decide what it is; the request's kind counts
+        // only where the object names none, as upstream's decoder takes it as defaults.
+        let mut service = plain_pod();
+        service["kind"] = "Service".into();
+        check(
+            &pod_request("CREATE", service, None),
+            "failed to decode pod",
+            "failed to decode pod",
+        );
+        let mut untyped = plain_pod();
+        untyped
+            .as_object_mut()
+            .map(|o| (o.remove("apiVersion"), o.remove("kind")));
+        let mut deployment_kind = pod_request("CREATE", untyped, None);
+        deployment_kind.kind = crate::review::GroupVersionKind::new("apps", "v1", "Deployment");
+        check(
+            &deployment_kind,
+            "failed to decode pod",
+            "failed to decode pod",
+        );
         check(
             &pod_request("CREATE", Value::Null, None),
             "failed to decode pod",
@@ -1696,6 +1733,38 @@ mod tests {
     }
 
     #[test]
+    fn objects_are_what_they_say_they_are_and_the_request_kind_fills_in() {
+        let cluster = FakeCluster::with_namespace("test", &[("enforce", "baseline")]);
+        // Reviews written by hand often leave out the request's kind; the pod names itself.
+        let mut no_request_kind = pod_request("CREATE", privileged_pod(), None);
+        no_request_kind.kind = crate::review::GroupVersionKind::default();
+        let outcome = run(&Admission::default(), &cluster, &no_request_kind);
+        let status = outcome.response.status.as_ref().expect("denied");
+        assert!(status.message.contains("privileged"), "{}", status.message);
+        // A Deployment sent as `apps/v1beta1` is the `apps/v1` Deployment its object says.
+        let warned = FakeCluster::with_namespace("test", &[("warn", "baseline")]);
+        let privileged =
+            json!([{"name": "c", "image": "i", "securityContext": {"privileged": true}}]);
+        let request = controller_request(
+            ("apps", "v1beta1", "Deployment"),
+            "deployments",
+            deployment(privileged),
+        );
+        let outcome = run(&Admission::default(), &warned, &request);
+        assert_eq!(outcome.response.warnings.len(), 1, "{:?}", outcome.response);
+        // A namespace update whose old object is a Pod is not a namespace.
+        let mut pod_as_old = namespace_request(
+            "UPDATE",
+            Some(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test"}})),
+            Some(plain_pod()),
+        );
+        pod_as_old.name = "test".into();
+        let outcome = run(&Admission::default(), &cluster, &pod_as_old);
+        let status = outcome.response.status.as_ref().expect("bad request");
+        assert_eq!(status.message, "failed to decode  old namespace");
+    }
+
+    #[test]
     fn controller_failures_are_recorded_but_allowed() {
         let cluster = FakeCluster::with_namespace("test", &[("warn", "baseline")]);
         let check = |request: &AdmissionRequest, cluster: &FakeCluster, annotation: &str| {
@@ -1730,10 +1799,14 @@ mod tests {
             &cluster,
             "failed to extract pod template: unexpected object type: /v1, Kind=Service",
         );
+        let mut untyped = deployment(json!([]));
+        untyped
+            .as_object_mut()
+            .map(|o| (o.remove("apiVersion"), o.remove("kind")));
         let old = controller_request(
             ("extensions", "v1beta1", "Deployment"),
             "deployments",
-            deployment(json!([])),
+            untyped,
         );
         check(
             &old,

@@ -12,9 +12,11 @@
 //!   the kind's API group or of one it was once served from (old manifests say
 //!   `extensions/v1beta1`), and not in another group (a custom resource named `Deployment`):
 //!   what the CLI wants. Items of a typed list that name no kind are of the list's kind.
-//! - [`ObjectSeed`] picks the shape from an AdmissionRequest's `kind`, which the object's own
-//!   `kind` field does not override. Like upstream, only the `v1` versions of the workload
-//!   groups yield a template there; anything else is an [`ExtractError`].
+//! - [`ObjectSeed`] picks the shape from a kind given up front: an AdmissionRequest's `kind`,
+//!   or the kind the object names itself when that differs (the decision flow decodes again
+//!   then, since upstream's decoder takes the request's kind only as defaults). Like upstream,
+//!   only the `v1` versions of the workload groups yield a template there; anything else is an
+//!   [`ExtractError`].
 //!
 //! Neither applies the API server's defaulting: call [`Object::apply_api_defaults`] for
 //! objects as users write them (the CLI); AdmissionRequests carry already-defaulted objects.
@@ -215,11 +217,15 @@ pub struct PodTemplateSpec {
     pub spec: PodSpec,
 }
 
-/// A pod as the pod list of a namespace returns it: what the checks read and nothing else.
-/// The webhook decodes listed pods into this.
+/// A pod as the pod list of a namespace returns it, or as a pod request carries it: what the
+/// checks read, and the apiVersion and kind it names itself (a request's object is a pod only
+/// when those, where present, say so).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Pod {
+    #[serde(rename = "apiVersion")]
+    pub api_version: Option<Text>,
+    pub kind: Option<Text>,
     #[serde(deserialize_with = "null_as_default")]
     pub metadata: PodMetadata,
     #[serde(deserialize_with = "null_as_default")]
@@ -878,7 +884,12 @@ mod fast {
     }
 
     podsec_pss::json_struct!(TemplateWire { "metadata" => metadata, "spec" => spec });
-    podsec_pss::json_struct!(Pod { "metadata" => metadata, "spec" => spec });
+    podsec_pss::json_struct!(Pod {
+        "apiVersion" => api_version,
+        "kind" => kind,
+        "metadata" => metadata,
+        "spec" => spec,
+    });
     podsec_pss::json_struct!(TemplateHolder { "template" => template });
     podsec_pss::json_struct!(CronJobSpec { "jobTemplate" => job_template });
     podsec_pss::json_struct!(JobTemplate { "spec" => spec });

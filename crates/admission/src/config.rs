@@ -9,15 +9,26 @@
 //! Decoding of the PodSecurityConfiguration is strict like upstream's: unknown and repeated
 //! fields are errors naming the field by its full path (`unknown field "defaults.foo"`). The
 //! surrounding AdmissionConfiguration is decoded leniently, as the API server does.
+//!
+//! Errors carry the [`Position`] of the problem in the file that holds it: for unknown and
+//! repeated fields the key itself, also inside an AdmissionConfiguration (the inline
+//! configuration is decoded where it is written) and in the file its `path` names
+//! ([`ConfigError::PluginFile`]). A configuration file holds one YAML document.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use podsec_pss::{Level, LevelVersion, Version};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
+    Visitor,
+};
+use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter, Spanned};
 
 use crate::field_error::{Aggregate, FieldError, FieldErrorList, FieldPath};
 use crate::policy::Policy;
@@ -40,18 +51,73 @@ pub const PLUGIN_NAME: &str = "PodSecurity";
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The bytes are not a configuration (syntax, missing or unknown type, strict decoding).
-    #[error("{0}")]
-    Decode(String),
-    /// A file named by an AdmissionConfiguration could not be read.
-    #[error("unable to read plugin configuration {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    /// The bytes are not a configuration (syntax, missing or unknown type, strict decoding);
+    /// `position` is where in them, when the parser says.
+    #[error("{}{message}", position_prefix(.position))]
+    Decode {
+        position: Option<Position>,
+        message: String,
+    },
+    /// A YAML file of more than one document (only the first would count upstream, silently).
+    #[error(
+        "a configuration file must hold exactly one YAML document, but a second one starts on line {line}"
+    )]
+    MultipleDocuments { line: usize },
+    /// The file named by an AdmissionConfiguration's `path` could not be read. (`error`, not
+    /// `source`: the message includes it, and a source would be printed a second time by
+    /// whoever prints the error's chain.)
+    #[error("cannot read the PodSecurity plugin configuration {}: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
+    /// The file named by an AdmissionConfiguration's `path` is not a valid configuration;
+    /// positions in `error` are in that file.
+    #[error("the PodSecurity plugin configuration {}: {error}", path.display())]
+    PluginFile {
+        path: PathBuf,
+        error: Box<ConfigError>,
+    },
     /// A default level or version does not parse (upstream: `configuration error: …`).
     #[error("configuration error: {0}")]
     Policy(Aggregate),
     /// Field validation failed (upstream: `invalid configuration: …`).
     #[error("invalid configuration: {0}")]
     Invalid(Aggregate),
+}
+
+impl ConfigError {
+    fn decode(message: String) -> Self {
+        ConfigError::Decode {
+            position: None,
+            message,
+        }
+    }
+}
+
+fn position_prefix(position: &Option<Position>) -> String {
+    position.map(|p| format!("{p}: ")).unwrap_or_default()
+}
+
+/// A 1-based line and column in a configuration file, counted as its parser counts them
+/// (characters in YAML, bytes in JSON). Shown as `podsec check` shows positions in manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// `None` for saphyr's unknown location (line 0), which is all serde_json's spans give.
+    fn from_yaml(location: &serde_saphyr::Location) -> Option<Position> {
+        (location.line() > 0).then(|| Position {
+            line: to_usize(location.line()),
+            column: to_usize(location.column()),
+        })
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
 }
 
 /// A PodSecurityConfiguration, as decoded and defaulted. `Default` is the configuration of an
@@ -328,17 +394,18 @@ impl From<&PodSecurityExemptions> for Exemptions {
 }
 
 /// Loads a PodSecurityConfiguration from YAML or JSON and applies the defaults. Empty input is
-/// the all-defaults configuration.
+/// the all-defaults configuration. Errors give their position in `bytes` when the parser knows
+/// it.
 pub fn load_pod_security_configuration(
     bytes: &[u8],
 ) -> Result<PodSecurityConfiguration, ConfigError> {
     if bytes.is_empty() {
         return Ok(defaulted(PodSecurityConfiguration::default()));
     }
-    let type_meta: TypeMeta = decode(bytes, false)?;
+    let type_meta: TypeMeta = decode_lenient(bytes)?;
     check_config_type(&type_meta, bytes)?;
-    let strict: StrictConfig = decode(bytes, true)?;
-    Ok(defaulted(strict.0))
+    let config = decode_strict(bytes, Target::Document)?.unwrap_or_default();
+    Ok(defaulted(config))
 }
 
 /// Loads either a PodSecurityConfiguration or an AdmissionConfiguration (by its `kind`) and
@@ -346,6 +413,9 @@ pub fn load_pod_security_configuration(
 /// `PodSecurity` plugin's inline `configuration` wins; otherwise its `path`, resolved against
 /// `base_dir` (the directory of the AdmissionConfiguration file) when relative, is read with
 /// `read_file`. No PodSecurity plugin, or one with neither, means the defaults.
+///
+/// Positions in errors are in `bytes`, also for an inline configuration; errors in the file
+/// that `path` names are [`ConfigError::PluginFile`], with positions in that file.
 pub fn load_configuration(
     bytes: &[u8],
     base_dir: &Path,
@@ -354,7 +424,7 @@ pub fn load_configuration(
     if bytes.is_empty() {
         return load_pod_security_configuration(bytes);
     }
-    let type_meta: TypeMeta = decode(bytes, false)?;
+    let type_meta: TypeMeta = decode_lenient(bytes)?;
     if type_meta.kind.as_deref() != Some(ADMISSION_CONFIGURATION_KIND) {
         return load_pod_security_configuration(bytes);
     }
@@ -362,26 +432,42 @@ pub fn load_configuration(
     if !ADMISSION_CONFIGURATION_VERSIONS.contains(&api_version.as_str()) {
         return Err(not_registered(ADMISSION_CONFIGURATION_KIND, &api_version));
     }
-    let admission: AdmissionConfiguration = decode(bytes, false)?;
-    let Some(plugin) = admission
+    let admission: AdmissionConfiguration = decode_lenient(bytes)?;
+    let Some((index, plugin)) = admission
         .plugins
         .into_iter()
-        .find(|p| p.name == PLUGIN_NAME)
+        .enumerate()
+        .find(|(_, p)| p.name == PLUGIN_NAME)
     else {
         return load_pod_security_configuration(b"");
     };
     match (plugin.configuration, plugin.path) {
         (Some(inline), _) if !inline.is_null() => {
-            // Re-encoded as JSON so that the inline object goes through the same strict
-            // loader as a file does.
-            let json =
-                serde_json::to_vec(&inline).map_err(|e| ConfigError::Decode(e.to_string()))?;
-            load_pod_security_configuration(&json)
+            // The type is checked on the object as the API server holds it (JSON), so that
+            // the messages that quote it quote what upstream's would.
+            let json = serde_json::to_vec(&inline).map_err(|e| json_error(&e))?;
+            let type_meta: TypeMeta = serde_json::from_slice(&json).map_err(|e| json_error(&e))?;
+            check_config_type(&type_meta, &json)?;
+            // Strictly decoded where it is written, not from `json`, so that errors point into
+            // the file.
+            let config = match decode_strict(bytes, Target::Plugin(index))? {
+                Some(config) => config,
+                // The walk did not find what the lenient decode found; the copy still holds it.
+                None => decode_strict(&json, Target::Document)?.unwrap_or_default(),
+            };
+            Ok(defaulted(config))
         }
         (_, Some(path)) if !path.is_empty() => {
             let path = base_dir.join(path);
-            let content = read_file(&path).map_err(|source| ConfigError::Read { path, source })?;
-            load_pod_security_configuration(&content)
+            match read_file(&path) {
+                Ok(content) => load_pod_security_configuration(&content).map_err(|error| {
+                    ConfigError::PluginFile {
+                        path,
+                        error: Box::new(error),
+                    }
+                }),
+                Err(error) => Err(ConfigError::Read { path, error }),
+            }
         }
         _ => load_pod_security_configuration(b""),
     }
@@ -398,12 +484,12 @@ fn check_config_type(type_meta: &TypeMeta, bytes: &[u8]) -> Result<(), ConfigErr
     let api_version = type_meta.api_version.as_deref().unwrap_or_default();
     let data = String::from_utf8_lossy(bytes);
     if kind.is_empty() {
-        return Err(ConfigError::Decode(format!(
+        return Err(ConfigError::decode(format!(
             "Object 'Kind' is missing in '{data}'"
         )));
     }
     if api_version.is_empty() {
-        return Err(ConfigError::Decode(format!(
+        return Err(ConfigError::decode(format!(
             "Object 'apiVersion' is missing in '{data}'"
         )));
     }
@@ -418,32 +504,189 @@ fn check_config_type(type_meta: &TypeMeta, bytes: &[u8]) -> Result<(), ConfigErr
 }
 
 fn not_registered(kind: &str, api_version: &str) -> ConfigError {
-    ConfigError::Decode(format!(
+    ConfigError::decode(format!(
         "no kind \"{kind}\" is registered for version \"{api_version}\""
     ))
 }
 
 /// JSON when the document starts with `{`, YAML otherwise (JSON is YAML, but serde_json gives
 /// the familiar messages for it).
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], strict: bool) -> Result<T, ConfigError> {
-    let is_json = bytes
+fn is_json(bytes: &[u8]) -> bool {
+    bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{');
-    if is_json {
-        return serde_json::from_slice(bytes).map_err(|e| ConfigError::Decode(e.to_string()));
+        .is_some_and(|b| *b == b'{')
+}
+
+fn yaml_options(duplicate_keys: DuplicateKeyPolicy) -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: duplicate_keys,
+        // The position is reported on its own; a snippet would quote the file in the message.
+        with_snippet: false,
     }
-    // Duplicates reach the visitors, which name them like upstream's strict decoder; the
-    // lenient decodes (type probe, AdmissionConfiguration) keep the last, as Go does.
-    let options = serde_saphyr::options! {
-        duplicate_keys: if strict {
-            serde_saphyr::options::DuplicateKeyPolicy::PassThrough
-        } else {
-            serde_saphyr::options::DuplicateKeyPolicy::LastWins
-        },
+}
+
+/// The type probe and the AdmissionConfiguration: a repeated key keeps its last value, as Go's
+/// decoder does.
+fn decode_lenient<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConfigError> {
+    if is_json(bytes) {
+        return serde_json::from_slice(bytes).map_err(|e| json_error(&e));
+    }
+    serde_saphyr::from_slice_with_options(bytes, yaml_options(DuplicateKeyPolicy::LastWins))
+        .map_err(|e| yaml_error(bytes, &e))
+}
+
+/// What a strict decode reads: a whole PodSecurityConfiguration document, or the inline
+/// `configuration` of the AdmissionConfiguration's plugin at this index of `plugins`
+/// (`None` when it is not there).
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Document,
+    Plugin(usize),
+}
+
+impl Target {
+    fn decode<'de, D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+        slot: &KeyErrorSlot,
+    ) -> Result<Option<PodSecurityConfiguration>, D::Error> {
+        match self {
+            Target::Document => Strict::<PodSecurityConfiguration>::new(slot)
+                .deserialize(deserializer)
+                .map(Some),
+            Target::Plugin(index) => deserializer.deserialize_struct(
+                "AdmissionConfiguration",
+                &["plugins"],
+                InlineConfiguration { index, slot },
+            ),
+        }
+    }
+}
+
+/// Decodes `target` strictly: unknown and repeated fields are errors, placed at the key.
+fn decode_strict(
+    bytes: &[u8],
+    target: Target,
+) -> Result<Option<PodSecurityConfiguration>, ConfigError> {
+    let slot = KeyErrorSlot::default();
+    if !is_json(bytes) {
+        return decode_strict_yaml(bytes, target, &slot).map_err(|error| match slot.take() {
+            Some(key) => ConfigError::Decode {
+                position: key.position.or_else(|| yaml_position(&error)),
+                message: key.message,
+            },
+            None => yaml_error(bytes, &error),
+        });
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let result = target
+        .decode(&mut deserializer, &slot)
+        .and_then(|config| deserializer.end().map(|()| config));
+    result.map_err(|error| match slot.take() {
+        Some(key) => {
+            // serde_json has no positions for keys, and places the error after the key; the
+            // same text read as YAML (which JSON is) places the key itself.
+            let position = key
+                .position
+                .or_else(|| {
+                    let again = KeyErrorSlot::default();
+                    let _ = decode_strict_yaml(bytes, target, &again);
+                    again.take().filter(|k| k.message == key.message)?.position
+                })
+                .or_else(|| json_position(&error));
+            ConfigError::Decode {
+                position,
+                message: key.message,
+            }
+        }
+        None => json_error(&error),
+    })
+}
+
+fn decode_strict_yaml(
+    bytes: &[u8],
+    target: Target,
+    slot: &KeyErrorSlot,
+) -> Result<Option<PodSecurityConfiguration>, serde_saphyr::Error> {
+    // Around an inline configuration, repeated keys of the AdmissionConfiguration keep the last
+    // value, as in the lenient decode that found the plugin. The strict visitors read mappings,
+    // not structs, and see every key under both policies.
+    let duplicate_keys = match target {
+        Target::Document => DuplicateKeyPolicy::PassThrough,
+        Target::Plugin(_) => DuplicateKeyPolicy::LastWins,
     };
-    serde_saphyr::from_slice_with_options(bytes, options)
-        .map_err(|e| ConfigError::Decode(e.to_string()))
+    serde_saphyr::with_deserializer_from_slice_with_options(
+        bytes,
+        yaml_options(duplicate_keys),
+        |deserializer| target.decode(deserializer, slot),
+    )
+}
+
+/// serde_json's message without its ` at line L column C`, which becomes the position.
+fn json_error(error: &serde_json::Error) -> ConfigError {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let position = json_position(error);
+    let message = match (position, message.strip_suffix(&suffix)) {
+        (Some(_), Some(stripped)) => stripped.to_owned(),
+        _ => message,
+    };
+    ConfigError::Decode { position, message }
+}
+
+fn json_position(error: &serde_json::Error) -> Option<Position> {
+    (error.line() > 0).then(|| Position {
+        line: error.line(),
+        column: error.column(),
+    })
+}
+
+/// saphyr's message without its position (which is kept apart) and without the library's
+/// advice for a second document, which is about its API, not the file.
+fn yaml_error(bytes: &[u8], error: &serde_saphyr::Error) -> ConfigError {
+    let error = error.without_snippet();
+    if let serde_saphyr::Error::MultipleDocuments { location, .. } = error {
+        return ConfigError::MultipleDocuments {
+            line: document_start_line(bytes, to_usize(location.line())),
+        };
+    }
+    ConfigError::Decode {
+        position: yaml_position(error),
+        message: DefaultMessageFormatter.format_message(error).into_owned(),
+    }
+}
+
+fn yaml_position(error: &serde_saphyr::Error) -> Option<Position> {
+    error.location().as_ref().and_then(Position::from_yaml)
+}
+
+/// The line of the `---` that opens the document saphyr places at `line`: it reports the
+/// document's first token, or the end of its marker, depending on what precedes it.
+fn document_start_line(bytes: &[u8], line: usize) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let is_marker = |l: &str| {
+        l.strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    };
+    for n in (1..=line.min(lines.len())).rev() {
+        let l = lines[n - 1];
+        if is_marker(l) {
+            return n;
+        }
+        // Only comments, blank lines and directives may stand between a marker and the
+        // document's first token.
+        let trimmed = l.trim_start();
+        if n != line && !(trimmed.is_empty() || trimmed.starts_with('#') || l.starts_with('%')) {
+            break;
+        }
+    }
+    line
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// `apiVersion` and `kind`, everything else ignored.
@@ -480,147 +723,275 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Walks a mapping whose keys must be among `fields` and appear once; `on_field` reads the
-/// value of the field at the given index. Errors name the field by `prefix` + key.
-fn strict_fields<'de, A: MapAccess<'de>>(
-    mut map: A,
-    prefix: &str,
-    fields: &[&str],
-    mut on_field: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
-) -> Result<(), A::Error> {
-    let mut seen = vec![false; fields.len()];
-    while let Some(key) = map.next_key::<String>()? {
-        let Some(index) = fields.iter().position(|f| *f == key) else {
-            return Err(de::Error::custom(format_args!(
-                "strict decoding error: unknown field \"{prefix}{key}\""
-            )));
-        };
-        if std::mem::replace(&mut seen[index], true) {
-            return Err(de::Error::custom(format_args!(
-                "strict decoding error: duplicate field \"{prefix}{key}\""
-            )));
-        }
-        on_field(index, &mut map)?;
-    }
-    Ok(())
+/// Walks an AdmissionConfiguration to `plugins[index].configuration` and decodes that strictly;
+/// the rest was decoded leniently before and is skipped.
+#[derive(Clone, Copy)]
+struct InlineConfiguration<'a> {
+    index: usize,
+    slot: &'a KeyErrorSlot,
 }
 
-/// The whole PodSecurityConfiguration document, strictly decoded.
-struct StrictConfig(PodSecurityConfiguration);
+impl<'de> Visitor<'de> for InlineConfiguration<'_> {
+    type Value = Option<PodSecurityConfiguration>;
 
-impl<'de> Deserialize<'de> for StrictConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictConfig;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a PodSecurityConfiguration")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrictConfig, A::Error> {
-                let mut config = PodSecurityConfiguration::default();
-                strict_fields(
-                    map,
-                    "",
-                    &["apiVersion", "kind", "defaults", "exemptions"],
-                    |i, map| {
-                        match i {
-                            0 | 1 => {
-                                map.next_value::<IgnoredAny>()?;
-                            }
-                            2 => {
-                                config.defaults = map
-                                    .next_value::<Option<StrictDefaults>>()?
-                                    .unwrap_or_default()
-                                    .0
-                            }
-                            _ => {
-                                config.exemptions = map
-                                    .next_value::<Option<StrictExemptions>>()?
-                                    .unwrap_or_default()
-                                    .0
-                            }
-                        }
-                        Ok(())
-                    },
-                )?;
-                Ok(StrictConfig(config))
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AdmissionConfiguration")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "plugins" {
+                found = map.next_value_seed(Plugins(self))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        deserializer.deserialize_map(V)
+        Ok(found)
     }
 }
 
-#[derive(Default)]
-struct StrictDefaults(PodSecurityDefaults);
+/// `plugins`: the entry at the index is read, the others skipped.
+struct Plugins<'a>(InlineConfiguration<'a>);
 
-impl<'de> Deserialize<'de> for StrictDefaults {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictDefaults;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("PodSecurityConfiguration defaults")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrictDefaults, A::Error> {
-                let mut d = PodSecurityDefaults::default();
-                strict_fields(
-                    map,
-                    "defaults.",
-                    &[
-                        "enforce",
-                        "enforce-version",
-                        "audit",
-                        "audit-version",
-                        "warn",
-                        "warn-version",
-                    ],
-                    |i, map| {
-                        let value = map.next_value::<Option<String>>()?.unwrap_or_default();
-                        *[
-                            &mut d.enforce,
-                            &mut d.enforce_version,
-                            &mut d.audit,
-                            &mut d.audit_version,
-                            &mut d.warn,
-                            &mut d.warn_version,
-                        ][i] = value;
-                        Ok(())
-                    },
-                )?;
-                Ok(StrictDefaults(d))
+impl<'de> DeserializeSeed<'de> for Plugins<'_> {
+    type Value = Option<PodSecurityConfiguration>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Plugins<'_> {
+    type Value = Option<PodSecurityConfiguration>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of admission plugins")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        for i in 0.. {
+            if i == self.0.index {
+                match seq.next_element_seed(PluginEntry(self.0))? {
+                    Some(config) => found = config,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
             }
         }
-        deserializer.deserialize_map(V)
+        Ok(found)
     }
+}
+
+/// One entry of `plugins`: its `configuration`, strictly.
+struct PluginEntry<'a>(InlineConfiguration<'a>);
+
+impl<'de> DeserializeSeed<'de> for PluginEntry<'_> {
+    type Value = Option<PodSecurityConfiguration>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_struct("AdmissionPlugin", &["name", "path", "configuration"], self)
+    }
+}
+
+impl<'de> Visitor<'de> for PluginEntry<'_> {
+    type Value = Option<PodSecurityConfiguration>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an admission plugin")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "configuration" {
+                found = Some(
+                    map.next_value_seed(Strict::<PodSecurityConfiguration>::new(self.0.slot))?,
+                );
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The unknown or repeated key a strict decode stopped at. The decoder's own error is raised
+/// after the key was read and is not placed at it (saphyr places it at the mapping, serde_json
+/// after the key), so the message and the key's position are kept here.
+struct KeyError {
+    message: String,
+    position: Option<Position>,
 }
 
 #[derive(Default)]
-struct StrictExemptions(PodSecurityExemptions);
+struct KeyErrorSlot(Cell<Option<KeyError>>);
 
-impl<'de> Deserialize<'de> for StrictExemptions {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictExemptions;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("PodSecurityConfiguration exemptions")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrictExemptions, A::Error> {
-                let mut e = PodSecurityExemptions::default();
-                strict_fields(
-                    map,
-                    "exemptions.",
-                    &["usernames", "namespaces", "runtimeClasses"],
-                    |i, map| {
-                        let value = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default();
-                        *[&mut e.usernames, &mut e.namespaces, &mut e.runtime_classes][i] = value;
-                        Ok(())
-                    },
-                )?;
-                Ok(StrictExemptions(e))
-            }
+impl KeyErrorSlot {
+    fn take(&self) -> Option<KeyError> {
+        self.0.take()
+    }
+}
+
+/// A mapping of the PodSecurityConfiguration, decoded strictly as upstream does: known fields,
+/// each at most once.
+trait Section: Default {
+    /// The mapping's path, as errors name fields by their full path (`defaults.`).
+    const PREFIX: &'static str;
+    const FIELDS: &'static [&'static str];
+    const EXPECTING: &'static str;
+
+    /// Reads the value of `FIELDS[index]`.
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+        slot: &KeyErrorSlot,
+    ) -> Result<(), A::Error>;
+}
+
+/// Decodes a [`Section`]; `null` is an empty mapping, as Go leaves the zero value.
+struct Strict<'a, T> {
+    slot: &'a KeyErrorSlot,
+    section: PhantomData<T>,
+}
+
+impl<'a, T> Strict<'a, T> {
+    fn new(slot: &'a KeyErrorSlot) -> Self {
+        Strict {
+            slot,
+            section: PhantomData,
         }
-        deserializer.deserialize_map(V)
+    }
+}
+
+impl<'de, T: Section> DeserializeSeed<'de> for Strict<'_, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Section> Visitor<'de> for Strict<'_, T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut section = T::default();
+        let mut seen = vec![false; T::FIELDS.len()];
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let problem = match T::FIELDS.iter().position(|f| *f == key.value) {
+                None => "unknown",
+                Some(index) if std::mem::replace(&mut seen[index], true) => "duplicate",
+                Some(index) => {
+                    section.read(index, &mut map, self.slot)?;
+                    continue;
+                }
+            };
+            let message = format!(
+                "strict decoding error: {problem} field \"{}{}\"",
+                T::PREFIX,
+                key.value
+            );
+            self.slot.0.set(Some(KeyError {
+                message: message.clone(),
+                position: Position::from_yaml(&key.referenced),
+            }));
+            return Err(de::Error::custom(message));
+        }
+        Ok(section)
+    }
+}
+
+impl Section for PodSecurityConfiguration {
+    const PREFIX: &'static str = "";
+    const FIELDS: &'static [&'static str] = &["apiVersion", "kind", "defaults", "exemptions"];
+    const EXPECTING: &'static str = "a PodSecurityConfiguration";
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+        slot: &KeyErrorSlot,
+    ) -> Result<(), A::Error> {
+        match index {
+            0 | 1 => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            2 => self.defaults = map.next_value_seed(Strict::new(slot))?,
+            _ => self.exemptions = map.next_value_seed(Strict::new(slot))?,
+        }
+        Ok(())
+    }
+}
+
+impl Section for PodSecurityDefaults {
+    const PREFIX: &'static str = "defaults.";
+    const FIELDS: &'static [&'static str] = &[
+        "enforce",
+        "enforce-version",
+        "audit",
+        "audit-version",
+        "warn",
+        "warn-version",
+    ];
+    const EXPECTING: &'static str = "PodSecurityConfiguration defaults";
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+        _: &KeyErrorSlot,
+    ) -> Result<(), A::Error> {
+        let value = map.next_value::<Option<String>>()?.unwrap_or_default();
+        *[
+            &mut self.enforce,
+            &mut self.enforce_version,
+            &mut self.audit,
+            &mut self.audit_version,
+            &mut self.warn,
+            &mut self.warn_version,
+        ][index] = value;
+        Ok(())
+    }
+}
+
+impl Section for PodSecurityExemptions {
+    const PREFIX: &'static str = "exemptions.";
+    const FIELDS: &'static [&'static str] = &["usernames", "namespaces", "runtimeClasses"];
+    const EXPECTING: &'static str = "PodSecurityConfiguration exemptions";
+
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        index: usize,
+        map: &mut A,
+        _: &KeyErrorSlot,
+    ) -> Result<(), A::Error> {
+        let value = map.next_value::<Option<Vec<String>>>()?.unwrap_or_default();
+        *[
+            &mut self.usernames,
+            &mut self.namespaces,
+            &mut self.runtime_classes,
+        ][index] = value;
+        Ok(())
     }
 }
 
@@ -743,6 +1114,179 @@ exemptions:
         assert!(error(json).contains("duplicate field \"defaults.warn\""));
         let json = r#"{"apiVersion":"pod-security.admission.config.k8s.io/v1","kind":"PodSecurityConfiguration","Defaults":{}}"#;
         assert!(error(json).contains("unknown field \"Defaults\""));
+    }
+
+    const HEAD: &str =
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n";
+
+    /// The error is placed at the offending key, not at the mapping that holds it (saphyr) nor
+    /// after the key (serde_json); the message stays upstream's.
+    #[test]
+    fn strict_errors_are_placed_at_the_key() {
+        let yaml =
+            format!("{HEAD}exemptions:\n  usernames: []\n  namespaces: []\n  runtimeclasses: []\n");
+        assert_eq!(
+            error(&yaml),
+            "line 6, column 3: strict decoding error: unknown field \"exemptions.runtimeclasses\""
+        );
+        let repeated = format!("{HEAD}defaults:\n  warn: baseline\n  audit: baseline\n  warn: x\n");
+        assert_eq!(
+            error(&repeated),
+            "line 6, column 3: strict decoding error: duplicate field \"defaults.warn\""
+        );
+        let flow = format!("{HEAD}defaults: {{enforce: baseline, 'bogus': x}}\n");
+        assert_eq!(
+            error(&flow),
+            "line 3, column 31: strict decoding error: unknown field \"defaults.bogus\""
+        );
+        let json = "{\"apiVersion\": \"pod-security.admission.config.k8s.io/v1\",\n \"kind\": \"PodSecurityConfiguration\",\n \"exemptions\": {\"usernames\": [],\n    \"runtimeclasses\": []}}";
+        assert_eq!(
+            error(json),
+            "line 4, column 5: strict decoding error: unknown field \"exemptions.runtimeclasses\""
+        );
+        let json = json.replace("runtimeclasses", "usernames");
+        assert_eq!(
+            error(&json),
+            "line 4, column 5: strict decoding error: duplicate field \"exemptions.usernames\""
+        );
+        // Other errors keep the parser's position, apart from the message.
+        let Err(ConfigError::Decode { position, message }) =
+            load(&format!("{HEAD}exemptions:\n  usernames: 5\n"))
+        else {
+            panic!("a type error")
+        };
+        assert_eq!(
+            position,
+            Some(Position {
+                line: 4,
+                column: 14
+            })
+        );
+        assert!(!message.contains("line"), "{message}");
+        let Err(ConfigError::Decode { position, message }) =
+            load("{\"apiVersion\": \"v1\",\n \"kind\": }")
+        else {
+            panic!("a syntax error")
+        };
+        assert_eq!(
+            (position, message.as_str()),
+            (
+                Some(Position {
+                    line: 2,
+                    column: 10
+                }),
+                "expected value"
+            )
+        );
+    }
+
+    #[test]
+    fn a_second_document_is_named_by_its_line() {
+        for (text, line) in [
+            (format!("{HEAD}---\n{HEAD}"), 3),
+            (
+                format!("---\n# the first\n{HEAD}---\n# the second\n\n{HEAD}"),
+                5,
+            ),
+            (format!("{HEAD}...\n{HEAD}"), 4),
+            (format!("{HEAD}---\n"), 3),
+        ] {
+            match load(&text) {
+                Err(ConfigError::MultipleDocuments { line: found }) => {
+                    assert_eq!(found, line, "{text:?}")
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        let two = format!("{HEAD}---\n{HEAD}");
+        assert_eq!(
+            error(&two),
+            "a configuration file must hold exactly one YAML document, but a second one starts on line 3"
+        );
+        // The same through an AdmissionConfiguration, and in the file its `path` names.
+        let admission =
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\n---\n";
+        assert!(matches!(
+            load_configuration(admission.as_bytes(), Path::new("/"), &mut no_files),
+            Err(ConfigError::MultipleDocuments { line: 3 })
+        ));
+        let by_path = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: psa.yaml\n";
+        let message = load_configuration(by_path.as_bytes(), Path::new("/etc"), &mut |_| {
+            Ok(two.clone().into_bytes())
+        })
+        .expect_err("two documents")
+        .to_string();
+        assert_eq!(
+            message,
+            "the PodSecurity plugin configuration /etc/psa.yaml: a configuration file must hold exactly one YAML document, but a second one starts on line 3"
+        );
+    }
+
+    /// Inline, the position is in the AdmissionConfiguration; by `path`, in the file named.
+    #[test]
+    fn admission_configuration_errors_are_placed_in_the_file_that_holds_them() {
+        let inline = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: Other\n  configuration: {bogus: 1}\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    exemptions:\n      usernames: []\n      runtimeclasses: []\n";
+        let message = load_configuration(inline.as_bytes(), Path::new("/"), &mut no_files)
+            .expect_err("unknown field")
+            .to_string();
+        assert_eq!(
+            message,
+            "line 12, column 7: strict decoding error: unknown field \"exemptions.runtimeclasses\""
+        );
+        // The AdmissionConfiguration keeps the last of repeated keys, as it did when the
+        // plugin was found; inside the PodSecurityConfiguration a repeat is an error.
+        let repeated = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration: {kind: Nothing}\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults: {warn: baseline, warn: baseline}\n";
+        let message = load_configuration(repeated.as_bytes(), Path::new("/"), &mut no_files)
+            .expect_err("repeated field")
+            .to_string();
+        assert_eq!(
+            message,
+            "line 11, column 32: strict decoding error: duplicate field \"defaults.warn\""
+        );
+        let json = "{\"apiVersion\": \"apiserver.config.k8s.io/v1\", \"kind\": \"AdmissionConfiguration\",\n \"plugins\": [{\"name\": \"PodSecurity\", \"configuration\": {\n   \"apiVersion\": \"pod-security.admission.config.k8s.io/v1\", \"kind\": \"PodSecurityConfiguration\",\n   \"exemptions\": {\"Usernames\": []}}}]}";
+        let message = load_configuration(json.as_bytes(), Path::new("/"), &mut no_files)
+            .expect_err("unknown field")
+            .to_string();
+        assert_eq!(
+            message,
+            "line 4, column 19: strict decoding error: unknown field \"exemptions.Usernames\""
+        );
+
+        let by_path = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: psa/config.yaml\n";
+        let file =
+            format!("{HEAD}exemptions:\n  usernames: []\n  namespaces: []\n  runtimeclasses: []\n");
+        let error = load_configuration(by_path.as_bytes(), Path::new("conf"), &mut |_| {
+            Ok(file.clone().into_bytes())
+        })
+        .expect_err("unknown field");
+        assert_eq!(
+            error.to_string(),
+            "the PodSecurity plugin configuration conf/psa/config.yaml: line 6, column 3: strict decoding error: unknown field \"exemptions.runtimeclasses\""
+        );
+    }
+
+    /// The reason a file cannot be read is said once, whether the error is displayed or its
+    /// chain of sources is walked.
+    #[test]
+    fn an_unreadable_plugin_file_is_named_once_with_its_reason() {
+        let by_path = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: missing.yaml\n";
+        let error = load_configuration(by_path.as_bytes(), Path::new("conf"), &mut |_| {
+            Err(io::Error::from(io::ErrorKind::NotFound))
+        })
+        .expect_err("missing file");
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            chain.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        assert_eq!(
+            chain,
+            format!(
+                "cannot read the PodSecurity plugin configuration conf/missing.yaml: {}",
+                io::Error::from(io::ErrorKind::NotFound)
+            )
+        );
     }
 
     fn config_with(

@@ -374,6 +374,64 @@ fn config_defaults_and_exemptions_apply() {
     );
 }
 
+/// A broken `--config` is named with the place of the problem, in the file that holds it.
+#[test]
+fn config_errors_name_the_file_and_the_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let head = "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n";
+    let unknown = write(
+        "unknown.yaml",
+        &format!("{head}exemptions:\n  usernames: []\n  namespaces: []\n  runtimeclasses: []\n"),
+    );
+    let two = write("two.yaml", &format!("{head}---\n{head}"));
+    let inline = write(
+        "inline.yaml",
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    exemptions:\n      runtimeclasses: []\n",
+    );
+    let by_path = |name: &str, target: &str| {
+        write(
+            name,
+            &format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: {target}\n"),
+        )
+    };
+    let to_unknown = by_path("to-unknown.yaml", "unknown.yaml");
+    let to_missing = by_path("to-missing.yaml", "missing.yaml");
+    let in_dir = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let field = "strict decoding error: unknown field \"exemptions.runtimeclasses\"";
+    let missing = std::fs::read(in_dir("missing.yaml")).expect_err("no such file");
+    for (config, expected) in [
+        (&unknown, format!("error: --config {unknown}: line 6, column 3: {field}\n")),
+        (
+            &two,
+            format!("error: --config {two}: a configuration file must hold exactly one YAML document, but a second one starts on line 3\n"),
+        ),
+        (&inline, format!("error: --config {inline}: line 9, column 7: {field}\n")),
+        (
+            &to_unknown,
+            format!(
+                "error: --config {to_unknown}: the PodSecurity plugin configuration {}: line 6, column 3: {field}\n",
+                in_dir("unknown.yaml")
+            ),
+        ),
+        (
+            &to_missing,
+            format!(
+                "error: --config {to_missing}: cannot read the PodSecurity plugin configuration {}: {missing}\n",
+                in_dir("missing.yaml")
+            ),
+        ),
+    ] {
+        let out = podsec(&["check", "--config", config, "examples/rollout/pod.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{config}");
+        assert_eq!(text(&out.stderr), expected);
+    }
+}
+
 #[test]
 fn as_a_kubectl_plugin_usage_says_kubectl_podsec() {
     let dir = tempfile::tempdir().expect("tempdir");

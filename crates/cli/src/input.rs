@@ -69,7 +69,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-pub use decode::decode;
+pub use decode::{decode, decode_seed};
 pub use prefilter::may_spell;
 pub use walk::{read_documents, read_documents_mentioning};
 

@@ -383,7 +383,8 @@ fn config_errors_name_the_file_and_the_place() {
         std::fs::write(&path, text).expect("write");
         path.to_str().expect("utf-8").to_owned()
     };
-    let head = "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n";
+    let head =
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n";
     let unknown = write(
         "unknown.yaml",
         &format!("{head}exemptions:\n  usernames: []\n  namespaces: []\n  runtimeclasses: []\n"),
@@ -396,7 +397,9 @@ fn config_errors_name_the_file_and_the_place() {
     let by_path = |name: &str, target: &str| {
         write(
             name,
-            &format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: {target}\n"),
+            &format!(
+                "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  path: {target}\n"
+            ),
         )
     };
     let to_unknown = by_path("to-unknown.yaml", "unknown.yaml");
@@ -405,12 +408,20 @@ fn config_errors_name_the_file_and_the_place() {
     let field = "strict decoding error: unknown field \"exemptions.runtimeclasses\"";
     let missing = std::fs::read(in_dir("missing.yaml")).expect_err("no such file");
     for (config, expected) in [
-        (&unknown, format!("error: --config {unknown}: line 6, column 3: {field}\n")),
+        (
+            &unknown,
+            format!("error: --config {unknown}: line 6, column 3: {field}\n"),
+        ),
         (
             &two,
-            format!("error: --config {two}: a configuration file must hold exactly one YAML document, but a second one starts on line 3\n"),
+            format!(
+                "error: --config {two}: a configuration file must hold exactly one YAML document, but a second one starts on line 3\n"
+            ),
         ),
-        (&inline, format!("error: --config {inline}: line 9, column 7: {field}\n")),
+        (
+            &inline,
+            format!("error: --config {inline}: line 9, column 7: {field}\n"),
+        ),
         (
             &to_unknown,
             format!(
@@ -495,6 +506,125 @@ fn admission_reviews_and_bare_requests_are_judged_by_the_object_they_carry() {
             &Value::from("denied")
         )
     );
+}
+
+/// An error in the object an admission payload carries is placed in the file, not in the
+/// object's own text.
+#[test]
+fn errors_in_a_request_object_are_placed_in_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let review_json = write(
+        "review.json",
+        "{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"AdmissionReview\",\n \"request\": {\"uid\": \"1\",\n  \"kind\": {\"group\": \"\", \"version\": \"v1\", \"kind\": \"Pod\"},\n  \"operation\": \"UPDATE\",\n  \"oldObject\": {\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}},\n  \"object\": {\"kind\": \"Pod\", \"apiVersion\": \"v1\",\n    \"metadata\": {\"name\": \"p\", \"labels\": {\"n\": 4000}}}}}\n",
+    );
+    // By the request's kind: the object names none.
+    let bare_json = write(
+        "request.json",
+        "{\"kind\": {\"group\": \"apps\", \"version\": \"v1\", \"kind\": \"Deployment\"},\n \"operation\": \"CREATE\",\n \"object\": {\"metadata\": {\"name\": \"d\"},\n   \"spec\": {\"template\": {\"spec\": {\"hostPID\": \"yes\"}}}}}\n",
+    );
+    let review_yaml = write(
+        "review.yaml",
+        "apiVersion: admission.k8s.io/v1\nkind: AdmissionReview\nrequest:\n  kind: {group: '', version: v1, kind: Pod}\n  operation: CREATE\n  object:\n    apiVersion: v1\n    kind: Pod\n    metadata: {name: p}\n    spec:\n      hostPID: notabool\n",
+    );
+    for (path, expected) in [
+        (
+            &review_json,
+            "line 7, column 50: the AdmissionRequest's object: invalid type: integer `4000`, expected a string",
+        ),
+        (
+            &bare_json,
+            "line 4, column 50: the AdmissionRequest's object: invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            &review_yaml,
+            "line 11, column 16: the AdmissionRequest's object: invalid boolean",
+        ),
+    ] {
+        let out = podsec(&["check", "--level", "baseline", path, "-o", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let report = json(&out);
+        assert_eq!(report["errors"][0]["message"], expected, "{path}");
+    }
+
+    let Some(shared) = shared() else { return };
+    let corpus = shared
+        .join("corpus/admissionreview/kubewarden__policy-server__tests__data__pod_sleep_4s.json");
+    let out = podsec(&["check", corpus.to_str().expect("utf-8"), "-o", "json"]);
+    let report = json(&out);
+    assert_eq!(
+        report["errors"][0]["message"],
+        "line 45, column 56: the AdmissionRequest's object: invalid type: integer `4000`, expected a string"
+    );
+}
+
+/// A request without an object (a DELETE) has nothing to judge; it is skipped, and says so.
+/// Something that merely decodes as an empty request is not taken for one.
+#[test]
+fn a_request_without_an_object_is_skipped_with_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let delete = dir.path().join("delete.json");
+    std::fs::write(
+        &delete,
+        r#"{"uid": "2", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "name": "web", "namespace": "team-a", "operation": "DELETE",
+            "oldObject": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}}"#,
+    )
+    .expect("write");
+    let out = podsec(&["check", delete.to_str().expect("utf-8"), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    let object = &report["objects"][0];
+    assert_eq!(
+        [
+            &object["apiVersion"],
+            &object["kind"],
+            &object["namespace"],
+            &object["name"],
+            &object["decision"],
+            &object["reason"]
+        ],
+        [
+            "apps/v1",
+            "Deployment",
+            "team-a",
+            "web",
+            "skipped",
+            "the DELETE request carries no object to judge"
+        ]
+    );
+    let out = podsec(&["check", delete.to_str().expect("utf-8")]);
+    assert!(
+        text(&out.stdout).contains("SKIPPED Deployment team-a/web"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"metadata": {"name": ["not", "a", "name"]}}"#).expect("write");
+    let out = podsec(&["check", broken.to_str().expect("utf-8"), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("line 1, column "),
+        "{report}"
+    );
+
+    let Some(shared) = shared() else { return };
+    let corpus = shared
+        .join("corpus/admissionreview/kubewarden__policies__policies__echo__test_data__delete_reject.json");
+    let out = podsec(&["check", corpus.to_str().expect("utf-8"), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["decision"], "skipped");
+    assert_eq!(report["objects"][0]["kind"], "Deployment");
 }
 
 /// The first pass skips what cannot hold cluster state, but never state spelled with escapes or

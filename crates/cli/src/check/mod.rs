@@ -16,15 +16,18 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use podsec_admission::config::{Exemptions, load_configuration};
+use podsec_admission::object::ObjectSeed;
 use podsec_admission::policy::ENFORCE_LEVEL_LABEL;
-use podsec_admission::{Object, Policy};
+use podsec_admission::review::GroupVersionKind;
+use podsec_admission::{AdmissionRequest, Object, Policy};
 use podsec_pss::{Evaluator, Level, LevelVersion, Version};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::args::CheckArgs;
 use crate::input::{self, Document, InputError};
 use crate::output;
-use crate::report::{ErrorReport, PolicySource, Summary};
+use crate::report::{Decision, ErrorReport, ObjectReport, PolicySource, Summary};
 use judge::{Judge, Location};
 use psp::{PspAdmission, requesting_user};
 use state::ClusterState;
@@ -124,13 +127,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 if is_review || decoded.is_err() {
                     // An AdmissionReview or a bare AdmissionRequest (as webhook test data
                     // holds them): judge the object it carries.
-                    if let Some(payload) = admission_payload(&doc, &judge) {
-                        let (object, json) = payload.map_err(|message| ErrorReport {
-                            source: display_source(&doc.source),
+                    let source = display_source(&doc.source);
+                    if let Some(payload) = admission_payload(&doc, &judge, &source) {
+                        return match payload.map_err(|message| ErrorReport {
+                            source,
                             document: Some(doc.index),
                             message,
-                        })?;
-                        return Ok((doc, object, json));
+                        })? {
+                            Payload::Object(object, json) => Ok(ToJudge::Object(doc, object, json)),
+                            Payload::Nothing(report) => Ok(ToJudge::Decided(report)),
+                        };
                     }
                 }
                 let object = decoded?;
@@ -140,10 +146,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     None
                 };
-                Ok((doc, object, json))
+                Ok(ToJudge::Object(doc, object, json))
             });
         match result {
-            Ok((doc, object, json)) => {
+            Ok(ToJudge::Object(doc, object, json)) => {
                 let source = display_source(&doc.source);
                 let at = Location {
                     source: &source,
@@ -158,6 +164,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     }
                 });
                 if let Some(e) = write_error {
+                    return broken_pipe_or(e);
+                }
+            }
+            Ok(ToJudge::Decided(report)) => {
+                summary.record(report.decision);
+                if let Err(e) = sink.object(&report) {
                     return broken_pipe_or(e);
                 }
             }
@@ -195,34 +207,79 @@ fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The object inside an admission payload, in the request's namespace when it names none;
-/// `None` when the document is not a payload carrying an object.
+/// What a document gives to judge.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the large variant is the common one, made once per document and moved once; boxing it would allocate per document"
+)]
+enum ToJudge {
+    /// An object, with its JSON when PodSecurityPolicy needs it.
+    Object(Document, Object, Option<Value>),
+    /// Nothing to judge; the report says why.
+    Decided(ObjectReport),
+}
+
+/// What an admission payload (an AdmissionReview, or a bare AdmissionRequest) gives to judge.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the large variant is the common one, made once per document and moved once"
+)]
+enum Payload {
+    /// The object it carries, in the request's namespace when it names none, and its JSON when
+    /// PodSecurityPolicy needs it.
+    Object(Object, Option<Value>),
+    /// A request without an object (a DELETE, a CONNECT): skipped, as upstream does not judge
+    /// those operations either.
+    Nothing(ObjectReport),
+}
+
+/// The payload of an AdmissionReview or a bare AdmissionRequest; `None` when the document is
+/// not one. `source` names the input in reports.
 fn admission_payload(
     doc: &Document,
     judge: &Judge<'_>,
-) -> Option<Result<(Object, Option<Value>), String>> {
+    source: &str,
+) -> Option<Result<Payload, String>> {
     let request = podsec_admission::review::request_from_slice(doc.text.as_bytes()).ok()?;
-    let raw = request.object?;
-    let decode = || -> Result<(Object, Option<Value>), String> {
-        let mut object: Object = serde_json::from_str(raw.get())
-            .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+    let Some(raw) = &request.object else {
+        // Every member of a request may be absent, so any mapping decodes as one; only one that
+        // says what it asks is taken for a request.
+        if request.operation.is_empty() || request.kind.kind.is_empty() {
+            return None;
+        }
+        return Some(Ok(Payload::Nothing(without_object(&request, doc, source))));
+    };
+    // The object is decoded from its own text, so its errors are placed in that text; decoded
+    // again where it is written, the error is placed in the file.
+    let object_error = |error: serde_json::Error, kind: Option<&GroupVersionKind>| {
+        let prefix = "the AdmissionRequest's object: ";
+        match input::decode_seed(doc, RequestObject { kind }) {
+            Err(located) => match located.position {
+                Some(position) => format!("{position}: {prefix}{}", located.message),
+                None => format!("{prefix}{}", located.message),
+            },
+            // Read in place it decodes (YAML may read a scalar as the string it wants): the
+            // error without its position, which is in a copy the user never sees.
+            Ok(_) => format!("{prefix}{}", without_json_position(&error)),
+        }
+    };
+    let decode = || -> Result<Payload, String> {
+        let mut object: Object =
+            serde_json::from_str(raw.get()).map_err(|e| object_error(e, None))?;
         if object.kind.is_empty() {
             // The object itself may omit its kind; the request names it.
             object = Object::from_request_json(raw.get(), &request.kind)
-                .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+                .map_err(|e| object_error(e, Some(&request.kind)))?;
             object.kind.clone_from(&request.kind.kind);
-            object.api_version = match request.kind.group.as_str() {
-                "" => request.kind.version.clone(),
-                group => format!("{group}/{}", request.kind.version),
-            };
+            object.api_version = request.kind.api_version();
         }
         if object.metadata.namespace().is_none_or(str::is_empty) && !request.namespace.is_empty() {
             object.metadata.meta.namespace = Some(request.namespace.as_str().into());
         }
         object.apply_api_defaults();
         let json = if judge.needs_json(&object) {
-            let mut value: Value = serde_json::from_str(raw.get())
-                .map_err(|e| format!("the AdmissionRequest's object: {e}"))?;
+            let mut value: Value =
+                serde_json::from_str(raw.get()).map_err(|e| object_error(e, None))?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
                 && !meta.contains_key("namespace")
                 && !request.namespace.is_empty()
@@ -233,9 +290,98 @@ fn admission_payload(
         } else {
             None
         };
-        Ok((object, json))
+        Ok(Payload::Object(object, json))
     };
     Some(decode())
+}
+
+/// The report on a request that carries no object: skipped, named as the request names it.
+fn without_object(request: &AdmissionRequest, doc: &Document, source: &str) -> ObjectReport {
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    ObjectReport {
+        source: source.to_owned(),
+        document: doc.index,
+        item: None,
+        api_version: request.kind.api_version(),
+        kind: request.kind.kind.clone(),
+        namespace: non_empty(&request.namespace),
+        name: non_empty(&request.name),
+        generate_name: None,
+        decision: Decision::Skipped,
+        reason: Some(format!(
+            "the {} request carries no object to judge",
+            request.operation
+        )),
+        template_path: None,
+        policy: None,
+        evaluations: Vec::new(),
+    }
+}
+
+/// serde_json's message without its ` at line L column C`.
+fn without_json_position(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&suffix) {
+        Some(stripped) => stripped.to_owned(),
+        None => message,
+    }
+}
+
+/// In an AdmissionReview (`request.object`) or a bare AdmissionRequest (`object`), decodes the
+/// object alone, as [`admission_payload`] does from the object's text (by the request's kind
+/// when `kind` is given), so that its errors are placed in the document; the rest is skipped.
+#[derive(Clone, Copy)]
+struct RequestObject<'k> {
+    kind: Option<&'k GroupVersionKind>,
+}
+
+impl<'de> DeserializeSeed<'de> for RequestObject<'_> {
+    type Value = Option<Object>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        // A `request: null` is no request, as the decoder of the review takes it.
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RequestObject<'_> {
+    type Value = Option<Object>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an AdmissionReview or an AdmissionRequest")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "request" => found = found.or(map.next_value_seed(self)?),
+                "object" => {
+                    found = Some(match self.kind {
+                        Some(kind) => map.next_value_seed(ObjectSeed::new(kind))?,
+                        None => map.next_value::<Object>()?,
+                    })
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 fn decode(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde::de::DeserializeSeed;
 use serde_saphyr::MessageFormatter;
 
 use super::saphyr_options::yaml_options;
@@ -66,6 +67,39 @@ pub fn decode<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, Decod
             Err(_) => decode_yaml(document),
         },
         Format::Yaml => decode_yaml(document),
+    }
+}
+
+/// [`decode`](fn@decode) through a seed, which may read a part of the document only: its errors
+/// are placed in the file as a whole document's are. The fast YAML path is not tried (this
+/// serves error reports, where speed does not matter).
+pub fn decode_seed<'a, S>(document: &'a Document, seed: S) -> Result<S::Value, DecodeError>
+where
+    S: DeserializeSeed<'a> + Clone,
+{
+    let text = document.text.as_str();
+    let json = |seed: S| -> Result<S::Value, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let value = seed.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(value)
+    };
+    let yaml = |seed: S| {
+        serde_saphyr::with_deserializer_from_str_with_options(
+            text,
+            yaml_options(text.len()),
+            |deserializer| seed.deserialize(deserializer),
+        )
+        .map_err(|error| yaml_error(document, &error))
+    };
+    match document.format {
+        Format::Json => json(seed).map_err(|e| json_error(document, &e)),
+        Format::Yaml if document.looks_like_json() => match json(seed.clone()) {
+            Ok(value) => Ok(value),
+            Err(error) if error.is_data() => Err(json_error(document, &error)),
+            Err(_) => yaml(seed),
+        },
+        Format::Yaml => yaml(seed),
     }
 }
 

@@ -57,8 +57,54 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", error_chain(&error));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// The error and its causes, joined by ": ", each cause said once: the libraries' errors
+/// already end with their cause's text (their messages are logged on their own, where no chain
+/// is printed), and anyhow's `{:#}` would repeat it.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.ends_with(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading {path}: {source}")]
+    struct ReadError {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let repeated = anyhow::Error::new(ReadError {
+            path: "/x",
+            source: io(),
+        })
+        .context("loading the serving certificate");
+        assert_eq!(
+            error_chain(&repeated),
+            "loading the serving certificate: reading /x: No such file"
+        );
+        let plain = anyhow::Error::new(io()).context("reading /y");
+        assert_eq!(error_chain(&plain), "reading /y: No such file");
     }
 }

@@ -729,3 +729,79 @@ items:
     assert_eq!(objects[3]["kind"], "Pod", "a PodList's items are Pods");
     assert_eq!(objects[3]["apiVersion"], "v1");
 }
+
+/// `podsec check … | head -1`: the reader goes away before the report is written, and the exit
+/// status must still tell the verdicts (and errors), quietly, for text and JSON alike. The pipe is
+/// closed before podsec starts, so every write fails, the first one already.
+#[test]
+fn a_closed_output_pipe_does_not_change_the_exit_status() {
+    let allowed = "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: i}]\n---\n";
+    let denied = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  hostPID: true\n  containers: [{name: c, image: i}]\n";
+    // Enough allowed pods before the denied one that the report outgrows every buffer: the
+    // pipe breaks before the denied pod is judged.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let denied_last = dir.path().join("denied-last.yaml");
+    std::fs::write(&denied_last, format!("{}{denied}", allowed.repeat(2000))).expect("write");
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, format!("{allowed}a: [\n")).expect("write");
+    let run = |args: &[&str]| -> Output {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        Command::new(env!("CARGO_BIN_EXE_podsec"))
+            .args(args)
+            .current_dir(workspace())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("podsec runs")
+    };
+    let denied_last = denied_last.to_str().expect("utf-8");
+    let broken = broken.to_str().expect("utf-8");
+    for format in ["text", "json"] {
+        let out = run(&["check", "--level", "baseline", "-o", format, denied_last]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            text(&out.stderr),
+            "",
+            "{format}: nothing to say about the pipe"
+        );
+        let out = run(&["check", "--level", "baseline", "-o", format, broken]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        let out = run(&[
+            "check",
+            "--level",
+            "baseline",
+            "-o",
+            format,
+            "examples/rollout",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+    }
+    // Standard error closed as well (`2>&1 | head`): the input error cannot be shown, the exit
+    // status still says there was one.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_podsec"))
+        .args(["check", "--level", "baseline", broken])
+        .current_dir(workspace())
+        .stdout(writer.try_clone().expect("clone"))
+        .stderr(writer)
+        .output()
+        .expect("podsec runs");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -38,6 +38,11 @@ pub use psp::defaulted_fields;
 /// Exit status when at least one object would be denied.
 const EXIT_DENIED: u8 = 1;
 
+/// The context of a write error. A reader that goes away (`podsec check … | head`) is not one:
+/// the sink then discards the rest of the report ([`output::UntilClosed`]) and the judging goes
+/// on, so that the exit status still tells the verdicts.
+const WRITING: &str = "writing the report";
+
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let (label_defaults, unlabelled, unlabelled_source, exemptions) = match &args.config {
         Some(path) => {
@@ -114,9 +119,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             document: Some(error.document),
             message: error.message.clone(),
         };
-        if let Err(e) = sink.error(&report) {
-            return broken_pipe_or(e);
-        }
+        sink.error(&report).context(WRITING)?;
     }
     for document in input::read_documents(&paths) {
         let result = document
@@ -164,26 +167,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     }
                 });
                 if let Some(e) = write_error {
-                    return broken_pipe_or(e);
+                    return Err(e).context(WRITING);
                 }
             }
             Ok(ToJudge::Decided(report)) => {
                 summary.record(report.decision);
-                if let Err(e) = sink.object(&report) {
-                    return broken_pipe_or(e);
-                }
+                sink.object(&report).context(WRITING)?;
             }
             Err(error) => {
                 summary.errors += 1;
-                if let Err(e) = sink.error(&error) {
-                    return broken_pipe_or(e);
-                }
+                sink.error(&error).context(WRITING)?;
             }
         }
     }
-    if let Err(e) = sink.finish(&summary) {
-        return broken_pipe_or(e);
-    }
+    sink.finish(&summary).context(WRITING)?;
     Ok(exit_code(&summary))
 }
 
@@ -195,15 +192,6 @@ fn exit_code(summary: &Summary) -> ExitCode {
         ExitCode::from(EXIT_DENIED)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// `podsec check … | head` must end quietly when the reader goes away.
-fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(error).context("writing the report")
     }
 }
 

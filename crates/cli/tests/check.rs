@@ -805,3 +805,113 @@ fn a_closed_output_pipe_does_not_change_the_exit_status() {
         .expect("podsec runs");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A manifest must not be able to write to the terminal: in text output every control character
+/// that comes from the input (names, namespaces, kinds, details, label values, file names,
+/// service accounts, `--as`) is shown escaped, so a crafted manifest cannot fake or hide a
+/// verdict line. JSON keeps the input's characters exactly (serde escapes them).
+#[test]
+fn text_output_escapes_control_characters_from_the_input() {
+    let manifest = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: "ns\e[2K"
+  labels:
+    pod-security.kubernetes.io/enforce: "baseline\e[31m"
+    pod-security.kubernetes.io/warn: restricted
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: "p\u009b31m\r\u007f\t"
+  namespace: "ns\e[2K"
+spec:
+  serviceAccountName: "sa\e]0;title\a"
+  hostPID: true
+  containers:
+  - name: "x\"y\e[31m"
+    image: i
+    securityContext: {privileged: true}
+---
+apiVersion: "v1\u0085"
+kind: "Config\eMap"
+metadata: {name: "cm\n\u2713 ALLOWED fake"}
+---
+apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata: {name: strict}
+spec:
+  privileged: false
+  seLinux: {rule: RunAsAny}
+  runAsUser: {rule: RunAsAny}
+  supplementalGroups: {rule: RunAsAny}
+  fsGroup: {rule: RunAsAny}
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in\u{1b}[8m.yaml");
+    std::fs::write(&input, manifest).expect("write");
+    let broken = dir.path().join("broken\u{9b}.yaml");
+    std::fs::write(&broken, "a: [\n").expect("write");
+    let (input, broken) = (
+        input.to_str().expect("utf-8"),
+        broken.to_str().expect("utf-8"),
+    );
+    let user = "me\u{1b}[0m";
+
+    for colour in ["never", "always"] {
+        let out = podsec(&["check", "--as", user, "--color", colour, input, broken]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let mut shown = text(bytes);
+            // The report's own colours, and nothing else, may reach the terminal.
+            for style in [
+                "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[2m", "\x1b[1m", "\x1b[0m",
+            ] {
+                shown = shown.replace(style, "");
+            }
+            let raw: Vec<char> = shown
+                .chars()
+                .filter(|&c| c.is_control() && c != '\n')
+                .collect();
+            assert!(raw.is_empty(), "{colour} {stream}: {raw:?} in\n{shown}");
+        }
+        let stdout = text(&out.stdout);
+        for escaped in [
+            r"Pod ns\u{1b}[2K/p\u{9b}31m\r\u{7f}\t",
+            r#"container "x"y\u{1b}[31m" must not"#,
+            r#"Invalid value: "baseline\x1b[31m""#,
+            r"in\u{1b}[8m.yaml, document 1",
+            r"Config\u{1b}Map cm\n✓ ALLOWED fake",
+            r"v1\u{85} Config\u{1b}Map has no pod template",
+            r"sa\u{1b}]0;title\u{7}",
+            r"me\u{1b}[0m",
+        ] {
+            assert!(stdout.contains(escaped), "{escaped} not in\n{stdout}");
+        }
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(r"broken\u{9b}.yaml: document 0"),
+            "{stderr}"
+        );
+    }
+
+    // JSON is an interface: the input's characters, exactly.
+    let out = podsec(&["check", "--as", user, "-o", "json", input, broken]);
+    let report = json(&out);
+    let pod = &report["objects"][0];
+    assert_eq!(pod["name"], "p\u{9b}31m\r\u{7f}\t");
+    assert_eq!(pod["namespace"], "ns\u{1b}[2K");
+    assert_eq!(pod["source"], input);
+    let detail = &pod["evaluations"][0]["violations"][1]["detail"];
+    assert_eq!(
+        detail,
+        "container \"x\"y\u{1b}[31m\" must not set securityContext.privileged=true"
+    );
+    assert_eq!(report["errors"][0]["source"], broken);
+    // serde_json's escapes: C0 only; DEL and C1 as they are.
+    assert!(
+        text(&out.stdout).contains("\"name\": \"p\u{9b}31m\\r\u{7f}\\t\""),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -2,6 +2,16 @@
 //! each violation with its check and what to set to fix it; for PodSecurityPolicy the admitting
 //! policy and the fields it defaults, or the plugin's errors; errors on standard error; a
 //! summary line. Colour only when asked for or on a terminal.
+//!
+//! # Control characters
+//! A terminal obeys control characters, so a manifest could otherwise move the cursor, recolour
+//! or erase lines, and fake or hide a verdict. Every text that comes from the input (names,
+//! namespaces, kinds, details, label values, policy messages, file names, `--as`) is written
+//! through [`Shown`], which escapes every control character (C0, DEL and C1: U+0000–U+001F,
+//! U+007F–U+009F) as Rust's `char::escape_default` writes it: `\t`, `\r`, `\n`, otherwise
+//! `\u{…}` with the code in hex (ESC is `\u{1b}`). Parser messages are escaped the same way
+//! before they get here (`input::decode`). Only the report's own line breaks and colours reach
+//! the terminal as control characters. `-o json` writes the input's characters exactly.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -23,6 +33,21 @@ const YELLOW: &str = "\x1b[33m";
 const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
+
+/// Text from the input, with its control characters escaped (see the module documentation).
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = 0;
+        for (at, c) in self.0.char_indices().filter(|(_, c)| c.is_control()) {
+            f.write_str(&self.0[written..at])?;
+            write!(f, "{}", c.escape_default())?;
+            written = at + c.len_utf8();
+        }
+        f.write_str(&self.0[written..])
+    }
+}
 
 pub struct TextSink<W: Write, E: Write> {
     out: W,
@@ -68,7 +93,7 @@ impl<W: Write, E: Write> TextSink<W, E> {
             self.out.write_all(b"    ")?;
             self.painted(
                 DIM,
-                format_args!("{:<8}{}:{}: passes", e.mode, e.level, e.version),
+                format_args!("{:<8}{}:{}: passes", e.mode, e.level, Shown(&e.version)),
             )?;
             return self.out.write_all(b"\n");
         }
@@ -79,7 +104,10 @@ impl<W: Write, E: Write> TextSink<W, E> {
             return writeln!(
                 self.out,
                 "    {:<8}{}:{}: same violations as {}",
-                e.mode, e.level, e.version, same.mode
+                e.mode,
+                e.level,
+                Shown(&e.version),
+                same.mode
             );
         }
         let count = e.violations.len();
@@ -92,13 +120,18 @@ impl<W: Write, E: Write> TextSink<W, E> {
         self.out.write_all(b"    ")?;
         self.painted(
             style,
-            format_args!("{:<8}{}:{}: {count} {noun}", e.mode, e.level, e.version),
+            format_args!(
+                "{:<8}{}:{}: {count} {noun}",
+                e.mode,
+                e.level,
+                Shown(&e.version)
+            ),
         )?;
         self.out.write_all(b"\n")?;
         for v in &e.violations {
             self.out.write_all(b"      ")?;
-            self.painted(BOLD, format_args!("{}", v.reason))?;
-            writeln!(self.out, ": {}", v.detail)?;
+            self.painted(BOLD, format_args!("{}", Shown(&v.reason)))?;
+            writeln!(self.out, ": {}", Shown(&v.detail))?;
             if fixed.insert(v.check)
                 && let Some(fix) = fix_for(v.check)
             {
@@ -119,16 +152,18 @@ impl<W: Write, E: Write> TextSink<W, E> {
         for unusable in &e.unusable_policies {
             let line = format!(
                 "policy {} cannot be used: {}",
-                unusable.name, unusable.reason
+                Shown(&unusable.name),
+                Shown(&unusable.reason)
             );
             writeln!(self.out, "    {:<8}{}", "psp", self.paint(YELLOW, &line))?;
         }
         if e.allowed {
             let policy = e.policy.as_deref().unwrap_or_default();
-            writeln!(self.out, "    {:<8}admitted by {policy}", "psp")?;
+            writeln!(self.out, "    {:<8}admitted by {}", "psp", Shown(policy))?;
             let defaults: Vec<String> = defaulted_fields(&e.patch)
                 .into_iter()
                 .filter(|field| !field.starts_with(PSP_ANNOTATION_FIELD))
+                .map(|field| Shown(&field).to_string())
                 .collect();
             if !defaults.is_empty() {
                 writeln!(self.out, "      defaults: {}", defaults.join(", "))?;
@@ -137,16 +172,18 @@ impl<W: Write, E: Write> TextSink<W, E> {
         }
         let message = e.message.as_deref().unwrap_or("denied");
         if e.violations.is_empty() {
-            writeln!(self.out, "    {:<8}{}", "psp", self.paint(RED, message))?;
+            let shown = Shown(message).to_string();
+            writeln!(self.out, "    {:<8}{}", "psp", self.paint(RED, &shown))?;
             let hint = if e.policy.is_none() && message.ends_with(": []") {
                 let user = e
                     .user
                     .as_deref()
                     .map_or("a requesting user (none: see --as)", |user| user);
                 format!(
-                    "neither {} nor {user} may use a policy: grant the verb `use` on \
+                    "neither {} nor {} may use a policy: grant the verb `use` on \
                      podsecuritypolicies with a Role or ClusterRole and a binding",
-                    e.service_account
+                    Shown(&e.service_account),
+                    Shown(user)
                 )
             } else {
                 "the input has no usable PodSecurityPolicy".to_owned()
@@ -164,10 +201,11 @@ impl<W: Write, E: Write> TextSink<W, E> {
         );
         writeln!(self.out, "    {:<8}{}", "psp", self.paint(RED, &header))?;
         for v in &e.violations {
-            let mut line = format!("{}: {}", self.paint(BOLD, &v.check), v.reason);
+            let check = Shown(&v.check).to_string();
+            let mut line = format!("{}: {}", self.paint(BOLD, &check), Shown(&v.reason));
             if !v.detail.is_empty() {
                 line.push_str(": ");
-                line.push_str(&v.detail);
+                line.push_str(&Shown(&v.detail).to_string());
             }
             writeln!(self.out, "      {line}")?;
         }
@@ -185,30 +223,35 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
         };
         self.painted(style, format_args!("{mark} {word:<7}"))?;
         self.out.write_all(b" ")?;
-        self.painted(BOLD, format_args!("{}", report.display_name()))?;
+        self.painted(BOLD, format_args!("{}", Shown(&report.display_name())))?;
         self.out.write_all(b"  ")?;
         match report.item {
             Some(item) => self.painted(
                 DIM,
                 format_args!(
                     "({}, document {}, item {item})",
-                    report.source, report.document
+                    Shown(&report.source),
+                    report.document
                 ),
             )?,
             None => self.painted(
                 DIM,
-                format_args!("({}, document {})", report.source, report.document),
+                format_args!("({}, document {})", Shown(&report.source), report.document),
             )?,
         }
         self.out.write_all(b"\n")?;
         match report.decision {
             Decision::Skipped => {
                 let why = report.reason.as_deref().unwrap_or("nothing to judge");
-                return writeln!(self.out, "    {why}");
+                return writeln!(self.out, "    {}", Shown(why));
             }
             Decision::Exempt => {
                 let why = report.reason.as_deref().unwrap_or("exempt");
-                writeln!(self.out, "    exempt by {why} (--config exemptions)")?;
+                writeln!(
+                    self.out,
+                    "    exempt by {} (--config exemptions)",
+                    Shown(why)
+                )?;
             }
             // Denied with a reason: exempt from the Pod Security Standards, denied by
             // PodSecurityPolicy.
@@ -216,7 +259,8 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
                 if let Some(why) = &report.reason {
                     writeln!(
                         self.out,
-                        "    exempt by {why} (--config exemptions) from the Pod Security Standards"
+                        "    exempt by {} (--config exemptions) from the Pod Security Standards",
+                        Shown(why)
                     )?;
                 }
             }
@@ -225,16 +269,16 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
             writeln!(
                 self.out,
                 "    policy  enforce={} audit={} warn={} ({})",
-                policy.enforce,
-                policy.audit,
-                policy.warn,
+                Shown(&policy.enforce),
+                Shown(&policy.audit),
+                Shown(&policy.warn),
                 policy.source.describe()
             )?;
             for error in &policy.errors {
                 writeln!(
                     self.out,
                     "    {}",
-                    self.paint(YELLOW, &format!("invalid label: {error}"))
+                    self.paint(YELLOW, &format!("invalid label: {}", Shown(error)))
                 )?;
             }
         }
@@ -255,11 +299,11 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
     fn error(&mut self, error: &ErrorReport) -> io::Result<()> {
         self.out.flush()?;
         let place = match error.document {
-            Some(d) => format!("{}: document {d}", error.source),
-            None => error.source.clone(),
+            Some(d) => format!("{}: document {d}", Shown(&error.source)),
+            None => Shown(&error.source).to_string(),
         };
         let label = self.paint(RED, "error");
-        writeln!(self.err, "{label}: {place}: {}", error.message)
+        writeln!(self.err, "{label}: {place}: {}", Shown(&error.message))
     }
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
@@ -289,5 +333,33 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
         }
         writeln!(self.out, "{line}")?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shown;
+
+    #[test]
+    fn shown_escapes_exactly_the_control_characters() {
+        let cases = [
+            ("plain", "plain"),
+            ("", ""),
+            ("\u{1b}[31mred", r"\u{1b}[31mred"),
+            ("a\nb\r\tc\0", r"a\nb\r\tc\u{0}"),
+            ("\u{7f}\u{80}\u{9f}", r"\u{7f}\u{80}\u{9f}"),
+            // Printable beyond ASCII stays as it is, next to an escape too.
+            ("é\u{85}✓\u{a0}\u{200b}", "é\\u{85}✓\u{a0}\u{200b}"),
+            // A backslash is not a control character.
+            (r"a\u{1b}", r"a\u{1b}"),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(Shown(input).to_string(), shown, "{input:?}");
+        }
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let escaped = Shown(c.encode_utf8(&mut [0; 4])).to_string() != c.to_string();
+            let control = matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}');
+            assert_eq!(escaped, control, "{c:?}");
+        }
     }
 }

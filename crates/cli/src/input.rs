@@ -36,6 +36,11 @@
 //! A document that is not opened by `---` and starts with `{` or `[` is read
 //! as a JSON value: it ends where its brackets balance, so a JSON stream (one
 //! value after the other, on one line or many) is a sequence of documents.
+//! A value that turns out to be broken (the input ends while it is open, a
+//! string in a JSON stream runs past the end of its line, a line beginning
+//! with `{` or `[` follows what cannot come before a value) ends before the
+//! first line after its first that begins with `{` or `[`, and the splitting
+//! resumes there: one broken value spoils only itself (see `split.rs`).
 //! A `.json` file whose first character is `{` or `[` is a JSON stream
 //! ([`Format::Json`]); any other `.json` file is read as YAML, as kubectl
 //! does.

@@ -915,3 +915,78 @@ spec:
         text(&out.stdout)
     );
 }
+
+/// A broken JSON document in a stream spoils only itself: it is reported with its file,
+/// document and position, and the documents after it are judged, whether the brackets are left
+/// open or a string is, in a `.json` file or on standard input.
+#[test]
+fn a_broken_json_document_does_not_hide_the_ones_after_it() {
+    let pod = |name: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}"}},"spec":{{"hostPID":true,"containers":[{{"name":"c","image":"i"}}]}}}}"#
+        )
+    };
+    let rest = format!("{}\n{}\n{}\n", pod("p2"), pod("p3"), pod("p4"));
+    let unclosed = pod("p1");
+    let unclosed = &unclosed[..unclosed.len() - 1];
+    let unterminated = pod("p1").replacen(r#""v1""#, r#""v1"#, 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Standard input is a YAML stream: a document that is not JSON is read as flow YAML, and the
+    // YAML parser has the last word.
+    for (name, first, as_json, as_yaml) in [
+        (
+            "unclosed.json",
+            unclosed,
+            "line 1, column 120: EOF while parsing an object",
+            "line 1, column 1: unclosed bracket",
+        ),
+        (
+            "unterminated.json",
+            unterminated.as_str(),
+            "line 1, column 20: expected `,` or `}`",
+            "line 1, column 20: ",
+        ),
+    ] {
+        let input = format!("{first}\n{rest}");
+        let path = dir.path().join(name);
+        std::fs::write(&path, &input).expect("write");
+        let path = path.to_str().expect("utf-8");
+        for (source, position, out) in [
+            (
+                path,
+                as_json,
+                podsec(&["check", "--level", "baseline", path, "-o", "json"]),
+            ),
+            (
+                "-",
+                as_yaml,
+                podsec_with_stdin(&["check", "--level", "baseline", "-", "-o", "json"], &input),
+            ),
+        ] {
+            assert_eq!(out.status.code(), Some(2), "{name} {source}");
+            let report = json(&out);
+            let judged: Vec<(&Value, &Value, &Value)> = report["objects"]
+                .as_array()
+                .expect("objects")
+                .iter()
+                .map(|o| (&o["name"], &o["document"], &o["decision"]))
+                .collect();
+            let denied = Value::from("denied");
+            assert_eq!(
+                judged,
+                [
+                    (&Value::from("p2"), &Value::from(1), &denied),
+                    (&Value::from("p3"), &Value::from(2), &denied),
+                    (&Value::from("p4"), &Value::from(3), &denied),
+                ],
+                "{name} {source}"
+            );
+            let errors = report["errors"].as_array().expect("errors");
+            assert_eq!(errors.len(), 1, "{name} {source}: {errors:?}");
+            assert_eq!(errors[0]["source"], source);
+            assert_eq!(errors[0]["document"], 0);
+            let message = errors[0]["message"].as_str().expect("message");
+            assert!(message.starts_with(position), "{name} {source}: {message}");
+        }
+    }
+}

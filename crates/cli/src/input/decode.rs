@@ -235,6 +235,16 @@ mod tests {
                     "app.json: document 1: line 1, column 10: expected `:`",
                 ],
             ),
+            // A value left open or with a string left open spoils only itself.
+            (
+                Syntax::JsonUnlessNot,
+                "{\"a\": [1\n{\"b\": \"x}\n{\"c\": 3}\n",
+                &[
+                    "app.json: document 0: line 1, column 8: EOF while parsing a list",
+                    "app.json: document 1: line 2, column 9: EOF while parsing a string",
+                    r#"{"c":3}"#,
+                ],
+            ),
             // JSON in YAML, and flow YAML that is not JSON.
             (
                 Syntax::Yaml,

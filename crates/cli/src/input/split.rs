@@ -5,12 +5,46 @@
 //! finding them only needs the first bytes of each line. Lines are read into a
 //! reusable buffer and copied once, into the text of their document. JSON
 //! values are delimited by counting brackets outside strings.
+//!
+//! # Broken JSON values
+//! Counting brackets alone, a value that never closes would swallow every
+//! document after it. A value is known to be broken when
+//! - the input ends (or, in a YAML stream, a marker line comes) while it is open;
+//! - in a JSON stream, a line ends inside one of its strings (JSON strings
+//!   cannot hold a raw line break);
+//! - a line that begins with `{` or `[` (in column 1) continues it after what
+//!   cannot come before a value: in a JSON stream anything but `[`, `,` and
+//!   `:`; in a YAML stream `}`, `]` or `"` on a line without a `#`, as flow
+//!   YAML needs a `,` there too.
+//!
+//! The broken value then ends before the first line after its first line that
+//! begins with `{` or `[` (in column 1): that is where a value starts in JSON
+//! streams, whether one value a line or pretty-printed with nested values
+//! indented. Its text up to there is its document, for the decoder to report
+//! the syntax error; the splitting resumes at that line, and the documents are
+//! numbered on from the broken one. When that line lies behind, the lines
+//! from it on are read again from the broken value's text, which is in memory
+//! anyway (see [`LineReader::unread`]). In the last two cases the break shows
+//! at the latest on the next line that begins with `{` or `[`; in a stream of
+//! values that line starts the next value, so nothing is read again and memory
+//! stays flat. Only the first case, and YAML strings left open, keep the rest of
+//! the input in memory, as the value's text, up to [`MAX_DOCUMENT_BYTES`].
+//! Reading again is limited to about as many bytes as the input has
+//! ([`REPLAY_SLACK`] more), so that nested values which never close cannot
+//! make the work quadratic; past the limit a broken value ends where the break
+//! is found, or at the end of the input. Valid JSON is split as before: none of
+//! these happens in it.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::Arc;
 
 use super::{Document, Format, InputError, MAX_DOCUMENT_BYTES, Position, Problem};
+
+/// How many bytes more than the input holds may be read again to recover from broken JSON
+/// values (see the module documentation): enough for any real input of a few megabytes to
+/// recover from every break, bounded so that the work stays linear in the input.
+const REPLAY_SLACK: usize = 1024 * 1024;
 
 /// How the lines of an input are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +89,10 @@ impl<R: Read> Splitter<R> {
                 last_length: 0,
                 ready: VecDeque::new(),
                 done: false,
+                replay: None,
+                fresh_bytes: 0,
+                replayed_bytes: 0,
+                replay_slack: REPLAY_SLACK,
             },
             take_blocks: true,
         }
@@ -75,8 +113,22 @@ impl<R: Read> Splitter<R> {
         self
     }
 
+    /// Lowers the slack of reading again, to test the limit without megabytes.
+    #[cfg(test)]
+    fn with_replay_slack(mut self, slack: usize) -> Self {
+        self.state.replay_slack = slack;
+        self
+    }
+
     /// Reads until something is ready or the input ends.
     fn step(&mut self) {
+        self.read_and_process();
+        if let Some(bytes) = self.state.replay.take() {
+            self.lines.unread(bytes);
+        }
+    }
+
+    fn read_and_process(&mut self) {
         let state = &mut self.state;
         if !state.started {
             state.started = true;
@@ -107,7 +159,10 @@ impl<R: Read> Splitter<R> {
                     state.line_number += 1;
                     0
                 }
-                Ok(Advance::End) => return state.end_of_input(),
+                Ok(Advance::End) => {
+                    state.fresh_bytes = self.lines.fresh_bytes;
+                    return state.end_of_input();
+                }
                 Ok(Advance::LineTooLong) => {
                     // Without the end of the line, the next document cannot
                     // be found either.
@@ -120,6 +175,7 @@ impl<R: Read> Splitter<R> {
                 Err(error) => return state.unreadable(error),
             },
         };
+        state.fresh_bytes = self.lines.fresh_bytes;
         state.cursor = state.process(self.lines.current(), at);
     }
 }
@@ -159,9 +215,25 @@ struct OpenDocument {
     has_content: bool,
     /// Set while the document is a JSON value whose brackets are open.
     json: Option<JsonScanner>,
+    /// For a JSON value: the first line after its first line that begins with `{` or `[`, where
+    /// it ends if it turns out to be broken.
+    restart: Option<Restart>,
+    /// A JSON value in a JSON stream with a line that ended inside a string: it is known to be
+    /// broken, its brackets are no longer counted, and it ends before the next line that begins
+    /// with `{` or `[`.
+    broken: bool,
     /// Set once the document grew beyond the limit and was reported: the
     /// rest of it is read but not kept.
     discarding: bool,
+}
+
+/// A line that begins with `{` or `[`, inside a JSON value.
+#[derive(Clone, Copy, Debug)]
+struct Restart {
+    /// Where the line starts in the text of the value.
+    offset: usize,
+    /// Its 1-based number.
+    line: usize,
 }
 
 /// Everything but the line reader, so that a line borrowed from the reader
@@ -186,6 +258,14 @@ struct State {
     last_length: usize,
     ready: VecDeque<Result<Document, InputError>>,
     done: bool,
+    /// Lines to read again, from the text of a broken JSON value: handed to the line reader
+    /// once the current line is processed.
+    replay: Option<Vec<u8>>,
+    /// The bytes of the input read so far, not counting those read again.
+    fresh_bytes: usize,
+    /// The bytes read again so far; at most `fresh_bytes + replay_slack`.
+    replayed_bytes: usize,
+    replay_slack: usize,
 }
 
 impl State {
@@ -214,8 +294,21 @@ impl State {
             // A YAML marker line cannot be part of a JSON value: the value is
             // broken, and ending it here keeps the documents after it.
             if self.mode == Mode::Yaml && at == 0 && marker(line).is_some() {
+                if self.end_at_restart(Some(line)) {
+                    return None;
+                }
                 self.end_document();
                 return self.yaml_line(line);
+            }
+            if at == 0 {
+                match self.json_line(line) {
+                    JsonLine::Continue => {}
+                    JsonLine::Taken => return None,
+                    JsonLine::StartsValue => {
+                        self.end_broken_value();
+                        return self.process(line, 0);
+                    }
+                }
             }
             return self.continue_json(line, at);
         }
@@ -308,6 +401,106 @@ impl State {
         }
     }
 
+    /// Looks at a line that continues an open JSON value, before its brackets
+    /// are counted: whether it shows the value broken, and where the value then
+    /// ends (see the module documentation).
+    fn json_line(&mut self, line: &[u8]) -> JsonLine {
+        let json_stream = self.mode == Mode::Json;
+        let starts_value = matches!(line.first(), Some(b'{' | b'['));
+        let Some(open) = self.open.as_ref() else {
+            return JsonLine::Continue;
+        };
+        let in_string = open.json.is_some_and(|scanner| scanner.in_string);
+        let broken = open.broken
+            || (json_stream && in_string)
+            || (starts_value && !in_string && self.cannot_precede_value(json_stream));
+        if broken {
+            if self.end_at_restart(Some(line)) {
+                return JsonLine::Taken;
+            }
+            if starts_value {
+                return JsonLine::StartsValue;
+            }
+            if let Some(open) = self.open.as_mut() {
+                open.broken = true;
+            }
+            self.append(line);
+            return JsonLine::Taken;
+        }
+        if starts_value
+            && let Some(open) = self.open.as_mut()
+            && open.restart.is_none()
+            && !open.discarding
+        {
+            open.restart = Some(Restart {
+                offset: self.text.len(),
+                line: self.line_number,
+            });
+        }
+        JsonLine::Continue
+    }
+
+    /// Whether the text of the open JSON value ends with something after which no value can
+    /// come (called outside strings, so the last significant byte is outside strings or closes
+    /// one). False when the text is not kept.
+    fn cannot_precede_value(&self, json_stream: bool) -> bool {
+        let Some(last) = self.text.iter().rposition(|b| !b.is_ascii_whitespace()) else {
+            return false;
+        };
+        if json_stream {
+            return !matches!(self.text[last], b'[' | b',' | b':');
+        }
+        // Flow YAML also lets a comment end the line, and the brackets and quotes of comments
+        // are not told apart: a line with a `#` proves nothing.
+        let line_start = self.text[..last]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |newline| newline + 1);
+        matches!(self.text[last], b'}' | b']' | b'"')
+            && memchr::memchr(b'#', &self.text[line_start..last]).is_none()
+    }
+
+    /// Ends the open JSON value, which is broken, before its first line that begins with `{`
+    /// or `[` (after its first line), and has the lines from there on (and `current`, the line
+    /// being processed, when there is one) read again. False, and nothing done, when there is
+    /// no such line, or it is not in memory, or the limit of reading again is reached.
+    fn end_at_restart(&mut self, current: Option<&[u8]>) -> bool {
+        let Some(open) = self.open.as_ref() else {
+            return false;
+        };
+        let Some(restart) = open.restart.filter(|_| !open.discarding) else {
+            return false;
+        };
+        let current = current.unwrap_or_default();
+        let length = self.text.len() - restart.offset + current.len();
+        if self.replayed_bytes + length > self.fresh_bytes.saturating_add(self.replay_slack) {
+            return false;
+        }
+        // The lines to read again keep the text's buffer, which may be large; the value keeps
+        // a copy of its part before them, which tends to be small.
+        let value = self.text.drain(..restart.offset).collect();
+        let mut replay = std::mem::replace(&mut self.text, value);
+        replay.extend_from_slice(current);
+        self.end_broken_value();
+        self.line_number = restart.line - 1;
+        self.replayed_bytes += length;
+        self.replay = Some(replay);
+        true
+    }
+
+    /// Ends the open JSON value, broken before the line being processed.
+    fn end_broken_value(&mut self) {
+        // The decoder reports a value cut short at its end: on its last line
+        // without the line breaks after it, rather than on the next value's line.
+        let content = self
+            .text
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |last| last + 1);
+        self.text.truncate(content);
+        self.end_document();
+    }
+
     fn start_json(&mut self, line: &[u8], at: usize) -> Option<usize> {
         if let Some(open) = self.open.as_mut() {
             open.json = Some(JsonScanner::default());
@@ -340,6 +533,8 @@ impl State {
             format,
             has_content,
             json: None,
+            restart: None,
+            broken: false,
             discarding: false,
         });
         self.next_index += 1;
@@ -425,6 +620,10 @@ impl State {
     }
 
     fn end_of_input(&mut self) {
+        // A JSON value still open is broken; what follows its restart line is read again.
+        if self.open.as_ref().is_some_and(|open| open.json.is_some()) && self.end_at_restart(None) {
+            return;
+        }
         self.end_document();
         self.done = true;
     }
@@ -454,6 +653,16 @@ impl State {
         self.open = None;
         self.done = true;
     }
+}
+
+/// What [`State::json_line`] found.
+enum JsonLine {
+    /// Count the line's brackets as part of the value.
+    Continue,
+    /// The line is dealt with (kept in a broken value, or to be read again).
+    Taken,
+    /// The value is broken and ends before this line, which starts the next one.
+    StartsValue,
 }
 
 /// What a line of a YAML stream is, outside scalars.
@@ -595,6 +804,12 @@ struct LineReader<R> {
     /// Lines longer than this are not read.
     max_line_bytes: usize,
     eof: bool,
+    /// The size the buffer returns to after growing.
+    base_capacity: usize,
+    /// How many bytes of lines were moved over, not counting those read again.
+    fresh_bytes: usize,
+    /// How many bytes after the current line are to be read again ([`unread`](Self::unread)).
+    unread_ahead: usize,
 }
 
 impl<R: Read> LineReader<R> {
@@ -608,6 +823,9 @@ impl<R: Read> LineReader<R> {
             filled: 0,
             searched: 0,
             eof: false,
+            base_capacity: capacity.max(4),
+            fresh_bytes: 0,
+            unread_ahead: 0,
         }
     }
 
@@ -634,16 +852,17 @@ impl<R: Read> LineReader<R> {
             if let Some(newline) = memchr::memchr(b'\n', &self.buffer[self.searched..self.filled]) {
                 self.end = self.searched + newline + 1;
                 self.searched = self.end;
+                self.moved_over(self.end - self.start);
                 return Ok(Advance::Line);
             }
             self.searched = self.filled;
             if self.eof {
                 self.end = self.filled;
-                return Ok(if self.start < self.filled {
-                    Advance::Line
-                } else {
-                    Advance::End
-                });
+                if self.start == self.filled {
+                    return Ok(Advance::End);
+                }
+                self.moved_over(self.end - self.start);
+                return Ok(Advance::Line);
             }
             if !self.fill()? {
                 return Ok(Advance::LineTooLong);
@@ -675,7 +894,31 @@ impl<R: Read> LineReader<R> {
         self.start = from;
         self.end = from + length;
         self.searched = self.end;
+        self.moved_over(length);
         (lines, &self.buffer[from..from + length])
+    }
+
+    /// Counts `length` bytes of lines as read.
+    fn moved_over(&mut self, length: usize) {
+        let again = length.min(self.unread_ahead);
+        self.unread_ahead -= again;
+        self.fresh_bytes += length - again;
+    }
+
+    /// Puts `bytes` before what follows the current line, to be read as the next lines: the
+    /// lines of a broken JSON value read again. The current line is gone. `bytes` becomes the
+    /// buffer, so that they are not copied.
+    fn unread(&mut self, bytes: Vec<u8>) {
+        self.unread_ahead += bytes.len();
+        let mut buffer = bytes;
+        buffer.extend_from_slice(&self.buffer[self.end..self.filled]);
+        self.filled = buffer.len();
+        // Room to read into, as `fill` expects.
+        buffer.resize(buffer.capacity().max(self.base_capacity), 0);
+        self.buffer = buffer;
+        self.start = 0;
+        self.end = 0;
+        self.searched = 0;
     }
 
     fn current(&self) -> &[u8] {
@@ -692,6 +935,11 @@ impl<R: Read> LineReader<R> {
                 self.searched -= self.start;
                 self.end -= self.start.min(self.end);
                 self.start = 0;
+                // Lines read again or a long line grew the buffer: give the memory back.
+                if self.buffer.len() > self.base_capacity && self.filled < self.base_capacity / 2 {
+                    self.buffer.truncate(self.base_capacity);
+                    self.buffer.shrink_to_fit();
+                }
             } else if self.buffer.len() >= self.max_line_bytes {
                 return Ok(false);
             } else {
@@ -847,6 +1095,13 @@ mod tests {
             Just("{\"a\": [1,".to_owned()),
             Just("]}".to_owned()),
             Just("[1] {}".to_owned()),
+            // Broken JSON values: unclosed, an unterminated string, a value after a value.
+            Just("{\"a\": 1".to_owned()),
+            Just("{\"u\": \"open".to_owned()),
+            Just("\"}".to_owned()),
+            Just("[2] [".to_owned()),
+            Just("  ],".to_owned()),
+            Just("{a: 1, # [c]".to_owned()),
             "[a-z:\\- ]{0,10}",
         ]
     }
@@ -960,6 +1215,236 @@ mod tests {
         }
     }
 
+    /// A JSON value that turns out to be broken ends before its first line that
+    /// begins with `{` or `[`; what follows is split again from there. Valid
+    /// JSON, however its lines begin, splits as before.
+    #[test]
+    fn recovers_from_broken_json_values() {
+        const P2: &str = r#"{"kind":"Pod","metadata":{"name":"p2"}}"#;
+        const P3: &str = r#"{"kind":"Pod","metadata":{"name":"p3"}}"#;
+        let unclosed = format!("{{\"kind\":\"Pod\",\"spec\":{{\"c\":[1]}}\n{P2}\n{P3}\n");
+        let unterminated = format!("{{\"kind\":\"Pod,\"spec\":{{\"c\":[1]}}}}\n{P2}\n{P3}\n");
+        let pretty = format!(
+            "{{\n  \"kind\": \"Pod\",\n  \"spec\": {{\n    \"c\": [\n      1\n{{\n  \"kind\": \"Pod\"\n}}\n{P3}\n"
+        );
+        let cases: &[(Syntax, &str, &[Expected])] = &[
+            // One value a line, the first without its last bracket: broken where the second
+            // begins, after a `}`.
+            (
+                Syntax::JsonUnlessNot,
+                &unclosed,
+                &[
+                    (0, 1, 1, r#"{"kind":"Pod","spec":{"c":[1]}"#, J),
+                    (1, 2, 1, P2, J),
+                    (2, 3, 1, P3, J),
+                ],
+            ),
+            // The same on standard input, a YAML stream.
+            (
+                Syntax::Yaml,
+                &unclosed,
+                &[
+                    (0, 1, 1, r#"{"kind":"Pod","spec":{"c":[1]}"#, Y),
+                    (1, 2, 1, P2, Y),
+                    (2, 3, 1, P3, Y),
+                ],
+            ),
+            // A string left open takes the line break; in flow YAML that may be fine, so there
+            // the value is found broken at the end of the input.
+            (
+                Syntax::JsonUnlessNot,
+                &unterminated,
+                &[
+                    (0, 1, 1, r#"{"kind":"Pod,"spec":{"c":[1]}}"#, J),
+                    (1, 2, 1, P2, J),
+                    (2, 3, 1, P3, J),
+                ],
+            ),
+            (
+                Syntax::Yaml,
+                &unterminated,
+                &[
+                    (0, 1, 1, r#"{"kind":"Pod,"spec":{"c":[1]}}"#, Y),
+                    (1, 2, 1, P2, Y),
+                    (2, 3, 1, P3, Y),
+                ],
+            ),
+            // Pretty-printed, cut short inside an array.
+            (
+                Syntax::JsonUnlessNot,
+                &pretty,
+                &[
+                    (
+                        0,
+                        1,
+                        1,
+                        "{\n  \"kind\": \"Pod\",\n  \"spec\": {\n    \"c\": [\n      1",
+                        J,
+                    ),
+                    (1, 6, 1, "{\n  \"kind\": \"Pod\"\n}", J),
+                    (2, 9, 1, P3, J),
+                ],
+            ),
+            // Lines that begin with `{` may be inside a value; when the value turns out to be
+            // broken further on, it ends before the first of them.
+            (
+                Syntax::JsonUnlessNot,
+                "{\"a\":\n{\"b\": 1}\n{\"c\": 2}\n",
+                &[
+                    (0, 1, 1, "{\"a\":", J),
+                    (1, 2, 1, "{\"b\": 1}", J),
+                    (2, 3, 1, "{\"c\": 2}", J),
+                ],
+            ),
+            // Values never closed, nested: each ends before the next line.
+            (
+                Syntax::JsonUnlessNot,
+                "[\n[1,\n[2]\n",
+                &[(0, 1, 1, "[", J), (1, 2, 1, "[1,", J), (2, 3, 1, "[2]", J)],
+            ),
+            // A YAML marker ends a broken value the same way.
+            (
+                Syntax::Yaml,
+                "{\"a\": 1\n{\"b\": 2}\n---\nc: 3\n",
+                &[
+                    (0, 1, 1, "{\"a\": 1", Y),
+                    (1, 2, 1, "{\"b\": 2}", Y),
+                    (2, 3, 1, "---\nc: 3\n", Y),
+                ],
+            ),
+            // An unterminated string in a value after another on the same line.
+            (
+                Syntax::JsonUnlessNot,
+                "{} {\"a\": \"x\n  \"b\": 1}\n{}\n",
+                &[
+                    (0, 1, 1, "{}", J),
+                    (1, 1, 4, "{\"a\": \"x\n  \"b\": 1}", J),
+                    (2, 3, 1, "{}", J),
+                ],
+            ),
+            // Valid JSON splits as before, also with values beginning lines inside others.
+            (
+                Syntax::JsonUnlessNot,
+                "{\"items\": [\n{\"a\": 1},\n[2]\n], \"b\":\n{}}\n{\n  \"c\": {\n    \"d\": \"{\"\n  }\n}\n",
+                &[
+                    (
+                        0,
+                        1,
+                        1,
+                        "{\"items\": [\n{\"a\": 1},\n[2]\n], \"b\":\n{}}",
+                        J,
+                    ),
+                    (1, 6, 1, "{\n  \"c\": {\n    \"d\": \"{\"\n  }\n}", J),
+                ],
+            ),
+            // Valid flow YAML is not broken by a comment or a quoted scalar running over lines.
+            (
+                Syntax::Yaml,
+                "[a, # see [b]\n[c], \"d\n[e]\"]\n{f: 1}\n",
+                &[
+                    (0, 1, 1, "[a, # see [b]\n[c], \"d\n[e]\"]", Y),
+                    (1, 4, 1, "{f: 1}", Y),
+                ],
+            ),
+        ];
+        for (syntax, input, expected) in cases {
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|&(i, l, c, t, f)| (i, l, c, t.to_owned(), f))
+                .collect();
+            assert_eq!(
+                documents(*syntax, input),
+                expected,
+                "{syntax:?} input: {input:?}"
+            );
+        }
+    }
+
+    /// Any JSON object or array, as a top-level value of a stream.
+    fn json_document() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            // Brackets, quotes, escapes and comment signs inside strings.
+            "[a{}\\[\\]\"\\\\#:, \n]{0,6}".prop_map(Value::from),
+        ];
+        let value = leaf.prop_recursive(5, 48, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                proptest::collection::btree_map("[a{\\[\"]{0,3}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop_oneof![
+            proptest::collection::vec(value.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z]{0,3}", value, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Valid JSON streams split into exactly their values, however they are laid out: one
+        /// value a line, pretty-printed, or pretty-printed with every line moved to column 1, so
+        /// that nested values begin lines as broken ones would; as a JSON stream or a YAML one.
+        #[test]
+        fn valid_json_streams_split_into_their_values(
+            values in proptest::collection::vec(json_document(), 1..5),
+            layout in 0..3usize,
+        ) {
+            let texts: Vec<String> = values
+                .iter()
+                .map(|value| match layout {
+                    0 => value.to_string(),
+                    1 => serde_json::to_string_pretty(value).unwrap_or_default(),
+                    _ => serde_json::to_string_pretty(value)
+                        .unwrap_or_default()
+                        .lines()
+                        .map(str::trim_start)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                })
+                .collect();
+            let input = texts.join("\n") + "\n";
+            for syntax in [Syntax::JsonUnlessNot, Syntax::Yaml] {
+                let found: Vec<String> = documents(syntax, &input)
+                    .into_iter()
+                    .map(|(_, _, _, text, _)| text)
+                    .collect();
+                proptest::prop_assert_eq!(&found, &texts, "{:?}", syntax);
+            }
+        }
+    }
+
+    /// Values that never close, each inside the one before, would each be read
+    /// again up to the end: the slack bounds that work, and past it a broken
+    /// value ends where the break is found.
+    #[test]
+    fn reading_again_is_bounded() {
+        let input = "[\n".repeat(5000);
+        for slack in [0, 100, REPLAY_SLACK] {
+            let mut splitter = Splitter::new(
+                Arc::from("test.json"),
+                Syntax::JsonUnlessNot,
+                input.as_bytes(),
+                64,
+            )
+            .with_replay_slack(slack);
+            let documents = splitter.by_ref().count();
+            assert!(documents >= 1);
+            let state = &splitter.state;
+            assert!(
+                state.replayed_bytes <= state.fresh_bytes + slack,
+                "slack {slack}: read {} again, {} once",
+                state.replayed_bytes,
+                state.fresh_bytes
+            );
+            assert_eq!(state.fresh_bytes, input.len());
+        }
+    }
+
     /// Reads with a 64-byte buffer and documents of at most `limit` bytes.
     fn errors(syntax: Syntax, input: &[u8], limit: usize) -> Vec<String> {
         Splitter::new(Arc::from("test.yaml"), syntax, input, 64)
@@ -997,6 +1482,17 @@ mod tests {
                     "ok 0",
                     "ok 1",
                     "test.yaml: document 2: line 2, column 4: expected a JSON object or array, found ','; the rest of the file is not read",
+                ],
+            ),
+            // A broken value ends before the first line inside it that begins with `{`, and
+            // what follows is read as a JSON stream again, where a `,` ends the reading.
+            (
+                Syntax::JsonUnlessNot,
+                b"{\"items\": [\n{\"a\": 1},\n{\"b\": 2}\n",
+                &[
+                    "ok 0",
+                    "ok 1",
+                    "test.yaml: document 2: line 2, column 9: expected a JSON object or array, found ','; the rest of the file is not read",
                 ],
             ),
         ];

@@ -42,17 +42,21 @@ pub enum ReviewError {
 }
 
 /// Why the admission configuration could not be used.
+///
+/// The cause is written into the message and deliberately not returned by `source()`: the
+/// binary prints errors with their chain (`{:#}`), which would say it a second time (and the
+/// configuration's own errors repeat their causes in the same way).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
-    #[error("reading --config {path}: {source}")]
+    #[error("reading --config {path}: {error}")]
     Read {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("--config {path}: {source}")]
+    #[error("--config {path}: {error}")]
     Invalid {
         path: std::path::PathBuf,
-        source: podsec_admission::ConfigError,
+        error: podsec_admission::ConfigError,
     },
 }
 
@@ -86,9 +90,9 @@ impl Admitter {
         let configuration = match config {
             None => podsec_admission::config::load_pod_security_configuration(b""),
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|source| ConfigFileError::Read {
+                let bytes = std::fs::read(path).map_err(|error| ConfigFileError::Read {
                     path: path.to_path_buf(),
-                    source,
+                    error,
                 })?;
                 let base = path.parent().unwrap_or(Path::new("."));
                 podsec_admission::config::load_configuration(&bytes, base, &mut |p| {
@@ -96,9 +100,9 @@ impl Admitter {
                 })
             }
         };
-        let invalid = |source| ConfigFileError::Invalid {
+        let invalid = |error| ConfigFileError::Invalid {
             path: config.unwrap_or(Path::new("")).to_path_buf(),
-            source,
+            error,
         };
         let admission = Admission::new(&configuration.map_err(invalid)?).map_err(invalid)?;
         Ok(Admitter {
@@ -348,6 +352,54 @@ mod tests {
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("the {kind} review decodes"))
+    }
+
+    /// `{:#}` of an error, as the binary prints it (`error: {error:#}`).
+    fn printed(error: impl std::error::Error + Send + Sync + 'static) -> String {
+        format!("{:#}", anyhow::Error::new(error))
+    }
+
+    fn admitter(config: &Path) -> Result<Admitter, ConfigFileError> {
+        Admitter::new(
+            Some(config),
+            ClusterState::File(Arc::new(FileState::default())),
+            Arc::new(NamespaceCache::new()),
+            Arc::new(Metrics::new()),
+        )
+    }
+
+    #[test]
+    fn a_bad_config_is_reported_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n\
+             defaults: {enforce: bogus}\n",
+        )
+        .expect("write");
+        let Err(error) = admitter(&path) else {
+            panic!("an invalid level is refused");
+        };
+        let text = printed(error);
+        let detail = text
+            .strip_prefix(&format!(
+                "--config {}: configuration error: ",
+                path.display()
+            ))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(detail.starts_with("enforce: "), "{text}");
+        assert_eq!(text.matches("configuration error").count(), 1, "{text}");
+
+        let missing = dir.path().join("missing.yaml");
+        let Err(error) = admitter(&missing) else {
+            panic!("a missing file is refused");
+        };
+        let io = std::fs::read(&missing).expect_err("missing");
+        assert_eq!(
+            printed(error),
+            format!("reading --config {}: {io}", missing.display())
+        );
     }
 
     /// Every outcome (response, audit annotations, metric events) with policies kept in the

@@ -34,7 +34,7 @@ pub enum LookupError {
     /// Neither the cache nor the API server knows the namespace (upstream's NotFound text).
     #[error("namespaces \"{0}\" not found")]
     NotFound(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Api(#[from] kube::Error),
     #[error("timed out waiting for the API server")]
     Timeout,
@@ -43,10 +43,11 @@ pub enum LookupError {
 /// Why the pods of a namespace could not be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
-    #[error("{0}")]
+    #[error(transparent)]
     Api(#[from] kube::Error),
+    /// (The cause is in the message, so it is not also a `source()`, which chains repeat.)
     #[error("building the list request: {0}")]
-    Request(#[from] kube::core::request::Error),
+    Request(kube::core::request::Error),
     #[error("invalid namespace name {0:?}")]
     InvalidNamespace(String),
     #[error("deadline exceeded while listing pods")]
@@ -117,10 +118,13 @@ impl Cluster {
             if let Some(token) = &token {
                 params = params.continue_token(token);
             }
-            let page: ObjectList<T> =
-                tokio::time::timeout_at(deadline, self.client.request(request.list(&params)?))
-                    .await
-                    .map_err(|_| ListError::Timeout)??;
+            let page: ObjectList<T> = tokio::time::timeout_at(
+                deadline,
+                self.client
+                    .request(request.list(&params).map_err(ListError::Request)?),
+            )
+            .await
+            .map_err(|_| ListError::Timeout)??;
             pods.extend(page.items);
             match page.metadata.continue_ {
                 Some(next) if !next.is_empty() => token = Some(next),

@@ -139,12 +139,13 @@ impl NamespaceCache {
 }
 
 /// Why `--namespaces-file` could not be used.
+/// (The cause is in the message, so it is not also a `source()`, which chains would repeat.)
 #[derive(Debug, thiserror::Error)]
 pub enum FileStateError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -163,9 +164,9 @@ impl FileState {
     /// Reads YAML or JSON documents (multi-document YAML and `kind: List` included). Namespaces
     /// and Pods are kept; other kinds are ignored so a whole demo manifest can be passed.
     pub fn load(path: &Path) -> Result<FileState, FileStateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FileStateError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| FileStateError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let docs: Vec<serde_json::Value> =
             serde_saphyr::from_multiple(&text).map_err(|e| FileStateError::Parse {

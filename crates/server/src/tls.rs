@@ -27,39 +27,36 @@ use tokio::sync::watch;
 use crate::metrics::Metrics;
 
 /// Why a certificate pair could not be loaded.
+///
+/// Each message includes its cause, which is therefore not also a `source()`: errors are
+/// printed with their chain (`{:#}`) and would otherwise say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: no PEM certificate found")]
     NoCertificate { path: PathBuf },
-    #[error("{path}: invalid PEM certificate: {source}")]
+    #[error("{path}: invalid PEM certificate: {error}")]
     BadCertificate {
         path: PathBuf,
-        source: rustls_pki_types::pem::Error,
+        error: rustls_pki_types::pem::Error,
     },
-    #[error("{path}: no usable PEM private key: {source}")]
+    #[error("{path}: no usable PEM private key: {error}")]
     BadKey {
         path: PathBuf,
-        source: rustls_pki_types::pem::Error,
+        error: rustls_pki_types::pem::Error,
     },
-    #[error("{path}: unsupported private key: {source}")]
-    UnsupportedKey {
-        path: PathBuf,
-        source: rustls::Error,
-    },
-    #[error("{path}: invalid certificate: {source}")]
-    InvalidCertificate {
-        path: PathBuf,
-        source: rustls::Error,
-    },
+    #[error("{path}: unsupported private key: {error}")]
+    UnsupportedKey { path: PathBuf, error: rustls::Error },
+    #[error("{path}: invalid certificate: {error}")]
+    InvalidCertificate { path: PathBuf, error: rustls::Error },
     #[error("the private key in {key} does not match the certificate in {cert}")]
     KeyMismatch { cert: PathBuf, key: PathBuf },
     #[error("TLS configuration: {0}")]
-    Config(#[from] rustls::Error),
+    Config(rustls::Error),
 }
 
 /// Lowest TLS protocol version the server accepts.
@@ -89,23 +86,23 @@ impl CertFiles {
         let key_pem = read(&self.key)?;
         let chain = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| TlsError::BadCertificate {
+            .map_err(|error| TlsError::BadCertificate {
                 path: self.cert.clone(),
-                source,
+                error,
             })?;
         if chain.is_empty() {
             return Err(TlsError::NoCertificate {
                 path: self.cert.clone(),
             });
         }
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| TlsError::BadKey {
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|error| TlsError::BadKey {
             path: self.key.clone(),
-            source,
+            error,
         })?;
         let signer =
-            ring::sign::any_supported_type(&key).map_err(|source| TlsError::UnsupportedKey {
+            ring::sign::any_supported_type(&key).map_err(|error| TlsError::UnsupportedKey {
                 path: self.key.clone(),
-                source,
+                error,
             })?;
         let certified = CertifiedKey::new(chain, signer);
         match certified.keys_match() {
@@ -121,9 +118,9 @@ impl CertFiles {
                 cert: self.cert.clone(),
                 key: self.key.clone(),
             }),
-            Err(source) => Err(TlsError::InvalidCertificate {
+            Err(error) => Err(TlsError::InvalidCertificate {
                 path: self.cert.clone(),
-                source,
+                error,
             }),
         }
     }
@@ -135,9 +132,9 @@ impl CertFiles {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
-    fs::read(path).map_err(|source| TlsError::Read {
+    fs::read(path).map_err(|error| TlsError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -224,7 +221,8 @@ pub fn server_config(
         MinTlsVersion::Tls13 => &[&rustls::version::TLS13],
     };
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_protocol_versions(versions)?
+        .with_protocol_versions(versions)
+        .map_err(TlsError::Config)?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

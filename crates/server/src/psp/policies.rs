@@ -82,12 +82,13 @@ impl PolicyStore {
 }
 
 /// Why `--psp-file` or `--rbac-file` could not be used.
+/// (The cause is in the message, so it is not also a `source()`, which chains would repeat.)
 #[derive(Debug, thiserror::Error)]
 pub enum PspFileError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -142,9 +143,9 @@ fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool,
 
 /// YAML or JSON documents, with `kind: List` (and `*List`) items flattened.
 fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PspFileError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| PspFileError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let docs: Vec<Value> =
         serde_saphyr::from_multiple(&text).map_err(|error| PspFileError::Invalid {

@@ -169,9 +169,11 @@ impl FileState {
             error,
         })?;
         let docs: Vec<serde_json::Value> =
-            serde_saphyr::from_multiple(&text).map_err(|e| FileStateError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
+            serde_saphyr::from_multiple_with_options(&text, yaml_options()).map_err(|e| {
+                FileStateError::Parse {
+                    path: path.to_path_buf(),
+                    message: yaml_error(&e),
+                }
             })?;
         let mut state = FileState::default();
         for (index, doc) in docs.into_iter().enumerate() {
@@ -183,12 +185,15 @@ impl FileState {
         Ok(state)
     }
 
-    fn add(&mut self, doc: serde_json::Value) -> Result<(), String> {
+    fn add(&mut self, mut doc: serde_json::Value) -> Result<(), String> {
         let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
         match kind {
             "List" | "NamespaceList" | "PodList" => {
-                if let Some(serde_json::Value::Array(items)) = doc.get("items") {
-                    for item in items.clone() {
+                // Taken, not cloned: a cluster's list can be most of the file.
+                if let Some(serde_json::Value::Array(items)) =
+                    doc.get_mut("items").map(serde_json::Value::take)
+                {
+                    for item in items {
                         self.add(item)?;
                     }
                 }
@@ -215,6 +220,60 @@ impl FileState {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// How `--namespaces-file` is parsed. The file holds what a cluster holds, and a cluster's
+/// objects written one per document (`kubectl get -o yaml` piped through a splitter, a
+/// generated demo) easily pass serde-saphyr's default budget of 1,024 documents, and a
+/// cluster-sized `kind: List` its node and byte budgets: those counts are lifted, so the
+/// file's size is the limit, as it is for the same objects in a cluster. What guards against
+/// hostile YAML stays: the depth limit, and the limits on aliases and anchors and on what
+/// their expansion may replay (alias bombs).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: usize::MAX,
+            max_nodes: usize::MAX,
+            max_events: usize::MAX,
+            max_total_scalar_bytes: usize::MAX,
+        },
+    }
+}
+
+/// A YAML error as a sentence; a breached parser limit says which, where, and why it exists
+/// (serde-saphyr's own text is the breach's debug form).
+fn yaml_error(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    // Under the source excerpt and the alias that led there, if any.
+    let mut inner = error;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    let Error::Budget { breach, location } = inner else {
+        return error.to_string();
+    };
+    let limits = serde_saphyr::Budget::default();
+    let what = match breach {
+        BudgetBreach::Depth { .. } => format!(
+            "YAML nested more than {} levels deep, which is refused",
+            limits.max_depth
+        ),
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. } => {
+            "too many YAML aliases or anchors, or too much replayed through them: refused as a \
+             possible alias bomb"
+                .to_owned()
+        }
+        other => format!("over a YAML parser limit ({other:?})"),
+    };
+    match location.line() {
+        0 => what,
+        line => format!("line {line}: {what}"),
     }
 }
 
@@ -245,6 +304,91 @@ mod tests {
         assert_eq!(labels.len(), 1);
         assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
         assert_eq!(state.pods["team"].len(), 1);
+    }
+
+    fn pod_yaml(index: usize) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{index}\n  namespace: team\n\
+             spec:\n  containers:\n  - name: c\n    image: i\n    securityContext:\n      privileged: true\n"
+        )
+    }
+
+    /// A cluster's worth of objects, one per document, loads as the same objects in one
+    /// `kind: List` do (serde-saphyr's default budget stopped at 1,024 documents).
+    #[test]
+    fn thousands_of_documents_load_like_the_same_list() {
+        const PODS: usize = 3500;
+        let dir = tempfile::tempdir().unwrap();
+        let namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n";
+        let mut documents = namespace.to_owned();
+        let mut list = format!("{namespace}---\napiVersion: v1\nkind: List\nitems:\n");
+        for index in 0..PODS {
+            documents.push_str("---\n");
+            documents.push_str(&pod_yaml(index));
+            for (n, line) in pod_yaml(index).lines().enumerate() {
+                list.push_str(if n == 0 { "- " } else { "  " });
+                list.push_str(line);
+                list.push('\n');
+            }
+        }
+        for (name, text) in [("documents.yaml", documents), ("list.yaml", list)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let state = FileState::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(state.namespaces.len(), 1, "{name}");
+            let pods = &state.pods["team"];
+            assert_eq!(pods.len(), PODS, "{name}");
+            let last = pods[PODS - 1].metadata.name.as_deref();
+            assert_eq!(last, Some(format!("p{}", PODS - 1)).as_deref(), "{name}");
+        }
+    }
+
+    /// What the lifted counts do not open: deep nesting and alias bombs are still refused, and
+    /// the error names the file and says what was wrong.
+    #[test]
+    fn hostile_yaml_is_refused_with_a_message_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("deep.yaml");
+        std::fs::write(
+            &deep,
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {}{}\n",
+                "[".repeat(100),
+                "]".repeat(100)
+            ),
+        )
+        .unwrap();
+        let error = FileState::load(&deep).expect_err("too deep").to_string();
+        assert!(
+            error.starts_with(&format!("{}: line ", deep.display())),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("YAML nested more than 64 levels deep, which is refused"),
+            "{error}"
+        );
+
+        // Nine anchors, each ten of the one before: 10^9 strings once expanded.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (previous, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let aliases = vec![format!("*{previous}"); 10].join(", ");
+            bomb.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        }
+        let bombed = dir.path().join("bomb.yaml");
+        std::fs::write(&bombed, bomb).unwrap();
+        let started = std::time::Instant::now();
+        let error = FileState::load(&bombed)
+            .expect_err("alias bomb")
+            .to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(
+            error.starts_with(&format!("{}: ", bombed.display())),
+            "{error}"
+        );
+        assert!(error.to_lowercase().contains("alias"), "{error}");
     }
 
     fn labels(pairs: &[(&str, &str)]) -> PsaLabels {

@@ -118,10 +118,17 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
+/// OpenMetrics for a scraper that asks for it (Prometheus does), the Prometheus text format
+/// otherwise.
+async fn metrics_handler(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok());
+    let format = metrics::Format::negotiate(accept);
     (
-        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        state.metrics.encode(),
+        [(header::CONTENT_TYPE, format.content_type())],
+        state.metrics.encode(format),
     )
         .into_response()
 }

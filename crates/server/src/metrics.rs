@@ -2,9 +2,12 @@
 //! and values, HELP texts, and the series exported at zero from the start), plus the webhook's
 //! own request-latency histogram and certificate-reload counter.
 //!
-//! The exposition is OpenMetrics text (what `prometheus-client` writes); Prometheus negotiates
-//! it through the content type. Counters are registered without the `_total` suffix because the
-//! OpenMetrics encoder appends it to the sample names.
+//! Two expositions, chosen by the scrape's `Accept` header ([`Format::negotiate`]) as
+//! Prometheus's client libraries choose: OpenMetrics text (what `prometheus-client` writes),
+//! which a Prometheus server asks for first, and otherwise the Prometheus text format 0.0.4
+//! that upstream's `/metrics` serves (curl, older scrapers), derived from the OpenMetrics text.
+//! Counters are registered without the `_total` suffix because the OpenMetrics encoder
+//! appends it to the sample names (and names the family without it, as OpenMetrics does).
 
 use std::fmt::Write as _;
 use std::hash::Hash;
@@ -18,8 +21,153 @@ use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// The content type of [`Metrics::encode`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of the OpenMetrics exposition.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The content type of the Prometheus text format, as upstream's `/metrics` serves it.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 text: counter families named without `_total`, `# EOF` at the end.
+    OpenMetrics,
+    /// Prometheus text format 0.0.4: counter families named with `_total`, no `# EOF`.
+    Text,
+}
+
+impl Format {
+    /// The format for a scrape with this `Accept` header, as client_golang negotiates it
+    /// (`expfmt.NegotiateIncludingOpenMetrics`): the media ranges by preference (higher `q`
+    /// first, then the more specific, then as written); the first that is OpenMetrics (version
+    /// 1.0.0, 0.0.1 or none) gives OpenMetrics, the first that is `text/plain` (version 0.0.4
+    /// or none) or a wildcard gives text; text when nothing matches or there is no header.
+    /// Ranges with `q=0` are refusals and skipped.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
+        let mut ranges: Vec<MediaRange<'_>> =
+            accept.split(',').filter_map(MediaRange::parse).collect();
+        // Stable: equally preferred ranges keep the client's order.
+        ranges.sort_by(|a, b| {
+            b.q.total_cmp(&a.q)
+                .then_with(|| a.wildcards().cmp(&b.wildcards()))
+        });
+        for range in ranges.iter().filter(|range| range.q > 0.0) {
+            let version = range.version;
+            if range.is("application", "openmetrics-text")
+                && matches!(version, None | Some("1.0.0") | Some("0.0.1"))
+            {
+                return Format::OpenMetrics;
+            }
+            if (range.kind == "*" || range.kind.eq_ignore_ascii_case("text"))
+                && (range.subtype == "*" || range.subtype.eq_ignore_ascii_case("plain"))
+                && matches!(version, None | Some("0.0.4"))
+            {
+                return Format::Text;
+            }
+        }
+        Format::Text
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Text => TEXT_CONTENT_TYPE,
+        }
+    }
+}
+
+/// One media range of an `Accept` header: `type/subtype;version=…;q=…`.
+struct MediaRange<'a> {
+    kind: &'a str,
+    subtype: &'a str,
+    version: Option<&'a str>,
+    q: f32,
+}
+
+impl<'a> MediaRange<'a> {
+    fn parse(text: &'a str) -> Option<MediaRange<'a>> {
+        let mut parts = text.split(';');
+        let (kind, subtype) = parts.next()?.trim().split_once('/')?;
+        let mut range = MediaRange {
+            kind: kind.trim(),
+            subtype: subtype.trim(),
+            version: None,
+            q: 1.0,
+        };
+        for parameter in parts {
+            let Some((key, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            match key.trim() {
+                "version" => range.version = Some(value),
+                // An unreadable weight ranks last rather than failing the scrape.
+                "q" => range.q = value.parse().unwrap_or(0.001),
+                _ => {}
+            }
+        }
+        Some(range)
+    }
+
+    fn is(&self, kind: &str, subtype: &str) -> bool {
+        self.kind.eq_ignore_ascii_case(kind) && self.subtype.eq_ignore_ascii_case(subtype)
+    }
+
+    /// 0 for `type/subtype`, 1 for `type/*`, 2 for `*/*`: the more specific ranks first.
+    fn wildcards(&self) -> u8 {
+        u8::from(self.kind == "*") + u8::from(self.subtype == "*")
+    }
+}
+
+/// The Prometheus text format 0.0.4 of an OpenMetrics exposition written by
+/// `prometheus-client` (HELP before TYPE, no escapes in HELP): a counter family takes its
+/// samples' `_total` name in its HELP and TYPE lines, `unknown` becomes `untyped`, and the
+/// `# UNIT` and `# EOF` lines, which that format does not have, are left out.
+fn text_format(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len() + 256);
+    // A HELP line waits for its family's TYPE line, which says whether it is a counter.
+    let mut help: Option<(&str, &str)> = None;
+    let flush_help = |out: &mut String, help: &mut Option<(&str, &str)>| {
+        if let Some((name, text)) = help.take() {
+            let _ = writeln!(out, "# HELP {name} {text}");
+        }
+    };
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            flush_help(&mut out, &mut help);
+            help = Some(rest.split_once(' ').unwrap_or((rest, "")));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (family, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let (name, kind) = match kind {
+                "counter" => (format!("{family}_total"), kind),
+                "unknown" => (family.to_owned(), "untyped"),
+                _ => (family.to_owned(), kind),
+            };
+            match help.take() {
+                Some((help_name, text)) if help_name == family => {
+                    let _ = writeln!(out, "# HELP {name} {text}");
+                }
+                other => {
+                    help = other;
+                    flush_help(&mut out, &mut help);
+                }
+            }
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+        } else if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        } else {
+            flush_help(&mut out, &mut help);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    flush_help(&mut out, &mut help);
+    out
+}
 
 /// Labels of `pod_security_evaluations_total`, in upstream's (alphabetical) exposition order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -335,15 +483,18 @@ impl Metrics {
         self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }
 
-    /// The OpenMetrics text exposition.
-    pub fn encode(&self) -> String {
+    /// The exposition in `format`.
+    pub fn encode(&self, format: Format) -> String {
         let mut out = String::with_capacity(4096);
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             // Writing into a String cannot fail; keep the scrape well-formed regardless.
             out.clear();
             let _ = writeln!(out, "# EOF");
         }
-        out
+        match format {
+            Format::OpenMetrics => out,
+            Format::Text => text_format(&out),
+        }
     }
 }
 
@@ -353,7 +504,7 @@ mod tests {
 
     #[test]
     fn zero_series_and_help_texts_are_exported_before_any_request() {
-        let text = Metrics::new().encode();
+        let text = Metrics::new().encode(Format::OpenMetrics);
         assert!(text.contains("# HELP pod_security_evaluations [ALPHA] Number of policy evaluations that occurred, not counting ignored or exempt requests.\n"), "{text}");
         assert!(text.contains("# TYPE pod_security_evaluations counter\n"));
         for op in ["create", "update"] {
@@ -371,6 +522,149 @@ mod tests {
         assert!(text.ends_with("# EOF\n"));
     }
 
+    /// Accept headers of real scrapers and clients.
+    #[test]
+    fn format_is_negotiated_as_prometheus_clients_do() {
+        let prometheus_2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let prometheus_3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+        let text_only = "text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        for (accept, want) in [
+            (None, Format::Text),
+            (Some(""), Format::Text),
+            // curl
+            (Some("*/*"), Format::Text),
+            (Some(prometheus_2), Format::OpenMetrics),
+            (Some(prometheus_3), Format::OpenMetrics),
+            (Some(text_only), Format::Text),
+            (Some("application/openmetrics-text"), Format::OpenMetrics),
+            (
+                Some("application/openmetrics-text; version=0.0.1"),
+                Format::OpenMetrics,
+            ),
+            // Preference counts, not order.
+            (
+                Some("text/plain;q=0.5, application/openmetrics-text;q=0.9"),
+                Format::OpenMetrics,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.5, text/plain;version=0.0.4"),
+                Format::Text,
+            ),
+            // Refused, or a version this server does not write.
+            (Some("application/openmetrics-text;q=0"), Format::Text),
+            (
+                Some("application/openmetrics-text;version=2.0.0"),
+                Format::Text,
+            ),
+            (Some("application/json"), Format::Text),
+        ] {
+            assert_eq!(Format::negotiate(accept), want, "{accept:?}");
+        }
+        assert_eq!(
+            Format::Text.content_type(),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+    }
+
+    /// Checks a Prometheus text format 0.0.4 exposition: every sample belongs to the family
+    /// declared just before it by a HELP and a TYPE line of the same name (a counter's samples
+    /// carry exactly that name, a histogram's add `_bucket`, `_sum` or `_count`), and nothing
+    /// else is there. Returns the families as (name, type).
+    fn parse_text_format(text: &str) -> Vec<(String, String)> {
+        let mut families: Vec<(String, String)> = Vec::new();
+        let mut help: Option<String> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                help = Some(rest.split_once(' ').expect("help text").0.to_owned());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("type");
+                assert_eq!(help.take().as_deref(), Some(name), "HELP before {line}");
+                assert!(
+                    ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                    "{line}"
+                );
+                assert!(
+                    families.iter().all(|(n, _)| n != name),
+                    "{name} declared twice"
+                );
+                families.push((name.to_owned(), kind.to_owned()));
+            } else {
+                assert!(!line.starts_with('#'), "unexpected comment {line:?}");
+                let (family, kind) = families.last().expect("a sample before any TYPE");
+                let name = line.split(['{', ' ']).next().expect("sample name");
+                let ok = match kind.as_str() {
+                    "histogram" => name
+                        .strip_prefix(family.as_str())
+                        .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s)),
+                    _ => name == family,
+                };
+                assert!(ok, "sample {name} in family {family} ({kind})");
+                let value = line.rsplit(' ').next().expect("value");
+                assert!(value.parse::<f64>().is_ok(), "value of {line:?}");
+            }
+        }
+        families
+    }
+
+    #[test]
+    fn the_text_format_names_counter_families_with_total_and_has_no_eof() {
+        let metrics = Metrics::new();
+        metrics.error(&ErrorLabels {
+            fatal: "false",
+            request_operation: "update".into(),
+            resource: "pod",
+            subresource: "ephemeralcontainers".into(),
+        });
+        metrics.request_finished(200, Duration::from_micros(300));
+        metrics.certificate_reloaded(true);
+        let openmetrics = metrics.encode(Format::OpenMetrics);
+        let text = metrics.encode(Format::Text);
+
+        assert_eq!(
+            parse_text_format(&text),
+            [
+                ("pod_security_evaluations_total", "counter"),
+                ("pod_security_exemptions_total", "counter"),
+                ("pod_security_errors_total", "counter"),
+                ("podsec_webhook_request_duration_seconds", "histogram"),
+                ("podsec_webhook_certificate_reloads_total", "counter"),
+            ]
+            .map(|(n, k)| (n.to_owned(), k.to_owned()))
+        );
+        // Upstream's HELP texts, unchanged, under the sample names.
+        assert!(text.starts_with("# HELP pod_security_evaluations_total [ALPHA] Number of policy evaluations that occurred, not counting ignored or exempt requests.\n# TYPE pod_security_evaluations_total counter\n"), "{text}");
+        assert!(text.contains("# HELP pod_security_exemptions_total [ALPHA] Number of exempt requests, not counting ignored or out of scope requests.\n# TYPE pod_security_exemptions_total counter\n"), "{text}");
+        assert!(text.contains("# HELP pod_security_errors_total [ALPHA] Number of errors preventing normal evaluation. Non-fatal errors may result in the latest restricted profile being used for evaluation.\n# TYPE pod_security_errors_total counter\n"), "{text}");
+        assert!(text.contains("# HELP podsec_webhook_request_duration_seconds Time from the end of the request headers to the admission response, by HTTP status code.\n# TYPE podsec_webhook_request_duration_seconds histogram\n"), "{text}");
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
+        // The samples are the OpenMetrics ones, line for line.
+        let samples = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(samples(&text), samples(&openmetrics));
+        assert!(text.contains("pod_security_errors_total{fatal=\"false\",request_operation=\"update\",resource=\"pod\",subresource=\"ephemeralcontainers\"} 1\n"), "{text}");
+        // The OpenMetrics exposition keeps its own family names and end marker.
+        assert!(openmetrics.contains("# TYPE pod_security_evaluations counter\n"));
+        assert!(openmetrics.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn the_text_format_of_a_unit_and_an_unknown_family() {
+        let openmetrics = "# HELP a_seconds A.\n# TYPE a_seconds counter\n# UNIT a_seconds seconds\na_seconds_total 1\n\
+                           # HELP b B.\n# TYPE b unknown\nb 2\n# HELP c C.\n# TYPE c gauge\nc{x=\"# TYPE\"} 3\n# EOF\n";
+        assert_eq!(
+            text_format(openmetrics),
+            "# HELP a_seconds_total A.\n# TYPE a_seconds_total counter\na_seconds_total 1\n\
+             # HELP b B.\n# TYPE b untyped\nb 2\n# HELP c C.\n# TYPE c gauge\nc{x=\"# TYPE\"} 3\n"
+        );
+    }
+
     #[test]
     fn counts_land_on_their_label_set() {
         let metrics = Metrics::new();
@@ -382,7 +676,7 @@ mod tests {
         };
         metrics.error(&labels);
         metrics.error(&labels);
-        let text = metrics.encode();
+        let text = metrics.encode(Format::OpenMetrics);
         assert!(text.contains("# HELP pod_security_errors [ALPHA] Number of errors preventing normal evaluation. Non-fatal errors may result in the latest restricted profile being used for evaluation.\n"));
         assert!(text.contains("pod_security_errors_total{fatal=\"true\",request_operation=\"create\",resource=\"controller\",subresource=\"\"} 2\n"), "{text}");
     }
@@ -463,7 +757,7 @@ mod tests {
         let latency = Duration::from_micros(300);
         assert!(
             !by_events
-                .encode()
+                .encode(Format::OpenMetrics)
                 .contains("podsec_webhook_request_duration_seconds_count")
         );
         for code in [200, 200, 400] {
@@ -479,8 +773,11 @@ mod tests {
             lines.sort();
             lines
         };
-        let text = by_events.encode();
-        assert_eq!(sorted(&text), sorted(&by_labels.encode()));
+        let text = by_events.encode(Format::OpenMetrics);
+        assert_eq!(
+            sorted(&text),
+            sorted(&by_labels.encode(Format::OpenMetrics))
+        );
         assert!(text.contains("pod_security_evaluations_total{decision=\"deny\",mode=\"audit\",policy_level=\"restricted\",policy_version=\"v1.69\",request_operation=\"create\",resource=\"pod\",subresource=\"\"} 1\n"), "{text}");
         assert!(text.contains("pod_security_errors_total{fatal=\"false\",request_operation=\"create\",resource=\"pod\",subresource=\"ephemeralcontainers\"} 2\n"), "{text}");
         assert!(

@@ -414,22 +414,41 @@ async fn probes_and_metrics() {
     ] {
         assert_eq!(server.get(path).await, (200, "ok\n".to_owned()), "{path}");
     }
-    let response = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .expect("type")
-            .starts_with("application/openmetrics-text")
+    let scrape = |accept: Option<&'static str>| {
+        let mut request = server.client.get(server.url("/metrics"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        async move {
+            let response = request.send().await.expect("metrics");
+            assert_eq!(response.status(), 200);
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .expect("type")
+                .to_owned();
+            (content_type, response.text().await.expect("text"))
+        }
+    };
+    let zero = "pod_security_exemptions_total{request_operation=\"update\",resource=\"controller\",subresource=\"\"} 0\n";
+
+    // No Accept (and curl's */*): upstream's Prometheus text format.
+    for accept in [None, Some("*/*")] {
+        let (content_type, text) = scrape(accept).await;
+        assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+        assert!(text.contains("# HELP pod_security_evaluations_total [ALPHA] Number of policy evaluations that occurred, not counting ignored or exempt requests.\n# TYPE pod_security_evaluations_total counter\n"), "{text}");
+        assert!(text.contains(zero), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+    }
+
+    // A Prometheus server prefers OpenMetrics.
+    let (content_type, text) = scrape(Some("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")).await;
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
-    let text = response.text().await.expect("text");
-    assert!(text.contains("# HELP pod_security_evaluations [ALPHA] Number of policy evaluations that occurred, not counting ignored or exempt requests."));
-    assert!(text.contains("pod_security_exemptions_total{request_operation=\"update\",resource=\"controller\",subresource=\"\"} 0"));
+    assert!(text.contains("# HELP pod_security_evaluations [ALPHA] Number of policy evaluations that occurred, not counting ignored or exempt requests.\n# TYPE pod_security_evaluations counter\n"), "{text}");
+    assert!(text.contains(zero), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
     server.stop().await.expect("clean stop");
 }
 

@@ -69,12 +69,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg, help_heading = "Serving")]
     pub request_read_timeout: Duration,
 
-    /// After SIGTERM/SIGINT, keep serving (while /readyz reports failure) for this long so load
-    /// balancers stop sending new requests, then stop accepting connections.
+    /// After SIGTERM/SIGINT, keep accepting connections (while /readyz reports failure) for
+    /// this long so load balancers stop sending new ones, then close the listener. From the
+    /// signal on, every HTTP/1.1 answer carries `Connection: close` and HTTP/2 connections get
+    /// GOAWAY, so clients move their next requests to new connections.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration_arg, help_heading = "Serving")]
     pub shutdown_delay: Duration,
 
-    /// Longest time to wait for in-flight requests once the listener is closed.
+    /// Once the listener is closed, how long open connections get to send one more request
+    /// (answered with `Connection: close`) before those that stayed idle all along are closed.
+    /// Closing an idle keep-alive connection loses a request the client may be sending on it
+    /// at that moment; the drain keeps busy clients from ever meeting that. It ends early once
+    /// every connection has closed.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration_arg, help_heading = "Serving")]
+    pub shutdown_drain: Duration,
+
+    /// Longest time to wait, once the listener is closed, for every connection to end (the
+    /// drain included) and so for in-flight requests to be answered.
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration_arg, help_heading = "Serving")]
     pub shutdown_timeout: Duration,
 

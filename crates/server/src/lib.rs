@@ -5,7 +5,8 @@
 //!
 //! - [`args`]: the command-line flags ([`ServeArgs`]).
 //! - [`tls`]: rustls configuration and the serving certificate, reloaded when its files change.
-//! - [`server`]: the listener: TLS handshakes, HTTP/1.1 and HTTP/2, timeouts, graceful shutdown.
+//! - [`server`]: the listener: TLS handshakes, HTTP/1.1 and HTTP/2, timeouts, a shutdown that
+//!   drops no request.
 //! - [`http`]: the routes and upstream's request rules for the admission endpoint.
 //! - [`admit`]: one review through the `podsec-admission` decision flow.
 //! - [`state`], [`cluster`]: namespace labels (and pods) from a file or from the API server.
@@ -220,17 +221,14 @@ impl Webhook {
         tracing::info!(address = %self.listener.local_addr()?, "serving admission reviews over HTTPS");
 
         let state = Arc::clone(&self.state);
-        let delay = self.args.shutdown_delay;
-        let draining = async move {
+        let signalled = async move {
             shutdown.await;
             state.readiness.start_draining();
-            if !delay.is_zero() {
-                tracing::info!(?delay, "reporting not ready before closing the listener");
-                tokio::time::sleep(delay).await;
-            }
         };
         let limits = server::Limits {
             read_timeout: self.args.request_read_timeout,
+            shutdown_delay: self.args.shutdown_delay,
+            drain: self.args.shutdown_drain,
             shutdown_timeout: self.args.shutdown_timeout,
         };
         let served = server::serve(
@@ -238,7 +236,7 @@ impl Webhook {
             self.acceptor,
             http::router(Arc::clone(&self.state)),
             limits,
-            draining,
+            signalled,
         )
         .await;
         let _ = stop_tx.send(true);

@@ -1,26 +1,54 @@
 //! The HTTPS listener: accepts TCP connections, completes the TLS handshake within a time
-//! limit, serves each connection with hyper (HTTP/1.1 or HTTP/2, as ALPN decides), and shuts
-//! down gracefully: stop accepting, let every connection finish the requests it has started,
-//! then return.
+//! limit, serves each connection with hyper (HTTP/2 when ALPN chose it, HTTP/1.1 otherwise),
+//! and shuts down without dropping a request.
+//!
+//! Closing a keep-alive HTTP/1.1 connection that looks idle races with a client that is just
+//! then sending its next request on it: the request is lost ("connection closed before message
+//! completed"), and clients do not retry a POST. So shutdown first tells every connection that
+//! it is going away, and closes only those that never came back:
+//! 1. From the shutdown signal on, every HTTP/1.1 response carries `Connection: close` (the
+//!    client opens a new connection for its next request, after which hyper closes this one)
+//!    and every HTTP/2 connection gets GOAWAY (hyper finishes its streams, then closes it).
+//!    New connections are still accepted for [`Limits::shutdown_delay`], while `/readyz`
+//!    fails and load balancers take this replica out.
+//! 2. The listener closes. Connections get [`Limits::drain`] to make their next request and be
+//!    closed after its answer; the drain ends early once no connection is left.
+//! 3. What is still open then has stayed idle for the whole drain: it is closed, while any
+//!    request in flight is answered (with `Connection: close`), all within
+//!    [`Limits::shutdown_timeout`] of the listener closing.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::Response;
+use http::{HeaderValue, Request, header};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
-/// Limits that protect the server from slow or idle clients.
+/// Limits that protect the server from slow or idle clients, and shape its shutdown.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// TLS handshake, and then the request headers, must each arrive within this.
     pub read_timeout: Duration,
-    /// Longest wait for in-flight requests after shutdown begins.
+    /// After the shutdown signal, how long new connections are still accepted (while every
+    /// connection is already told to go away).
+    pub shutdown_delay: Duration,
+    /// After the listener closes, how long connections get to make one more request before
+    /// those still idle are closed.
+    pub drain: Duration,
+    /// Longest wait, from the listener closing, for every connection to end (the drain
+    /// included).
     pub shutdown_timeout: Duration,
 }
 
@@ -31,7 +59,34 @@ pub enum ServeError {
     ShutdownTimedOut(Duration),
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains.
+/// Where shutdown is, as every connection task sees it. Ordered: each phase includes the
+/// ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    /// Connections are told to go away: HTTP/2 gets GOAWAY now, HTTP/1.1 with its next answer.
+    Draining,
+    /// Connections still open are shut down: idle ones close, busy ones after their answer.
+    Closing,
+}
+
+/// What every connection task needs. Each task keeps its own `phase` receiver for as long as
+/// it runs, so the sender's receiver count is the number of open connections, and
+/// `watch::Sender::closed` resolves once the last one has ended.
+#[derive(Clone)]
+struct Shared {
+    tls: TlsAcceptor,
+    http1: Arc<auto::Builder<TokioExecutor>>,
+    http2: Arc<auto::Builder<TokioExecutor>>,
+    app: Router,
+    read_timeout: Duration,
+    /// Set at the shutdown signal: HTTP/1.1 answers from then on carry `Connection: close`.
+    draining: Arc<AtomicBool>,
+    phase: watch::Receiver<Phase>,
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then shuts down as the module
+/// documentation describes.
 pub async fn serve(
     listener: TcpListener,
     tls: TlsAcceptor,
@@ -52,57 +107,166 @@ pub async fn serve(
         .keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
         .max_concurrent_streams(250);
-    let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
+    let (phase_tx, phase) = watch::channel(Phase::Serving);
+    let shared = Shared {
+        tls,
+        // The protocol is fixed by ALPN before hyper sees a byte: no sniffing of the preface,
+        // which a graceful shutdown would cut short.
+        http1: Arc::new(builder.clone().http1_only()),
+        http2: Arc::new(builder.http2_only()),
+        app,
+        read_timeout: limits.read_timeout,
+        draining: Arc::new(AtomicBool::new(false)),
+        phase,
+    };
 
+    accept_until(&listener, &shared, shutdown).await;
+    shared.draining.store(true, Ordering::Release);
+    phase_tx.send_replace(Phase::Draining);
+    tracing::info!(
+        connections = phase_tx.receiver_count() - 1,
+        delay = ?limits.shutdown_delay,
+        "shutting down: telling connections to go away; still accepting during the delay"
+    );
+    accept_until(
+        &listener,
+        &shared,
+        tokio::time::sleep(limits.shutdown_delay),
+    )
+    .await;
+    // Closing the listener resets the connections the kernel has queued but we have not
+    // accepted yet, whose clients are already sending their TLS hellos: take those first,
+    // asking the kernel itself (tokio's accept only knows what its reactor has been told). One
+    // that completes its TCP handshake between the last of these calls and the close is still
+    // reset, before it could send a request.
+    if let Ok(listener) = listener.into_std() {
+        while let Ok((stream, peer)) = listener.accept() {
+            // Accepted sockets do not inherit non-blocking mode, which tokio requires.
+            if stream.set_nonblocking(true).is_ok()
+                && let Ok(stream) = TcpStream::from_std(stream)
+            {
+                tokio::spawn(connection(stream, peer, shared.clone()));
+            }
+        }
+        // No new connections from here on.
+        drop(listener);
+    }
+    drop(shared);
+    let closed_at = Instant::now();
+    let deadline = closed_at + limits.shutdown_timeout;
+    tracing::info!(
+        connections = phase_tx.receiver_count(),
+        drain = ?limits.drain,
+        "stopped accepting connections; draining"
+    );
+    let drain_end = (closed_at + limits.drain).min(deadline);
+    if tokio::time::timeout_at(drain_end, phase_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            connections = phase_tx.receiver_count(),
+            "closing connections idle for the whole drain; finishing requests in flight"
+        );
+        phase_tx.send_replace(Phase::Closing);
+        tokio::time::timeout_at(deadline, phase_tx.closed())
+            .await
+            .map_err(|_| ServeError::ShutdownTimedOut(limits.shutdown_timeout))?;
+    }
+    Ok(())
+}
+
+/// Accepts connections until `until` completes.
+async fn accept_until(listener: &TcpListener, shared: &Shared, until: impl Future<Output = ()>) {
+    tokio::pin!(until);
     loop {
-        let (stream, peer) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok((stream, peer)) => {
+                    tokio::spawn(connection(stream, peer, shared.clone()));
+                }
                 Err(error) => {
                     // Usually EMFILE/ENFILE: back off briefly instead of spinning.
                     tracing::warn!(%error, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
             },
-            () = &mut shutdown => break,
-        };
-        // Reviews are small request/response pairs: do not let Nagle delay them.
-        let _ = stream.set_nodelay(true);
-        let tls = tls.clone();
-        let builder = Arc::clone(&builder);
-        let service = TowerToHyperService::new(app.clone());
-        // Taken before the handshake so a connection still handshaking at shutdown is drained
-        // too, not cut.
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(limits.read_timeout, tls.accept(stream)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%peer, %error, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-        });
+            () = &mut until => return,
+        }
     }
+}
 
-    // No new connections from here on; existing ones finish their current requests.
-    drop(listener);
-    tracing::info!(
-        connections = graceful.count(),
-        "stopped accepting connections; finishing in-flight requests"
-    );
-    tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
-        .await
-        .map_err(|_| ServeError::ShutdownTimedOut(limits.shutdown_timeout))
+/// One connection, from the TLS handshake to its end.
+async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
+    // Reviews are small request/response pairs: do not let Nagle delay them.
+    let _ = stream.set_nodelay(true);
+    let Shared {
+        tls,
+        http1,
+        http2,
+        app,
+        read_timeout,
+        draining,
+        mut phase,
+    } = shared;
+    // A connection still handshaking when shutdown begins is served too (it holds `phase`
+    // already, so shutdown waits for it), not cut.
+    let stream = match tokio::time::timeout(read_timeout, tls.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(%peer, %error, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let is_http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    // HTTP/2 goes away by GOAWAY as soon as shutdown begins; HTTP/1.1 by `Connection: close`
+    // on its answers, and is shut down (closed if idle) only when the drain is over.
+    let (builder, go_away_at, close_marker) = if is_http2 {
+        (http2, Phase::Draining, None)
+    } else {
+        (http1, Phase::Closing, Some(draining))
+    };
+    let marked =
+        ServiceExt::<Request<Incoming>>::map_response(app, move |mut response: Response| {
+            // Read as the answer leaves, so a request that was in flight at the signal is marked.
+            if close_marker
+                .as_ref()
+                .is_some_and(|draining| draining.load(Ordering::Acquire))
+            {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        });
+    let connection =
+        builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(marked));
+    tokio::pin!(connection);
+    let mut shut_down = false;
+    loop {
+        // A connection accepted after shutdown began acts on the phase it starts in.
+        if !shut_down && *phase.borrow_and_update() >= go_away_at {
+            connection.as_mut().graceful_shutdown();
+            shut_down = true;
+        }
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                return;
+            }
+            changed = phase.changed(), if !shut_down => {
+                if changed.is_err() {
+                    // The server is gone; finish what is in flight and stop.
+                    connection.as_mut().graceful_shutdown();
+                    shut_down = true;
+                }
+            }
+        }
+    }
 }

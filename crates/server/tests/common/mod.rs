@@ -85,6 +85,9 @@ pub struct Options {
     pub psp: podsec_server::psp::PspArgs,
     /// An API server client to use instead of `--kubeconfig` (kube-rs's mock transport).
     pub client: Option<kube::Client>,
+    /// `--shutdown-delay` and `--shutdown-drain`, when not the harness's.
+    pub shutdown_delay: Option<Duration>,
+    pub shutdown_drain: Option<Duration>,
 }
 
 pub struct TestServer {
@@ -114,6 +117,9 @@ pub fn args(dir: &Path, port: u16) -> ServeArgs {
         tls_reload_interval: Duration::from_secs(10),
         request_read_timeout: Duration::from_secs(10),
         shutdown_delay: Duration::ZERO,
+        // Shorter than the default: a test's own clients keep idle connections, and every
+        // stop would wait the whole drain for them.
+        shutdown_drain: Duration::from_secs(1),
         shutdown_timeout: Duration::from_secs(10),
         config: None,
         kubeconfig: None,
@@ -166,6 +172,12 @@ pub async fn start(options: Options) -> TestServer {
         if let Some(t) = options.reload_interval {
             args.tls_reload_interval = t;
         }
+        if let Some(t) = options.shutdown_delay {
+            args.shutdown_delay = t;
+        }
+        if let Some(t) = options.shutdown_drain {
+            args.shutdown_drain = t;
+        }
         args.psp = options.psp.clone();
         let bound = match &options.client {
             Some(client) => Webhook::bind_with_client(&args, client.clone()).await,
@@ -212,33 +224,9 @@ impl TestServer {
 
     /// A raw TLS connection (HTTP/1.1 by ALPN) for hand-written, possibly malicious requests.
     pub async fn raw_tls(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-        use rustls_pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(
-                rustls_pki_types::CertificateDer::from_pem_slice(self.pki.ca_pem.as_bytes())
-                    .expect("ca"),
-            )
-            .expect("root");
-        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+        tls_connect(self.port, &self.pki.ca_pem, b"http/1.1")
             .await
-            .expect("connect");
-        connector
-            .connect(
-                rustls_pki_types::ServerName::try_from("localhost").expect("name"),
-                tcp,
-            )
-            .await
-            .expect("handshake")
+            .expect("TLS connection")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -399,4 +387,153 @@ pub fn namespace_object(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace",
            "metadata": {"name": name, "uid": "bbbbbbbb-0000-4000-8000-000000000001", "labels": all},
            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+}
+
+/// A TLS connection to 127.0.0.1:`port` that trusts `ca_pem` and offers one ALPN protocol.
+pub async fn tls_connect(
+    port: u16,
+    ca_pem: &str,
+    alpn: &[u8],
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca"))
+        .expect("root");
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    tcp.set_nodelay(true)?;
+    connector
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").expect("name"),
+            tcp,
+        )
+        .await
+}
+
+/// The `serve` example binary (built on demand): the same `run` the `podsec` binary calls.
+pub fn serve_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let binary = profile_dir.join("examples/serve");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "podsec-server", "--example", "serve"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the serve example");
+    }
+    binary
+}
+
+/// The serve example running as its own process on a loopback port, its standard error piped
+/// (so not a terminal, as under a log collector).
+pub struct Process {
+    pub child: tokio::process::Child,
+    pub port: u16,
+    pub pki: Pki,
+    pub dir: tempfile::TempDir,
+    signalled: bool,
+}
+
+impl Process {
+    /// Starts it with a certificate, `--namespaces-file` holding `namespaces`, the files in
+    /// `files` (name, content) written beside them, and `args`; waits until /readyz answers.
+    pub async fn start(namespaces: &str, files: &[(&str, &str)], args: &[&str]) -> Process {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pki = pki("process");
+        std::fs::write(dir.path().join("tls.crt"), &pki.cert_pem).expect("cert");
+        std::fs::write(dir.path().join("tls.key"), &pki.key_pem).expect("key");
+        std::fs::write(dir.path().join("ns.yaml"), namespaces).expect("ns");
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).expect("file");
+        }
+        let port = free_port();
+        let child = tokio::process::Command::new(serve_binary())
+            .args([
+                "--tls-cert-file",
+                "tls.crt",
+                "--tls-private-key-file",
+                "tls.key",
+            ])
+            .args([
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                &port.to_string(),
+            ])
+            .args(["--namespaces-file", "ns.yaml"])
+            .args(args)
+            // What the test is about must not depend on the caller's environment.
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn");
+        let process = Process {
+            child,
+            port,
+            pki,
+            dir,
+            signalled: false,
+        };
+        let client = client(&[&process.pki.ca_pem]);
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(r) = client.get(process.url("/readyz")).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < until, "never ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn sigterm(&mut self) {
+        self.signalled = true;
+        let pid = self.child.id().expect("pid").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+    }
+
+    /// Sends SIGTERM (unless sent already), waits for the exit, and returns the exit code and
+    /// everything written to standard error.
+    pub async fn stop(mut self) -> (Option<i32>, String) {
+        use tokio::io::AsyncReadExt as _;
+        if !self.signalled {
+            self.sigterm();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .expect("wait");
+        let mut logs = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut logs).await;
+        }
+        (status.code(), logs)
+    }
 }

@@ -419,23 +419,28 @@ pub async fn tls_connect(
         .await
 }
 
-/// The `serve` example binary (built on demand): the same `run` the `podsec` binary calls.
+/// The `serve` example binary, built (once per test process) by cargo so that it is never
+/// older than the code under test: `cargo test --test NAME` builds no examples.
 pub fn serve_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let binary = profile_dir.join("examples/serve");
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "podsec-server", "--example", "serve"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building the serve example");
-    }
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test exe");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target dir");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "-p", "podsec-server", "--example", "serve"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo build");
+            assert!(status.success(), "building the serve example");
+            profile_dir.join("examples/serve")
+        })
+        .clone()
 }
 
 /// The serve example running as its own process on a loopback port, its standard error piped

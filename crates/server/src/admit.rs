@@ -145,9 +145,11 @@ impl Admitter {
             tracing::debug!(uid = %request.uid, namespace = %request.namespace, name = %request.name,
                 operation = %request.operation, patched = response.patch.is_some(), "mutation allowed");
         } else {
-            let message = response.status.as_ref().map_or("", |s| s.message.as_str());
+            // Not `message`: that is the event's own text, and JSON lines would hold the key
+            // twice (the JSON format flattens the fields next to it).
+            let status_message = response.status.as_ref().map_or("", |s| s.message.as_str());
             tracing::info!(uid = %request.uid, namespace = %request.namespace, name = %request.name,
-                operation = %request.operation, %message, "mutation denied");
+                operation = %request.operation, %status_message, "mutation denied");
         }
         encode_answer(&review.reply(response))
     }
@@ -193,9 +195,10 @@ impl Admitter {
             tracing::debug!(uid = %request.uid, kind = %request.kind.kind, namespace = %request.namespace,
                 name = %request.name, operation = %request.operation, warnings = response.warnings.len(), "allowed");
         } else {
-            let message = response.status.as_ref().map_or("", |s| s.message.as_str());
+            // Not `message`, which is the event's own text (see `mutate`).
+            let status_message = response.status.as_ref().map_or("", |s| s.message.as_str());
             tracing::info!(uid = %request.uid, kind = %request.kind.kind, namespace = %request.namespace,
-                name = %request.name, operation = %request.operation, %message, "denied");
+                name = %request.name, operation = %request.operation, %status_message, "denied");
         }
         if let Some(error) = response.audit_annotations.get("error") {
             tracing::warn!(uid = %request.uid, namespace = %request.namespace, %error, "could not evaluate normally");

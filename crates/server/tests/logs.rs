@@ -1,9 +1,10 @@
 //! The log lines of the real binary (the serve example, with standard error piped as under a
-//! log collector): text lines without colour codes.
+//! log collector): JSON lines whose keys each appear once, text lines without colour codes.
 
 mod common;
 
 use common::{Process, Review, pod};
+use serde::Deserialize as _;
 
 /// Two namespaces: `default` enforces baseline (a privileged pod is denied there).
 const NAMESPACES: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n  labels:\n    pod-security.kubernetes.io/enforce: baseline\n";
@@ -49,9 +50,64 @@ async fn denials_logged_as(format: &str) -> String {
     logs
 }
 
+/// The keys of a JSON object in the order written, duplicates kept (serde_json's `Value` would
+/// keep only the last of two equal keys).
+struct Keys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Keys, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(Keys(keys))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+#[tokio::test]
+async fn json_denial_lines_hold_each_key_once() {
+    let logs = denials_logged_as("json").await;
+    for event in ["denied", "mutation denied"] {
+        let line = logs
+            .lines()
+            .find(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .is_ok_and(|value| value["message"] == event)
+            })
+            .unwrap_or_else(|| panic!("no {event:?} line in {logs}"));
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let Keys(keys) = Keys::deserialize(&mut deserializer).expect("an object");
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "a key twice: {line}");
+        // The denial's text is there, under its own key.
+        let value: serde_json::Value = serde_json::from_str(line).expect("json");
+        let status_message = value["status_message"].as_str().unwrap_or_default();
+        let expected = if event == "denied" {
+            "pods \"web\" is forbidden: violates PodSecurity \"baseline:latest\": privileged"
+        } else {
+            "PodSecurityPolicy: "
+        };
+        assert!(status_message.contains(expected), "{line}");
+    }
+}
+
 #[tokio::test]
 async fn text_lines_are_not_coloured_when_standard_error_is_not_a_terminal() {
     let logs = denials_logged_as("text").await;
     assert!(logs.contains(" denied "), "{logs}");
+    assert!(logs.contains("status_message="), "{logs}");
     assert!(!logs.contains('\u{1b}'), "colour codes in {logs:?}");
 }

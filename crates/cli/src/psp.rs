@@ -10,12 +10,15 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use podsec_psp::field_error::go_quote;
 use podsec_psp::{FieldError, PodSecurityPolicy, render_policy_table, validate_policy};
 use serde_json::Value;
 
 use crate::args::PspCommand;
 use crate::input;
+use crate::output::UntilClosed;
 
 pub fn run(command: PspCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -33,13 +36,20 @@ const CRD_VERSION: &str = "policy.podsec.dev/v1beta1";
 /// version of the webhook's CRD.
 fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
     let mut errors = 0usize;
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    // A reader that goes away (`… | head`) does not end the run: the exit status still tells
+    // whether every document converted.
+    let mut stdout = io::BufWriter::new(UntilClosed::new(io::stdout().lock()));
     for document in input::read_documents(paths) {
         let document = match document {
             Ok(document) => document,
             Err(error) => {
                 errors += 1;
-                eprintln!("error: {}: {}", error.file(), error_without_file(&error));
+                let _ = writeln!(
+                    io::stderr(),
+                    "error: {}: {}",
+                    error.file(),
+                    error_without_file(&error)
+                );
                 continue;
             }
         };
@@ -48,7 +58,7 @@ fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
                 Ok(value) => convert_document(&document, value)?,
                 Err(error) => {
                     errors += 1;
-                    eprintln!("error: {error}");
+                    let _ = writeln!(io::stderr(), "error: {error}");
                     None
                 }
             }
@@ -56,14 +66,9 @@ fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
             None
         };
         let text = converted.as_deref().unwrap_or(&document.text);
-        let written = write_document(&mut stdout, text);
-        if let Err(e) = written {
-            return broken_pipe_or(e);
-        }
+        write_document(&mut stdout, text).context(WRITING)?;
     }
-    if let Err(e) = stdout.flush() {
-        return broken_pipe_or(e);
-    }
+    stdout.flush().context(WRITING)?;
     Ok(if errors > 0 {
         ExitCode::from(crate::EXIT_ERROR)
     } else {
@@ -161,14 +166,7 @@ fn write_document(out: &mut impl Write, text: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// `podsec psp … | head` must end quietly when the reader goes away.
-fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(error.into())
-    }
-}
+const WRITING: &str = "writing to standard output";
 
 /// `podsec psp list`: the table of `kubectl get psp`, problems on standard error.
 fn list(paths: &[String]) -> anyhow::Result<ExitCode> {
@@ -210,17 +208,16 @@ fn list(paths: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
     let listed: Vec<PodSecurityPolicy> = policies.policies().cloned().collect();
-    let mut stdout = io::stdout().lock();
-    let written = if listed.is_empty() {
+    // A reader that goes away (`… | head`) does not hide the errors from the exit status.
+    let mut stdout = UntilClosed::new(io::stdout().lock());
+    if listed.is_empty() {
         // kubectl's words when a list is empty, on standard error as kubectl writes them.
-        writeln!(io::stderr(), "No resources found")
+        writeln!(UntilClosed::new(io::stderr()), "No resources found").context(WRITING)?;
     } else {
         stdout
             .write_all(render_policy_table(&listed).as_bytes())
             .and_then(|()| stdout.flush())
-    };
-    if let Err(e) = written {
-        return broken_pipe_or(e);
+            .context(WRITING)?;
     }
     Ok(if errors > 0 {
         ExitCode::from(crate::EXIT_ERROR)

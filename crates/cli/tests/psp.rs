@@ -408,3 +408,42 @@ fn a_pod_security_standards_exemption_does_not_exempt_from_podsecuritypolicy() {
     assert_eq!(pod["reason"], "namespace");
     assert_eq!(psp_evaluation(&report)["allowed"], false);
 }
+
+/// `podsec psp … | head`: a reader that goes away does not hide errors from the exit status,
+/// and nothing is said about the pipe.
+#[test]
+fn a_closed_output_pipe_does_not_hide_errors() {
+    let policy = |name: &str| {
+        format!(
+            "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {{name: {name}}}\nspec:\n  seLinux: {{rule: RunAsAny}}\n  runAsUser: {{rule: RunAsAny}}\n  supplementalGroups: {{rule: RunAsAny}}\n  fsGroup: {{rule: RunAsAny}}\n---\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Enough output before the broken document that it outgrows every buffer.
+    let many: String = (0..2000).map(|i| policy(&format!("p{i}"))).collect();
+    let file = dir.path().join("policies.yaml");
+    std::fs::write(&file, format!("{many}kind: PodSecurityPolicy\nspec: [\n")).expect("write");
+    let file = file.to_str().expect("utf-8");
+    for command in ["convert", "list"] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_podsec"))
+            .args(["psp", command, file])
+            .current_dir(workspace())
+            .stdout(writer)
+            .output()
+            .expect("podsec runs");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("error: "), "{command}: {stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("pipe"),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -17,54 +17,52 @@ use crate::pod::{Container, PodMetadata, PodSpec};
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fields(u32);
 
+/// Declares the field constants, one bit each in order, and their names for `Debug`, from one
+/// list, so that the two cannot drift apart.
+macro_rules! fields {
+    ($($(#[$doc:meta])* $name:ident = $bit:literal,)*) => {
+        impl Fields {
+            $($(#[$doc])* pub const $name: Fields = Fields(1 << $bit);)*
+
+            const NAMES: &[(Fields, &'static str)] = &[$((Fields::$name, stringify!($name)),)*];
+        }
+    };
+}
+
+fields! {
+    /// `metadata.annotations` (any key).
+    ANNOTATIONS = 0,
+    /// `spec.hostNetwork`, `spec.hostPID` or `spec.hostIPC`.
+    HOST_NAMESPACES = 1,
+    /// `spec.volumes`.
+    VOLUMES = 2,
+    /// A container's `ports`.
+    PORTS = 3,
+    /// A container's probes or `lifecycle`.
+    PROBES_AND_LIFECYCLE = 4,
+    /// A container's `securityContext.privileged`.
+    PRIVILEGED = 5,
+    /// A container's `securityContext.capabilities`.
+    CAPABILITIES = 6,
+    /// A container's `securityContext.procMount`.
+    PROC_MOUNT = 7,
+    /// `seLinuxOptions` of the pod or a container.
+    SE_LINUX_OPTIONS = 8,
+    /// `seccompProfile` of the pod or a container.
+    SECCOMP_PROFILE = 9,
+    /// `appArmorProfile` of the pod or a container.
+    APP_ARMOR_PROFILE = 10,
+    /// `spec.securityContext.sysctls`.
+    SYSCTLS = 11,
+    /// `windowsOptions` of the pod or a container.
+    WINDOWS_OPTIONS = 12,
+    /// `runAsUser` of the pod or a container.
+    RUN_AS_USER = 13,
+}
+
 impl Fields {
     /// Nothing.
     pub const NONE: Fields = Fields(0);
-    /// `metadata.annotations` (any key).
-    pub const ANNOTATIONS: Fields = Fields(1 << 0);
-    /// `spec.hostNetwork`, `spec.hostPID` or `spec.hostIPC`.
-    pub const HOST_NAMESPACES: Fields = Fields(1 << 1);
-    /// `spec.volumes`.
-    pub const VOLUMES: Fields = Fields(1 << 2);
-    /// A container's `ports`.
-    pub const PORTS: Fields = Fields(1 << 3);
-    /// A container's probes or `lifecycle`.
-    pub const PROBES_AND_LIFECYCLE: Fields = Fields(1 << 4);
-    /// A container's `securityContext.privileged`.
-    pub const PRIVILEGED: Fields = Fields(1 << 5);
-    /// A container's `securityContext.capabilities`.
-    pub const CAPABILITIES: Fields = Fields(1 << 6);
-    /// A container's `securityContext.procMount`.
-    pub const PROC_MOUNT: Fields = Fields(1 << 7);
-    /// `seLinuxOptions` of the pod or a container.
-    pub const SE_LINUX_OPTIONS: Fields = Fields(1 << 8);
-    /// `seccompProfile` of the pod or a container.
-    pub const SECCOMP_PROFILE: Fields = Fields(1 << 9);
-    /// `appArmorProfile` of the pod or a container.
-    pub const APP_ARMOR_PROFILE: Fields = Fields(1 << 10);
-    /// `spec.securityContext.sysctls`.
-    pub const SYSCTLS: Fields = Fields(1 << 11);
-    /// `windowsOptions` of the pod or a container.
-    pub const WINDOWS_OPTIONS: Fields = Fields(1 << 12);
-    /// `runAsUser` of the pod or a container.
-    pub const RUN_AS_USER: Fields = Fields(1 << 13);
-
-    const NAMES: [(Fields, &'static str); 14] = [
-        (Fields::ANNOTATIONS, "ANNOTATIONS"),
-        (Fields::HOST_NAMESPACES, "HOST_NAMESPACES"),
-        (Fields::VOLUMES, "VOLUMES"),
-        (Fields::PORTS, "PORTS"),
-        (Fields::PROBES_AND_LIFECYCLE, "PROBES_AND_LIFECYCLE"),
-        (Fields::PRIVILEGED, "PRIVILEGED"),
-        (Fields::CAPABILITIES, "CAPABILITIES"),
-        (Fields::PROC_MOUNT, "PROC_MOUNT"),
-        (Fields::SE_LINUX_OPTIONS, "SE_LINUX_OPTIONS"),
-        (Fields::SECCOMP_PROFILE, "SECCOMP_PROFILE"),
-        (Fields::APP_ARMOR_PROFILE, "APP_ARMOR_PROFILE"),
-        (Fields::SYSCTLS, "SYSCTLS"),
-        (Fields::WINDOWS_OPTIONS, "WINDOWS_OPTIONS"),
-        (Fields::RUN_AS_USER, "RUN_AS_USER"),
-    ];
 
     /// Both sets (usable in a `static`, unlike `|`).
     pub const fn union(self, other: Fields) -> Fields {
@@ -76,65 +74,59 @@ impl Fields {
         self.0 & other.0 != 0
     }
 
+    /// `field` when `present`, else nothing.
+    const fn when(present: bool, field: Fields) -> Fields {
+        if present { field } else { Fields::NONE }
+    }
+
     /// The fields a pod sets, in one pass over its containers.
     pub fn set_in(metadata: &PodMetadata, spec: &PodSpec) -> Fields {
-        let mut set = 0;
-        let mut mark = |present: bool, field: Fields| {
-            if present {
-                set |= field.0;
-            }
-        };
-        mark(!metadata.annotations.is_empty(), Fields::ANNOTATIONS);
-        mark(
-            spec.host_network.is_some() || spec.host_pid.is_some() || spec.host_ipc.is_some(),
-            Fields::HOST_NAMESPACES,
-        );
-        mark(!spec.volumes.is_empty(), Fields::VOLUMES);
+        let mut set = Fields::when(!metadata.annotations.is_empty(), Fields::ANNOTATIONS)
+            | Fields::when(
+                spec.host_network.is_some() || spec.host_pid.is_some() || spec.host_ipc.is_some(),
+                Fields::HOST_NAMESPACES,
+            )
+            | Fields::when(!spec.volumes.is_empty(), Fields::VOLUMES);
         if let Some(psc) = &spec.security_context {
-            mark(psc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS);
-            mark(psc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE);
-            mark(psc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE);
-            mark(!psc.sysctls.is_empty(), Fields::SYSCTLS);
-            mark(psc.windows_options.is_some(), Fields::WINDOWS_OPTIONS);
-            mark(psc.run_as_user.is_some(), Fields::RUN_AS_USER);
+            set = set
+                | Fields::when(psc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS)
+                | Fields::when(psc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE)
+                | Fields::when(psc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE)
+                | Fields::when(!psc.sysctls.is_empty(), Fields::SYSCTLS)
+                | Fields::when(psc.windows_options.is_some(), Fields::WINDOWS_OPTIONS)
+                | Fields::when(psc.run_as_user.is_some(), Fields::RUN_AS_USER);
         }
         let containers = [
             &spec.init_containers,
             &spec.containers,
             &spec.ephemeral_containers,
         ];
-        for container in containers.into_iter().flatten() {
-            set |= Fields::set_in_container(container).0;
-        }
-        Fields(set)
+        containers
+            .into_iter()
+            .flatten()
+            .fold(set, |set, container| {
+                set | Fields::set_in_container(container)
+            })
     }
 
     fn set_in_container(c: &Container) -> Fields {
-        let mut set = 0;
-        let mut mark = |present: bool, field: Fields| {
-            if present {
-                set |= field.0;
-            }
+        let handlers = c.liveness_probe.is_some()
+            || c.readiness_probe.is_some()
+            || c.startup_probe.is_some()
+            || c.lifecycle.is_some();
+        let set = Fields::when(!c.ports.is_empty(), Fields::PORTS)
+            | Fields::when(handlers, Fields::PROBES_AND_LIFECYCLE);
+        let Some(sc) = &c.security_context else {
+            return set;
         };
-        mark(!c.ports.is_empty(), Fields::PORTS);
-        mark(
-            c.liveness_probe.is_some()
-                || c.readiness_probe.is_some()
-                || c.startup_probe.is_some()
-                || c.lifecycle.is_some(),
-            Fields::PROBES_AND_LIFECYCLE,
-        );
-        if let Some(sc) = &c.security_context {
-            mark(sc.privileged.is_some(), Fields::PRIVILEGED);
-            mark(sc.capabilities.is_some(), Fields::CAPABILITIES);
-            mark(sc.proc_mount.is_some(), Fields::PROC_MOUNT);
-            mark(sc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS);
-            mark(sc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE);
-            mark(sc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE);
-            mark(sc.windows_options.is_some(), Fields::WINDOWS_OPTIONS);
-            mark(sc.run_as_user.is_some(), Fields::RUN_AS_USER);
-        }
-        Fields(set)
+        set | Fields::when(sc.privileged.is_some(), Fields::PRIVILEGED)
+            | Fields::when(sc.capabilities.is_some(), Fields::CAPABILITIES)
+            | Fields::when(sc.proc_mount.is_some(), Fields::PROC_MOUNT)
+            | Fields::when(sc.se_linux_options.is_some(), Fields::SE_LINUX_OPTIONS)
+            | Fields::when(sc.seccomp_profile.is_some(), Fields::SECCOMP_PROFILE)
+            | Fields::when(sc.app_armor_profile.is_some(), Fields::APP_ARMOR_PROFILE)
+            | Fields::when(sc.windows_options.is_some(), Fields::WINDOWS_OPTIONS)
+            | Fields::when(sc.run_as_user.is_some(), Fields::RUN_AS_USER)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::field_error::{Aggregate, FieldErrorList};
 use crate::object::{Object, ObjectMeta, Pod, extract_pod};
 use crate::policy::{Mode, NamespacePolicy, Policy};
 use crate::review::{
-    AdmissionRequest, AdmissionResponse, GroupVersionKind, RawJson, Status, StatusCause,
+    AdmissionRequest, AdmissionResponse, GroupVersionKind, KindOf, RawJson, Status, StatusCause,
     StatusDetails,
 };
 
@@ -532,10 +532,11 @@ impl Flow<'_> {
         let decoded = request.object.as_ref().map(|raw| {
             let object = Object::from_request_json(raw.get(), &request.kind)?;
             let kind = object_kind(&request.kind, &object);
-            if kind == request.kind {
-                Ok((object, kind))
+            if kind.is(&request.kind) {
+                Ok((object, Cow::Borrowed(&request.kind)))
             } else {
-                Object::from_request_json(raw.get(), &kind).map(|object| (object, kind))
+                let kind = kind.to_owned();
+                Object::from_request_json(raw.get(), &kind).map(|object| (object, Cow::Owned(kind)))
             }
         });
         let object = match decoded.transpose() {
@@ -958,7 +959,7 @@ fn decode_namespace(request: &AdmissionRequest, which: Which) -> Result<ObjectMe
 
 /// What a request object decoded with [`Object::from_request_json`] is
 /// ([`GroupVersionKind::of_object`]).
-fn object_kind(request_kind: &GroupVersionKind, object: &Object) -> GroupVersionKind {
+fn object_kind<'a>(request_kind: &'a GroupVersionKind, object: &'a Object) -> KindOf<'a> {
     request_kind.of_object(Some(&object.api_version), Some(&object.kind))
 }
 

@@ -69,36 +69,52 @@ pub struct GroupVersionKind {
     pub kind: String,
 }
 
-impl GroupVersionKind {
+/// A group, version and kind borrowed from a request and its object (see
+/// [`GroupVersionKind::of_object`]): deciding what a pod request's object is costs no copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindOf<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+}
+
+impl KindOf<'_> {
     /// True for the `v1` version of a core kind (`Pod`, `Namespace`).
     pub fn is_core_v1(&self, kind: &str) -> bool {
         self.group.is_empty() && self.version == "v1" && self.kind == kind
     }
 
-    /// What a request's object is decoded as: upstream's decoder takes the apiVersion and kind
-    /// the object names itself, and the request's `kind` only for what the object leaves out
-    /// (an object without type fields is of the request's kind; one that says `kind: Service`
-    /// in a pod request is a Service).
-    pub fn of_object(&self, api_version: Option<&str>, kind: Option<&str>) -> GroupVersionKind {
-        let (group, version) = match api_version.filter(|v| !v.is_empty()) {
-            Some(api_version) => match api_version.rsplit_once('/') {
-                Some((group, version)) => (group, version),
-                None => ("", api_version),
-            },
-            None => (self.group.as_str(), self.version.as_str()),
-        };
-        GroupVersionKind {
-            group: group.to_owned(),
-            version: version.to_owned(),
-            kind: kind
-                .filter(|k| !k.is_empty())
-                .unwrap_or(&self.kind)
-                .to_owned(),
-        }
+    /// True when this is `kind`.
+    pub fn is(&self, kind: &GroupVersionKind) -> bool {
+        (self.group, self.version, self.kind) == (&kind.group, &kind.version, &kind.kind)
+    }
+
+    pub fn to_owned(&self) -> GroupVersionKind {
+        GroupVersionKind::new(self.group, self.version, self.kind)
     }
 }
 
 impl GroupVersionKind {
+    /// What a request's object is decoded as: upstream's decoder takes the apiVersion and kind
+    /// the object names itself, and the request's `kind` only for what the object leaves out
+    /// (an object without type fields is of the request's kind; one that says `kind: Service`
+    /// in a pod request is a Service).
+    pub fn of_object<'a>(
+        &'a self,
+        api_version: Option<&'a str>,
+        kind: Option<&'a str>,
+    ) -> KindOf<'a> {
+        let (group, version) = match api_version.filter(|v| !v.is_empty()) {
+            Some(api_version) => api_version.rsplit_once('/').unwrap_or(("", api_version)),
+            None => (self.group.as_str(), self.version.as_str()),
+        };
+        KindOf {
+            group,
+            version,
+            kind: kind.filter(|k| !k.is_empty()).unwrap_or(&self.kind),
+        }
+    }
+
     pub fn new(group: &str, version: &str, kind: &str) -> Self {
         GroupVersionKind {
             group: group.to_owned(),

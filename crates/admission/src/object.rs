@@ -318,13 +318,14 @@ impl Object {
         }
     }
 
-    /// Applies the API server's defaulting that the checks can see
-    /// ([`PodSpec::apply_api_defaults`]) to the pod or template, and to every list item.
-    /// For manifests as users write them; request objects are already defaulted.
+    /// Applies the API server's defaulting that the checks can see to the pod
+    /// ([`PodSpec::apply_api_defaults`]) or template ([`PodSpec::apply_template_defaults`]: a
+    /// template's ports are not defaulted), and to every list item. For manifests as users
+    /// write them; request objects are already defaulted.
     pub fn apply_api_defaults(&mut self) {
         match &mut self.body {
             Body::Pod(spec) => spec.apply_api_defaults(),
-            Body::Template(Some(template)) => template.spec.apply_api_defaults(),
+            Body::Template(Some(template)) => template.spec.apply_template_defaults(),
             Body::List(items) => items.iter_mut().for_each(Object::apply_api_defaults),
             Body::Template(None) | Body::Other => {}
         }
@@ -1142,7 +1143,13 @@ kind: CronJob
         object.apply_api_defaults();
         let pod = object.pod().expect("template");
         assert_eq!(pod.spec.host_network, Some(true));
-        assert_eq!(pod.spec.containers[0].ports[0].host_port, Some(80));
+        // Since Kubernetes 1.28 the API server defaults hostPort in Pods, not in templates.
+        assert_eq!(pod.spec.containers[0].ports[0].host_port, None);
+        assert!(pod.spec.lacks_host_port_defaults());
+        let mut created = pod.spec.clone();
+        created.apply_host_port_defaults();
+        assert_eq!(created.containers[0].ports[0].host_port, Some(80));
+        assert!(!created.lacks_host_port_defaults());
         assert_eq!(pod.metadata.annotations.len(), 1);
         assert_eq!(
             object.template_path(),

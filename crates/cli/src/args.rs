@@ -61,7 +61,8 @@ pub struct CheckArgs {
     pub policy_version: Option<Version>,
 
     /// A PodSecurityConfiguration or AdmissionConfiguration file (as the API server reads it):
-    /// its defaults apply to namespaces without labels and its exemptions apply.
+    /// its defaults apply to namespaces without labels (and to the modes a namespace does not
+    /// label), and its exemptions apply.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -112,17 +113,21 @@ What is checked:
 Which policy applies (first match):
   1. --level/--version;
   2. the pod-security.kubernetes.io/{enforce,audit,warn}[-version] labels of the object's
-     Namespace, when the input contains it;
+     Namespace, when the input contains it (over the defaults of --config, else privileged, as
+     the API server resolves them; other label keys do not count);
   3. the defaults of --config;
   4. the built-in default: enforce=restricted:latest (and warn, which follows enforce).
 
 Before judging, podsec applies the API server's defaulting where it changes what the checks
-see: a volume without a source becomes `emptyDir: {}`, and with `hostNetwork: true` every
-container port's hostPort defaults to its containerPort.
+see: a volume without a source becomes `emptyDir: {}`, and in Pods (not in pod templates,
+since Kubernetes 1.28) with `hostNetwork: true` every container port's hostPort defaults to
+its containerPort.
 
 Pods are judged by enforce, audit and warn as upstream does. For pod templates, upstream only
 warns and audits (the pods are rejected later, when the controller creates them); podsec also
-reports the enforce verdict on the template, so the rejection shows up now.
+reports the enforce verdict of those pods (defaulted as Pods), so the rejection shows up now.
+A --as user exempt by --config exempts a Pod, and a controller's warn and audit; not the pods
+the controller creates, which its service account requests.
 
 PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
   PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1) and RBAC objects (ClusterRole,

@@ -148,7 +148,8 @@ pub struct ObjectReport {
     pub decision: Decision,
     /// For `exempt`: `namespace`, `user` or `runtimeClass` (a Pod Security Standards
     /// exemption; a PodSecurityPolicy denial still makes the decision `denied`). For
-    /// `skipped`: why.
+    /// `skipped`: why. `user` on a judged workload: the requesting user is exempt, so the
+    /// controller gets no warn or audit, but the pods it creates are judged (enforce only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Where the judged pod template sits in the object (absent for Pods).

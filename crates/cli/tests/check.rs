@@ -990,3 +990,131 @@ fn a_broken_json_document_does_not_hide_the_ones_after_it() {
         }
     }
 }
+
+/// A user exemption covers what that user requests: a Pod, and a controller's own warn and
+/// audit. The controller's pods are created by its service account, which is not exempt, so
+/// their enforce verdict stands.
+#[test]
+fn a_user_exemption_does_not_exempt_the_pods_a_controller_creates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults: {enforce: baseline, warn: baseline, audit: baseline}\nexemptions: {usernames: [alice]}\n",
+    )
+    .expect("write");
+    let privileged =
+        "spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}";
+    let manifests = dir.path().join("workloads.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: ns}}\nspec:\n  template:\n    {privileged}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: ns}}\n{privileged}\n"
+        ),
+    )
+    .expect("write");
+    let args = |output: &'static str| {
+        [
+            "check",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--as",
+            "alice",
+            manifests.to_str().expect("utf-8"),
+            "-o",
+            output,
+        ]
+        .map(str::to_owned)
+    };
+    let json_args = args("json");
+    let out = podsec(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json(&out);
+    let deployment = &report["objects"][0];
+    assert_eq!(deployment["decision"], "denied");
+    assert_eq!(deployment["reason"], "user");
+    let modes: Vec<&Value> = deployment["evaluations"]
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .map(|e| &e["mode"])
+        .collect();
+    assert_eq!(modes, ["enforce"]);
+    let pod = &report["objects"][1];
+    assert_eq!(pod["decision"], "exempt");
+    assert_eq!(pod["reason"], "user");
+
+    let text_args = args("text");
+    let out = podsec(&text_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("warn and audit exempt by user (--config exemptions); the pods are created by the controller, which is not exempt"),
+        "{shown}"
+    );
+}
+
+/// Only the six policy labels make a namespace labelled: a typo leaves it to the default for
+/// unlabelled namespaces instead of turning every mode privileged.
+#[test]
+fn a_mistyped_policy_label_does_not_make_a_namespace_privileged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifests = dir.path().join("typo.yaml");
+    std::fs::write(
+        &manifests,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: {pod-security.kubernetes.io/enfroce: restricted}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nspec: {hostPID: true, containers: [{name: c, image: x}]}\n",
+    )
+    .expect("write");
+    let out = podsec(&["check", manifests.to_str().expect("utf-8"), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["decision"], "denied");
+    assert_eq!(report["objects"][0]["policy"]["source"], "builtIn");
+    assert_eq!(
+        report["objects"][0]["policy"]["enforce"],
+        "restricted:latest"
+    );
+}
+
+/// Since Kubernetes 1.28 the API server defaults `hostPort` under `hostNetwork: true` in Pods
+/// only: a template's warn and audit see the ports it declares, while the enforce verdict of
+/// the pods the controller creates sees the defaulted ones.
+#[test]
+fn templates_keep_their_ports_and_their_pods_are_defaulted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifests = dir.path().join("job.yaml");
+    std::fs::write(
+        &manifests,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers:\n      - name: c\n        image: x\n        ports: [{containerPort: 80}, {containerPort: 443, hostPort: 8443}]\n",
+    )
+    .expect("write");
+    let out = podsec(&[
+        "check",
+        "--level",
+        "baseline",
+        manifests.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    let report = json(&out);
+    let evaluations = report["objects"][0]["evaluations"]
+        .as_array()
+        .expect("evaluations");
+    let host_ports = |mode: &str| -> String {
+        let evaluation = evaluations
+            .iter()
+            .find(|e| e["mode"] == mode)
+            .unwrap_or_else(|| panic!("no {mode} evaluation: {evaluations:?}"));
+        evaluation["violations"]
+            .as_array()
+            .expect("violations")
+            .iter()
+            .find(|v| v["check"] == "hostPorts")
+            .map(|v| v["detail"].as_str().expect("detail").to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(host_ports("warn"), r#"container "c" uses hostPort 8443"#);
+    assert_eq!(
+        host_ports("enforce"),
+        r#"container "c" uses hostPorts 80, 8443"#
+    );
+}

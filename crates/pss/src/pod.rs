@@ -81,15 +81,29 @@ impl PodSpec {
         self.host_users == Some(false)
     }
 
-    /// Applies the defaulting the API server performs before admission wherever it changes what
-    /// the checks see: a volume without a source becomes `emptyDir: {}`, and with
+    /// Applies the defaulting the API server performs on a Pod before admission wherever it
+    /// changes what the checks see: [`PodSpec::apply_template_defaults`], and with
     /// `hostNetwork: true` every container port's `hostPort` defaults to its `containerPort`.
     pub fn apply_api_defaults(&mut self) {
+        self.apply_template_defaults();
+        self.apply_host_port_defaults();
+    }
+
+    /// The defaulting the API server also performs on the pod templates of workloads: a volume
+    /// without a source becomes `emptyDir: {}`. Since Kubernetes 1.28 `hostPort` is defaulted
+    /// in Pods only (the `DefaultHostNetworkHostPortsInPodTemplates` feature gate, off by
+    /// default, restores the old behaviour), so a template keeps the ports it declares.
+    pub fn apply_template_defaults(&mut self) {
         for volume in &mut self.volumes {
             if !volume.has_any_source() {
                 volume.empty_dir = Some(IgnoredAny);
             }
         }
+    }
+
+    /// With `hostNetwork: true`, every container port without a `hostPort` (or with `0`) gets
+    /// its `containerPort`, as the API server defaults a Pod.
+    pub fn apply_host_port_defaults(&mut self) {
         if self.host_network == Some(true) {
             // Ephemeral containers may not declare ports, so only these two lists matter.
             let containers = self.init_containers.iter_mut().chain(&mut self.containers);
@@ -99,6 +113,17 @@ impl PodSpec {
                 }
             }
         }
+    }
+
+    /// True when [`PodSpec::apply_host_port_defaults`] would change something.
+    pub fn lacks_host_port_defaults(&self) -> bool {
+        self.host_network == Some(true)
+            && self
+                .init_containers
+                .iter()
+                .chain(&self.containers)
+                .flat_map(|c| &c.ports)
+                .any(|port| port.host_port.is_none_or(|p| p == 0))
     }
 }
 

@@ -179,10 +179,14 @@ impl Judge<'_> {
         if self.exemptions.namespace(namespace) {
             return exempt(report, "namespace");
         }
-        if self.user.is_some_and(|user| self.exemptions.username(user)) {
+        let is_pod = workload == podsec_admission::WorkloadKind::Pod;
+        // A user exemption covers the requests that user makes: a Pod, or a controller's own
+        // warn and audit. The controller's pods are created by the controller's service
+        // account, which the exemption does not name, so their enforce verdict still stands.
+        let user_exempt = self.user.is_some_and(|user| self.exemptions.username(user));
+        if user_exempt && is_pod {
             return exempt(report, "user");
         }
-        let is_pod = workload == podsec_admission::WorkloadKind::Pod;
         // Upstream's short cut: a valid, fully privileged policy evaluates nothing, not even
         // the runtimeClass exemption.
         if !(errors.is_empty() && policy.fully_privileged())
@@ -195,16 +199,28 @@ impl Judge<'_> {
             return exempt(report, "runtimeClass");
         }
 
-        let mut modes = evaluate_pod(&self.evaluator, &policy, pod.metadata, pod.spec, is_pod);
+        let mut modes = if user_exempt {
+            Vec::new()
+        } else {
+            evaluate_pod(&self.evaluator, &policy, pod.metadata, pod.spec, is_pod)
+        };
         if !is_pod {
             // Upstream never denies a controller; podsec judges its pods as they would be
-            // judged when the controller creates them. Warn usually follows enforce, so its
-            // result is reused rather than computed twice.
-            let evaluation = match modes.iter().find(|m| m.policy == policy.enforce) {
-                Some(same) => same.evaluation.clone(),
-                None => self
-                    .evaluator
-                    .evaluate(policy.enforce, pod.metadata, pod.spec),
+            // judged when the controller creates them: with the API server's defaulting of
+            // Pods, which templates do not get (hostPort). Warn usually follows enforce, so its
+            // result is reused rather than computed twice when the two pods are the same.
+            let created = pod.spec.lacks_host_port_defaults().then(|| {
+                let mut created = pod.spec.clone();
+                created.apply_host_port_defaults();
+                created
+            });
+            let evaluation = match (&created, modes.iter().find(|m| m.policy == policy.enforce)) {
+                (None, Some(same)) => same.evaluation.clone(),
+                (created, _) => self.evaluator.evaluate(
+                    policy.enforce,
+                    pod.metadata,
+                    created.as_ref().unwrap_or(pod.spec),
+                ),
             };
             modes.insert(
                 0,
@@ -228,6 +244,10 @@ impl Judge<'_> {
             .iter()
             .map(|m| EvaluationReport::Pss(evaluation_report(m)))
             .collect();
+        if user_exempt {
+            // Only the enforce verdict of the controller's pods was judged.
+            report.reason = Some("user".to_owned());
+        }
         report
     }
 
@@ -260,10 +280,14 @@ impl Judge<'_> {
             return (policy, PolicySource::Flag, Vec::new());
         }
         let labels = self.state.namespace_labels(namespace);
+        // Only the six policy labels make a namespace labelled: any other key (a typo such as
+        // `enfroce`, or another `pod-security.kubernetes.io/…` label) resolves to nothing
+        // upstream, so the namespace stays under the defaults of unlabelled namespaces.
         let labelled = labels.is_some_and(|labels| {
-            labels
-                .keys()
-                .any(|k| k.starts_with("pod-security.kubernetes.io/"))
+            [Mode::Enforce, Mode::Audit, Mode::Warn].iter().any(|mode| {
+                let (level, version) = mode.labels();
+                labels.contains_key(level) || labels.contains_key(version)
+            })
         });
         match labels {
             Some(labels) if labelled => {

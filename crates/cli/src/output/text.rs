@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use super::Sink;
-use super::fixes::fix_for;
+use super::fixes::{Place, fix_for};
 use crate::check::defaulted_fields;
 use crate::report::{
     Decision, ErrorReport, EvaluationReport, ObjectReport, PspEvaluation, PssEvaluation, Summary,
@@ -133,14 +133,22 @@ impl<W: Write, E: Write> TextSink<W, E> {
             self.painted(BOLD, format_args!("{}", Shown(&v.reason)))?;
             writeln!(self.out, ": {}", Shown(&v.detail))?;
             if fixed.insert(v.check)
-                && let Some(fix) = fix_for(v.check)
+                && let Some(fix) = fix_for(v.check, &v.detail)
             {
                 self.out.write_all(b"        ")?;
-                match report.template_path {
-                    Some(p) => {
-                        self.painted(DIM, format_args!("fix [{}]: {fix} (in {p}.spec)", v.check))?
+                let text = fix.text;
+                match (report.template_path, fix.place) {
+                    (Some(p), Place::Spec) => {
+                        self.painted(DIM, format_args!("fix [{}]: {text} (in {p}.spec)", v.check))?
                     }
-                    None => self.painted(DIM, format_args!("fix [{}]: {fix}", v.check))?,
+                    (Some(p), Place::Annotations) => self.painted(
+                        DIM,
+                        format_args!("fix [{}]: {text} (in {p}.metadata.annotations)", v.check),
+                    )?,
+                    (Some(p), Place::Pod) => {
+                        self.painted(DIM, format_args!("fix [{}]: {text} (in {p})", v.check))?
+                    }
+                    (None, _) => self.painted(DIM, format_args!("fix [{}]: {text}", v.check))?,
                 }
                 self.out.write_all(b"\n")?;
             }
@@ -253,15 +261,27 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
                     Shown(why)
                 )?;
             }
-            // Denied with a reason: exempt from the Pod Security Standards, denied by
+            // Judged with a reason: a controller whose warn and audit are exempt while its pods
+            // are not; or exempt from the Pod Security Standards and judged by
             // PodSecurityPolicy.
             Decision::Allowed | Decision::Denied => {
-                if let Some(why) = &report.reason {
-                    writeln!(
+                let judged_pods = report
+                    .evaluations
+                    .iter()
+                    .any(|e| matches!(e, EvaluationReport::Pss(_)));
+                match &report.reason {
+                    Some(why) if judged_pods => writeln!(
+                        self.out,
+                        "    warn and audit exempt by {} (--config exemptions); the pods are \
+                         created by the controller, which is not exempt",
+                        Shown(why)
+                    )?,
+                    Some(why) => writeln!(
                         self.out,
                         "    exempt by {} (--config exemptions) from the Pod Security Standards",
                         Shown(why)
-                    )?;
+                    )?,
+                    None => {}
                 }
             }
         }

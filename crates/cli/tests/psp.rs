@@ -317,7 +317,11 @@ fn policies_and_rbac_are_state_and_templates_are_admitted_as_their_pods() {
         .find(|e| e["mode"] == "psp")
         .expect("a PodSecurityPolicy is in the input, so psp is on");
     assert_eq!(evaluation["policy"], "super-restricted-psp");
-    assert_eq!(evaluation["user"], Value::Null);
+    // The ReplicaSet controller creates the pods, as step 1 of the scenario says.
+    assert_eq!(
+        evaluation["user"],
+        "system:serviceaccount:kube-system:replicaset-controller"
+    );
     // The patch applies to the Deployment as written.
     let mut object: Value =
         serde_saphyr::from_str(&read(&format!("{scenario}/nginx-deployment.yaml"))).expect("yaml");
@@ -446,4 +450,73 @@ fn a_closed_output_pipe_does_not_hide_errors() {
             "{command}: {stderr}"
         );
     }
+}
+
+/// The pods of a template are requested by the controller, so a grant to the `--as` user does
+/// not admit them, while it does admit the same pod created by that user; and a grant to a
+/// group the controller is in (`system:serviceaccounts:kube-system`, the classic way to let
+/// system pods run privileged) admits every pod any controller creates.
+#[test]
+fn template_pods_are_requested_by_their_controller_not_by_the_as_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = |subject: &str| {
+        format!(
+            "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {{name: privileged}}\n\
+             spec:\n  privileged: true\n  seLinux: {{rule: RunAsAny}}\n  runAsUser: {{rule: RunAsAny}}\n  \
+             supplementalGroups: {{rule: RunAsAny}}\n  fsGroup: {{rule: RunAsAny}}\n  volumes: ['*']\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: use-privileged}}\n\
+             rules: [{{apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use], resourceNames: [privileged]}}]\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: use-privileged}}\n\
+             roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: use-privileged}}\n\
+             subjects: [{subject}]\n"
+        )
+    };
+    let spec = "spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}";
+    let workloads = dir.path().join("workloads.yaml");
+    std::fs::write(
+        &workloads,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: app}}\n{spec}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: app}}\n\
+             spec:\n  template:\n    {spec}\n"
+        ),
+    )
+    .expect("write");
+    let admitted = |subject: &str| -> Vec<Value> {
+        let file = dir.path().join("state.yaml");
+        std::fs::write(&file, state(subject)).expect("write");
+        let report = run_json(&[
+            "check".to_owned(),
+            "--level".to_owned(),
+            "privileged".to_owned(),
+            "--as".to_owned(),
+            "jane".to_owned(),
+            file.to_str().expect("utf-8").to_owned(),
+            workloads.to_str().expect("utf-8").to_owned(),
+        ]);
+        report["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .map(|object| {
+                object["evaluations"]
+                    .as_array()
+                    .expect("evaluations")
+                    .iter()
+                    .find(|e| e["mode"] == "psp")
+                    .expect("psp")["allowed"]
+                    .clone()
+            })
+            .collect()
+    };
+    assert_eq!(
+        admitted("{kind: User, apiGroup: rbac.authorization.k8s.io, name: jane}"),
+        [true, false]
+    );
+    assert_eq!(
+        admitted(
+            "{kind: Group, apiGroup: rbac.authorization.k8s.io, name: 'system:serviceaccounts:kube-system'}"
+        ),
+        [false, true]
+    );
 }

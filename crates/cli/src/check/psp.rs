@@ -54,6 +54,15 @@ impl PspAdmission<'_> {
         let service_account_name = decode_pod(pod)
             .map(|view| view.spec.effective_service_account().to_owned())
             .unwrap_or_else(|_| "default".to_owned());
+        // The pods of a template are created by its controller, not by the --as user.
+        let controller;
+        let user = match &template_pointer {
+            None => &self.user,
+            Some(_) => {
+                controller = controller_user(workload);
+                &controller
+            }
+        };
         let mut evaluation = PspEvaluation {
             mode: "psp",
             allowed: false,
@@ -62,14 +71,14 @@ impl PspAdmission<'_> {
             violations: Vec::new(),
             message: None,
             service_account: UserInfo::service_account(namespace, &service_account_name).name,
-            user: Some(self.user.name.clone()).filter(|name| !name.is_empty()),
+            user: Some(user.name.clone()).filter(|name| !name.is_empty()),
             unusable_policies: Vec::new(),
         };
         let request = AdmissionRequest {
             pod,
             old_pod: None,
             namespace,
-            user: &self.user,
+            user,
             operation: Operation::Create,
         };
         match admit(&request, &self.policies, self.authorizer, self.style) {
@@ -145,6 +154,24 @@ fn rebase_patch(mut patch: Value, prefix: &str) -> Value {
         }
     }
     patch
+}
+
+/// Who creates the pods of a workload's template: the controller's service account in
+/// `kube-system`, as kube-controller-manager runs its controllers (with
+/// `--use-service-account-credentials`, as kubeadm sets it). A Deployment's pods are created by
+/// its ReplicaSet, a CronJob's by its Job. Nothing creates pods from a PodTemplate: nobody.
+pub fn controller_user(workload: WorkloadKind) -> UserInfo {
+    let controller = match workload {
+        WorkloadKind::Deployment | WorkloadKind::ReplicaSet => "replicaset-controller",
+        WorkloadKind::ReplicationController => "replication-controller",
+        WorkloadKind::DaemonSet => "daemon-set-controller",
+        WorkloadKind::StatefulSet => "statefulset-controller",
+        WorkloadKind::Job | WorkloadKind::CronJob => "job-controller",
+        WorkloadKind::Pod | WorkloadKind::PodTemplate => return UserInfo::default(),
+    };
+    let mut user = UserInfo::service_account("kube-system", controller);
+    user.groups.push(AUTHENTICATED.to_owned());
+    user
 }
 
 /// The user `--as`/`--as-group` name, completed as the API server completes an impersonated
@@ -232,6 +259,31 @@ fn child(path: &str, token: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn template_pods_are_created_by_their_controller() {
+        let replicaset = controller_user(WorkloadKind::Deployment);
+        assert_eq!(
+            replicaset.name,
+            "system:serviceaccount:kube-system:replicaset-controller"
+        );
+        assert_eq!(
+            replicaset.groups,
+            [
+                "system:serviceaccounts",
+                "system:serviceaccounts:kube-system",
+                "system:authenticated"
+            ]
+        );
+        assert_eq!(
+            controller_user(WorkloadKind::CronJob).name,
+            "system:serviceaccount:kube-system:job-controller"
+        );
+        assert_eq!(
+            controller_user(WorkloadKind::PodTemplate),
+            UserInfo::default()
+        );
+    }
 
     #[test]
     fn impersonated_users_are_completed_like_the_api_server_does() {

@@ -64,10 +64,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg, help_heading = "Serving")]
     pub tls_reload_interval: Duration,
 
-    /// Longest time a client may take to send its request headers, and then again its body;
-    /// slower clients are disconnected so they cannot tie up the server.
+    /// Longest time a client may take to send a request's headers, counted from the request's
+    /// first byte (on a new connection, from the TLS handshake, which is bounded by it too),
+    /// and then again its body; slower clients are disconnected so they cannot tie up the
+    /// server. An idle keep-alive connection waits under --idle-timeout instead.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg, help_heading = "Serving")]
     pub request_read_timeout: Duration,
+
+    /// How long an HTTP/1.1 keep-alive connection may stay idle between requests before it is
+    /// closed (Go's http.Server IdleTimeout, as upstream's webhook sets it). HTTP/2
+    /// connections stay open while they answer the server's pings.
+    #[arg(long, value_name = "DURATION", default_value = "90s", value_parser = duration_arg, help_heading = "Serving")]
+    pub idle_timeout: Duration,
 
     /// After SIGTERM/SIGINT, keep accepting connections (while /readyz reports failure) for
     /// this long so load balancers stop sending new ones, then close the listener. From the

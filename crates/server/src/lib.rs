@@ -25,6 +25,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod psp;
+mod read_timer;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -227,6 +228,7 @@ impl Webhook {
         };
         let limits = server::Limits {
             read_timeout: self.args.request_read_timeout,
+            idle_timeout: self.args.idle_timeout,
             shutdown_delay: self.args.shutdown_delay,
             drain: self.args.shutdown_drain,
             shutdown_timeout: self.args.shutdown_timeout,

@@ -2,6 +2,10 @@
 //! limit, serves each connection with hyper (HTTP/2 when ALPN chose it, HTTP/1.1 otherwise),
 //! and shuts down without dropping a request.
 //!
+//! An HTTP/1.1 connection may stay idle between requests for [`Limits::idle_timeout`]; once a
+//! request has begun, its headers must arrive within [`Limits::read_timeout`]
+//! (`read_timer.rs`).
+//!
 //! Closing a keep-alive HTTP/1.1 connection that looks idle races with a client that is just
 //! then sending its next request on it: the request is lost ("connection closed before message
 //! completed"), and clients do not retry a POST. So shutdown first tells every connection that
@@ -36,11 +40,16 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::read_timer::{Exchanges, TimedIo};
+
 /// Limits that protect the server from slow or idle clients, and shape its shutdown.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// TLS handshake, and then the request headers, must each arrive within this.
+    /// The TLS handshake must complete within this, and then each HTTP/1.1 request's headers
+    /// must arrive within this from its first byte (the first request's from the handshake).
     pub read_timeout: Duration,
+    /// How long an HTTP/1.1 keep-alive connection may stay idle between requests.
+    pub idle_timeout: Duration,
     /// After the shutdown signal, how long new connections are still accepted (while every
     /// connection is already told to go away).
     pub shutdown_delay: Duration,
@@ -80,6 +89,7 @@ struct Shared {
     http2: Arc<auto::Builder<TokioExecutor>>,
     app: Router,
     read_timeout: Duration,
+    idle_timeout: Duration,
     /// Set at the shutdown signal: HTTP/1.1 answers from then on carry `Connection: close`.
     draining: Arc<AtomicBool>,
     phase: watch::Receiver<Phase>,
@@ -95,10 +105,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.read_timeout);
+    // hyper's header read timeout starts when it waits for the next request, so it would also
+    // close idle keep-alive connections after the read timeout; `read_timer` keeps both times
+    // instead. (hyper's default is 30s, so it is switched off explicitly.)
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -116,6 +126,7 @@ pub async fn serve(
         http2: Arc::new(builder.http2_only()),
         app,
         read_timeout: limits.read_timeout,
+        idle_timeout: limits.idle_timeout,
         draining: Arc::new(AtomicBool::new(false)),
         phase,
     };
@@ -206,6 +217,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
         http2,
         app,
         read_timeout,
+        idle_timeout,
         draining,
         mut phase,
     } = shared;
@@ -225,26 +237,39 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
     let is_http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     // HTTP/2 goes away by GOAWAY as soon as shutdown begins; HTTP/1.1 by `Connection: close`
     // on its answers, and is shut down (closed if idle) only when the drain is over.
-    let (builder, go_away_at, close_marker) = if is_http2 {
-        (http2, Phase::Draining, None)
+    let (builder, go_away_at, close_marker, io) = if is_http2 {
+        (http2, Phase::Draining, None, TimedIo::untimed(stream))
     } else {
-        (http1, Phase::Closing, Some(draining))
+        let exchanges = Arc::new(Exchanges::default());
+        let io = TimedIo::http1(stream, Arc::clone(&exchanges), read_timeout, idle_timeout);
+        (http1, Phase::Closing, Some((draining, exchanges)), io)
     };
+    let started = close_marker
+        .as_ref()
+        .map(|(_, exchanges)| Arc::clone(exchanges));
+    let counted = ServiceExt::<Request<Incoming>>::map_request(app, move |request| {
+        // hyper has the request's headers: its read timeout is over.
+        if let Some(exchanges) = &started {
+            exchanges.request_started();
+        }
+        request
+    });
     let marked =
-        ServiceExt::<Request<Incoming>>::map_response(app, move |mut response: Response| {
-            // Read as the answer leaves, so a request that was in flight at the signal is marked.
-            if close_marker
-                .as_ref()
-                .is_some_and(|draining| draining.load(Ordering::Acquire))
-            {
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        ServiceExt::<Request<Incoming>>::map_response(counted, move |mut response: Response| {
+            if let Some((draining, exchanges)) = &close_marker {
+                // The connection's idle time starts once this is written.
+                exchanges.answered();
+                // Read as the answer leaves, so a request that was in flight at the signal is
+                // marked.
+                if draining.load(Ordering::Acquire) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
             }
             response
         });
-    let connection =
-        builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(marked));
+    let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(marked));
     tokio::pin!(connection);
     let mut shut_down = false;
     loop {

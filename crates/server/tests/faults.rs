@@ -254,6 +254,95 @@ async fn slow_clients_are_cut_off_without_blocking_others() {
     server.stop().await.expect("clean stop");
 }
 
+/// The read timeout bounds reading a request, not the wait for one: a keep-alive connection
+/// idle for longer than it is still there for the next request (hyper's header read timeout,
+/// which starts when hyper waits for the next request, closed it).
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_the_read_timeout() {
+    let read_timeout = Duration::from_millis(500);
+    let server = start(Options {
+        read_timeout: Some(read_timeout),
+        ..options()
+    })
+    .await;
+    let body = review_body();
+    let mut stream = server.raw_tls().await;
+    for round in 0..3 {
+        let answer = exchange(&mut stream, &body)
+            .await
+            .unwrap_or_else(|| panic!("request {round} on the kept-alive connection answered"));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(!answer.closes(), "{}", answer.headers);
+        tokio::time::sleep(read_timeout * 3).await;
+    }
+    server.stop().await.expect("clean stop");
+}
+
+/// An idle keep-alive connection is closed after `--idle-timeout`, cleanly (TLS close_notify
+/// and end of stream, not a reset), as Go's server closes one after its IdleTimeout.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let idle = Duration::from_secs(1);
+    let server = start(Options {
+        idle_timeout: Some(idle),
+        ..options()
+    })
+    .await;
+    let mut stream = server.raw_tls().await;
+    let answer = exchange(&mut stream, &review_body())
+        .await
+        .expect("answered");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answered = Instant::now();
+    let mut rest = Vec::new();
+    tokio::time::timeout(idle * 4, stream.read_to_end(&mut rest))
+        .await
+        .expect("closed after the idle timeout")
+        .expect("closed cleanly");
+    let closed_after = answered.elapsed();
+    assert!(
+        closed_after >= idle - Duration::from_millis(100),
+        "closed after {closed_after:?}"
+    );
+    assert!(rest.is_empty());
+    server.stop().await.expect("clean stop");
+}
+
+/// After an idle spell, a request's headers again get the read timeout, counted from their
+/// first byte: one that stalls halfway is cut off at the read timeout, not the idle timeout.
+#[tokio::test]
+async fn a_request_after_an_idle_spell_must_send_its_headers_within_the_read_timeout() {
+    let read_timeout = Duration::from_millis(500);
+    let server = start(Options {
+        read_timeout: Some(read_timeout),
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..options()
+    })
+    .await;
+    let mut stream = server.raw_tls().await;
+    let answer = exchange(&mut stream, &review_body())
+        .await
+        .expect("answered");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    tokio::time::sleep(read_timeout * 2).await;
+    stream
+        .write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl")
+        .await
+        .expect("write");
+    stream.flush().await.expect("flush");
+    let begun = Instant::now();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("cut off");
+    let cut_after = begun.elapsed();
+    assert!(
+        cut_after >= read_timeout - Duration::from_millis(100) && cut_after < read_timeout * 4,
+        "cut off after {cut_after:?}"
+    );
+    server.stop().await.expect("clean stop");
+}
+
 /// Runs `tasks` clients in a loop until `stop` (or `max` requests in total), counting answers.
 struct Load {
     ok: Arc<AtomicUsize>,

@@ -76,6 +76,8 @@ pub struct Options {
     /// `--kubeconfig` content.
     pub kubeconfig: Option<String>,
     pub read_timeout: Option<Duration>,
+    /// `--idle-timeout`, when not the default.
+    pub idle_timeout: Option<Duration>,
     pub reload_interval: Option<Duration>,
     /// Lay the certificate out as a Kubernetes Secret volume does (`tls.crt -> ..data/tls.crt`,
     /// `..data -> ..<timestamp>`), so that [`TestServer::swap_secret`] can update it the same
@@ -116,6 +118,7 @@ pub fn args(dir: &Path, port: u16) -> ServeArgs {
         tls_min_version: MinTlsVersion::Tls12,
         tls_reload_interval: Duration::from_secs(10),
         request_read_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(90),
         shutdown_delay: Duration::ZERO,
         // Shorter than the default: a test's own clients keep idle connections, and every
         // stop would wait the whole drain for them.
@@ -168,6 +171,9 @@ pub async fn start(options: Options) -> TestServer {
         }
         if let Some(t) = options.read_timeout {
             args.request_read_timeout = t;
+        }
+        if let Some(t) = options.idle_timeout {
+            args.idle_timeout = t;
         }
         if let Some(t) = options.reload_interval {
             args.tls_reload_interval = t;

@@ -170,6 +170,7 @@ impl Admitter {
             state: &self.cluster,
             cache: &self.cache,
             deadline: lookup_deadline,
+            uid: &request.uid,
         };
         let ctx = RequestContext {
             clock: &SystemClock,
@@ -251,6 +252,8 @@ struct RequestCluster<'a> {
     state: &'a ClusterState,
     cache: &'a NamespaceCache,
     deadline: Instant,
+    /// The request's uid, to tie log lines to it.
+    uid: &'a str,
 }
 
 /// A lookup or listing failure, shown to users after `failed to lookup namespace "<ns>": `.
@@ -289,7 +292,17 @@ impl podsec_admission::Cluster for RequestCluster<'_> {
             ClusterState::File(file) => Ok(file.pods.get(namespace).cloned().unwrap_or_default()),
             ClusterState::Live(cluster) => {
                 let deadline = Instant::from_std(deadline).min(self.deadline);
-                Ok(cluster.list_pods::<Pod>(namespace, deadline).await?)
+                cluster
+                    .list_pods::<Pod>(namespace, deadline)
+                    .await
+                    .map_err(|error| {
+                        // The decision turns a failed listing into a fixed warning for the user
+                        // and drops the cause, so it is logged here, where the cause is still
+                        // at hand (upstream: `klog.ErrorS(err, "failed to list pods",
+                        // "namespace", namespace)`).
+                        tracing::error!(uid = %self.uid, namespace, %error, "failed to list pods");
+                        ClusterError::List(error)
+                    })
             }
         }
     }
@@ -454,6 +467,7 @@ mod tests {
             state: &state,
             cache: &cache,
             deadline: Instant::now() + DEFAULT_DEADLINE,
+            uid: "test",
         };
         let stricter = PodSecurityDefaults {
             enforce: "baseline".to_owned(),

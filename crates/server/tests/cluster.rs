@@ -1,7 +1,7 @@
 //! The kube-rs side against recorded API server responses, replayed through kube-rs's own mock
 //! transport (`tower_test::mock::pair` behind `kube::Client::new`): the namespace watcher
-//! (metadata-only list, watch events, a 410 forcing a re-list), the live namespace GET, and the
-//! paged pod listing.
+//! (metadata-only list, watch events, a 410 forcing a re-list), the live namespace GET, the
+//! paged pod listing, and the log line of a failed one.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
+use podsec_server::admit::{Admitter, ClusterState};
+use podsec_server::args::LogFormat;
 use podsec_server::cluster::{self, Cluster, ListError, LookupError};
+use podsec_server::logging;
+use podsec_server::metrics::Metrics;
 use podsec_server::state::NamespaceCache;
 use tokio::time::Instant;
 use tower_test::mock::{self, Handle};
@@ -282,4 +286,114 @@ async fn pod_listing_stops_at_the_deadline() {
     assert!(matches!(err, ListError::Timeout), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
     server.abort();
+}
+
+/// Log lines written through the webhook's own subscriber (text, default level), for the
+/// current thread: `#[tokio::test]` runs spawned tasks on the test's thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let subscriber = logging::subscriber(LogFormat::Text, filter, false, self.clone());
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+
+    fn count(&self, what: &str) -> usize {
+        self.text()
+            .lines()
+            .filter(|line| line.contains(what))
+            .count()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'w self) -> Logs {
+        self.clone()
+    }
+}
+
+/// The defect: when a namespace's enforce level tightens and its pods cannot be listed, the
+/// user is warned, but the cause was dropped and nothing was logged. Upstream logs
+/// `failed to list pods` at error level with the error and the namespace.
+#[tokio::test]
+async fn a_failed_pod_listing_during_an_enforce_tightening_is_logged() {
+    let logs = Logs::default();
+    let _logging = logs.capture();
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let cache = Arc::new(NamespaceCache::new());
+    let cluster = Cluster::new(kube::Client::new(service, "default"), Arc::clone(&cache));
+    let admitter = Admitter::new(
+        None,
+        ClusterState::Live(cluster),
+        cache,
+        Arc::new(Metrics::new()),
+    )
+    .expect("admitter");
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let (request, send) = next(&mut handle).await;
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/team-a/pods");
+        send.send_response(respond(
+            StatusCode::FORBIDDEN,
+            br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"system:serviceaccount:podsec:podsec\" cannot list resource \"pods\" in API group \"\" in the namespace \"team-a\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#.to_vec(),
+        ));
+    });
+
+    let namespace = |enforce: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "team-a", "labels": {
+                "kubernetes.io/metadata.name": "team-a",
+                "pod-security.kubernetes.io/enforce": enforce}}})
+    };
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "ns-update-1",
+            "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+            "name": "team-a", "namespace": "team-a", "operation": "UPDATE",
+            "userInfo": {"username": "admin"},
+            "object": namespace("restricted"), "oldObject": namespace("baseline")}});
+    let answer = admitter
+        .review(review.to_string().as_bytes(), None)
+        .await
+        .expect("answered");
+    let answer: serde_json::Value = serde_json::from_slice(&answer).expect("json");
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    assert_eq!(
+        answer["response"]["warnings"],
+        serde_json::json!(["failed to list pods while checking new PodSecurity enforce level"]),
+        "{answer}"
+    );
+    server.await.expect("mock server");
+
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|line| line.contains("failed to list pods"))
+        .unwrap_or_else(|| panic!("not logged: {text:?}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(
+        line.contains("namespace=\"team-a\"") || line.contains("namespace=team-a"),
+        "{line}"
+    );
+    assert!(line.contains("uid=ns-update-1"), "{line}");
+    assert!(line.contains("cannot list resource"), "the cause: {line}");
 }

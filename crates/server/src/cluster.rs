@@ -5,17 +5,19 @@
 //! The watcher lists (pages of 500) and then watches namespace *metadata* only, and keeps only
 //! the Pod Security labels. When the watch breaks it backs off and re-lists; until the new
 //! listing is complete the previous state keeps answering, so an unreachable API server does
-//! not stop admission.
+//! not stop admission. The backoff ([`WatchRetry`]) grows through an outage as client-go's
+//! reflector's does, and is reset only by an answer from the API server.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::TryStreamExt as _;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use kube::core::{ObjectList, PartialObjectMeta, Request};
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::utils::Backoff as _;
+use kube::runtime::watcher::{self, DefaultBackoff, Event};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -134,8 +136,67 @@ impl Cluster {
     }
 }
 
+/// When a kube-runtime watcher that failed is polled again, and whether an outage began or
+/// ended.
+///
+/// kube-runtime's `default_backoff()` resets its backoff on any `Ok` item, and the watcher
+/// yields `Ok(Event::Init)` before every re-list, before it has asked the API server
+/// anything: during an outage the delay never grew past its first step, and every retry
+/// looked like a recovery. Here only an answer from the API server counts: a complete listing
+/// (`InitDone`) or a watch event. The delays are kube-rs's [`DefaultBackoff`], client-go's
+/// reflector's: 800ms doubling up to 30s, each lengthened by up to 100% at random, and
+/// started over after two minutes without a failure (so a watch that comes back without an
+/// event to show it, in a quiet cluster, does not keep a long delay for the next outage).
+#[derive(Default)]
+pub struct WatchRetry {
+    backoff: DefaultBackoff,
+    failing: bool,
+}
+
+/// What [`WatchRetry::failed`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// How long to wait before polling the watcher again (which retries).
+    pub delay: Duration,
+    /// The watch was healthy until this failure: the outage begins (worth a warning; the
+    /// failures after it are not).
+    pub first: bool,
+}
+
+impl WatchRetry {
+    /// The watcher yielded an error.
+    pub fn failed(&mut self) -> Retry {
+        let first = !self.failing;
+        self.failing = true;
+        // DefaultBackoff never runs out; the cap stands in should that change.
+        let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
+        Retry { delay, first }
+    }
+
+    /// The watcher yielded `event`. True when it ends an outage (once per outage).
+    pub fn event<K>(&mut self, event: &Event<K>) -> bool {
+        match event {
+            // Yielded before the API server is asked anything (Init), or mid-listing, which
+            // can still fail (InitApply).
+            Event::Init | Event::InitApply(_) => false,
+            Event::InitDone | Event::Apply(_) | Event::Delete(_) => {
+                self.backoff.reset();
+                std::mem::replace(&mut self.failing, false)
+            }
+        }
+    }
+}
+
+/// Waits `delay` unless `stop` turns true first; false when stopped.
+pub(crate) async fn wait_unless_stopped(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        _ = stop.wait_for(|stopped| *stopped) => false,
+    }
+}
+
 /// Keeps `cache` in step with the cluster's namespaces until `stop` turns true. Errors are
-/// logged and retried with kube-rs's default backoff; the cache keeps serving meanwhile.
+/// logged and retried with backoff ([`WatchRetry`]); the cache keeps serving meanwhile.
 pub async fn watch_namespaces(
     client: kube::Client,
     cache: Arc<NamespaceCache>,
@@ -145,12 +206,13 @@ pub async fn watch_namespaces(
     // API server.
     let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let events = watcher::watcher(api, config).default_backoff();
+    // The watcher retries as soon as it is polled after an error; the waiting is done here.
+    let events = watcher::watcher(api, config);
     futures::pin_mut!(events);
     // A re-list is collected here and swapped in whole at InitDone, so readers never see a
     // half-listed cluster (and deletions during an outage are noticed).
     let mut relist: Option<HashMap<String, PsaLabels>> = None;
-    let mut failing = false;
+    let mut retry = WatchRetry::default();
     loop {
         let event = tokio::select! {
             event = events.try_next() => event,
@@ -159,9 +221,8 @@ pub async fn watch_namespaces(
         match event {
             Ok(None) => return,
             Ok(Some(event)) => {
-                if failing {
+                if retry.event(&event) {
                     tracing::info!("namespace watch recovered");
-                    failing = false;
                 }
                 match event {
                     Event::Init => relist = Some(HashMap::new()),
@@ -191,13 +252,54 @@ pub async fn watch_namespaces(
                 }
             }
             Err(error) => {
-                if !failing {
-                    tracing::warn!(%error, "namespace watch failed; retrying with backoff, answering from the last known state");
-                    failing = true;
+                let Retry { delay, first } = retry.failed();
+                if first {
+                    tracing::warn!(%error, retry_in = ?delay, "namespace watch failed; retrying with backoff, answering from the last known state");
                 } else {
-                    tracing::debug!(%error, "namespace watch still failing");
+                    tracing::debug!(%error, retry_in = ?delay, "namespace watch still failing");
+                }
+                if !wait_unless_stopped(delay, &mut stop).await {
+                    return;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The event sequence of an outage as kube-runtime's watcher yields it: an `Init` before
+    /// every re-list, then the error of the list. Only a complete listing or a watch event
+    /// ends it, and only once.
+    #[tokio::test(start_paused = true)]
+    async fn only_an_answer_from_the_api_server_ends_an_outage() {
+        let mut retry = WatchRetry::default();
+        let mut delays = Vec::new();
+        for attempt in 0..6 {
+            assert!(!retry.event(&Event::<()>::Init), "attempt {attempt}");
+            let Retry { delay, first } = retry.failed();
+            assert_eq!(first, attempt == 0, "attempt {attempt}");
+            delays.push(delay);
+        }
+        for (n, delay) in delays.iter().enumerate() {
+            let step = Duration::from_millis(800) * 2u32.pow(n as u32);
+            assert!(*delay >= step && *delay <= step * 2, "{delays:?}");
+        }
+        // A page of the listing is not yet an answer: the listing can still fail.
+        assert!(!retry.event(&Event::<()>::Init));
+        assert!(!retry.event(&Event::InitApply(())));
+        assert!(retry.event(&Event::<()>::InitDone));
+        assert!(!retry.event(&Event::<()>::InitDone), "recovered twice");
+        let Retry { delay, first } = retry.failed();
+        assert!(first);
+        assert!(delay <= Duration::from_millis(1600), "not reset: {delay:?}");
+
+        // A watch event ends an outage too.
+        retry.failed();
+        assert!(retry.event(&Event::Apply(())));
+        assert!(retry.failed().first);
+        assert!(retry.event(&Event::Delete(())));
     }
 }

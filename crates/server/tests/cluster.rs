@@ -1,7 +1,7 @@
 //! The kube-rs side against recorded API server responses, replayed through kube-rs's own mock
 //! transport (`tower_test::mock::pair` behind `kube::Client::new`): the namespace watcher
-//! (metadata-only list, watch events, a 410 forcing a re-list), the live namespace GET, the
-//! paged pod listing, and the log line of a failed one.
+//! (metadata-only list, watch events, a 410 forcing a re-list, its backoff through an outage),
+//! the live namespace GET, the paged pod listing, and the log line of a failed one.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -329,6 +329,101 @@ impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Logs {
     fn make_writer(&'w self) -> Logs {
         self.clone()
     }
+}
+
+fn refused() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")
+}
+
+/// The next request under paused time, where a backoff of up to a minute passes at once.
+async fn next_paused(
+    handle: &mut std::pin::Pin<&mut ApiHandle>,
+) -> (Request<Body>, mock::SendResponse<Response<Body>>) {
+    tokio::time::timeout(Duration::from_secs(300), handle.next_request())
+        .await
+        .expect("client sent no request")
+        .expect("client dropped")
+}
+
+/// The defect: kube-runtime's watcher yields `Ok(Event::Init)` before every re-list, which
+/// reset kube-rs's `default_backoff()` and looked like a recovery: during an outage the retries
+/// came every 0.8–1.6s, each logged as a failure after a "recovered". Now the delays double
+/// (client-go's reflector: 800ms up to 30s, plus up to 100% jitter), the outage is logged
+/// once, and only an answer from the API server (here a complete listing) ends it.
+#[tokio::test(start_paused = true)]
+async fn the_watch_backoff_grows_through_an_outage_until_the_api_server_answers() {
+    let logs = Logs::default();
+    let _logging = logs.capture();
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "default");
+    let cache = Arc::new(NamespaceCache::new());
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let mut handle = pin!(handle);
+
+    let mut asked = Vec::new();
+    for _ in 0..8 {
+        let (request, send) = next_paused(&mut handle).await;
+        asked.push(Instant::now());
+        let uri = request.uri().to_string();
+        assert!(uri.starts_with("/api/v1/namespaces?"), "{uri}");
+        send.send_error(refused());
+    }
+    let gaps: Vec<Duration> = asked.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    for (retry, gap) in gaps.iter().enumerate() {
+        let step =
+            (Duration::from_millis(800) * 2u32.pow(retry as u32)).min(Duration::from_secs(30));
+        assert!(
+            *gap >= step && *gap <= step * 2,
+            "retry {retry} after {gap:?}, not within {step:?}..{:?}: {gaps:?}",
+            step * 2
+        );
+    }
+    assert_eq!(logs.count("namespace watch failed"), 1, "{}", logs.text());
+    assert_eq!(
+        logs.count("namespace watch recovered"),
+        0,
+        "{}",
+        logs.text()
+    );
+
+    // The API server is back: the listing completes, which ends the outage (once).
+    let (_, send) = next_paused(&mut handle).await;
+    send.send_response(respond(StatusCode::OK, fixture("namespaces-list.json")));
+    eventually("sync after the outage", || cache.is_synced()).await;
+    assert_eq!(
+        logs.count("namespace watch recovered"),
+        1,
+        "{}",
+        logs.text()
+    );
+
+    // A new outage (the watch cannot start) begins again at the first step.
+    let (request, send) = next_paused(&mut handle).await;
+    assert!(request.uri().to_string().contains("watch=true"));
+    let failed_at = Instant::now();
+    send.send_error(refused());
+    let (_, send) = next_paused(&mut handle).await;
+    let gap = failed_at.elapsed();
+    assert!(
+        gap >= Duration::from_millis(800) && gap <= Duration::from_millis(1600),
+        "first retry of a new outage after {gap:?}"
+    );
+    send.send_error(refused());
+    assert_eq!(logs.count("namespace watch failed"), 2, "{}", logs.text());
+    assert_eq!(
+        logs.count("namespace watch recovered"),
+        1,
+        "{}",
+        logs.text()
+    );
+
+    // Stopping does not wait for the backoff.
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_millis(10), task)
+        .await
+        .expect("watcher stops during its backoff")
+        .expect("watcher task");
 }
 
 /// The defect: when a namespace's enforce level tightens and its pods cannot be listed, the

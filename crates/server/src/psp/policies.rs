@@ -15,14 +15,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use futures::TryStreamExt as _;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use podsec_psp::field_error::render_error_list;
 use podsec_psp::{PodSecurityPolicy, RbacAuthorizer, validate_policy};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::cluster::PAGE_SIZE;
+use crate::cluster::{PAGE_SIZE, Retry, WatchRetry, wait_unless_stopped};
 
 /// Our API group for the policy CRD (the `policy` group's PodSecurityPolicy is gone since 1.25).
 pub const CRD_GROUP: &str = "policy.podsec.dev";
@@ -209,7 +208,8 @@ fn from_dynamic(object: &DynamicObject) -> Result<PodSecurityPolicy, String> {
 }
 
 /// Keeps `store` in step with the CRD's objects until `stop` turns true. Like the namespace
-/// watcher, errors are retried with backoff while the last known policies keep answering.
+/// watcher, errors are retried with backoff ([`WatchRetry`]) while the last known policies keep
+/// answering.
 pub async fn watch_policies(
     client: kube::Client,
     store: Arc<PolicyStore>,
@@ -217,11 +217,12 @@ pub async fn watch_policies(
 ) {
     let api: Api<DynamicObject> = Api::all_with(client, &api_resource());
     let config = watcher::Config::default().page_size(PAGE_SIZE);
-    let events = watcher::watcher(api, config).default_backoff();
+    // The watcher retries as soon as it is polled after an error; the waiting is done here.
+    let events = watcher::watcher(api, config);
     futures::pin_mut!(events);
     let mut current: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
     let mut relist: Option<BTreeMap<String, PodSecurityPolicy>> = None;
-    let mut failing = false;
+    let mut retry = WatchRetry::default();
     loop {
         let event = tokio::select! {
             event = events.try_next() => event,
@@ -231,16 +232,20 @@ pub async fn watch_policies(
             Ok(None) => return,
             Ok(Some(event)) => event,
             Err(error) => {
-                if !failing {
-                    tracing::warn!(%error, "PodSecurityPolicy watch failed; retrying with backoff, answering from the last known policies");
-                    failing = true;
+                let Retry { delay, first } = retry.failed();
+                if first {
+                    tracing::warn!(%error, retry_in = ?delay, "PodSecurityPolicy watch failed; retrying with backoff, answering from the last known policies");
+                } else {
+                    tracing::debug!(%error, retry_in = ?delay, "PodSecurityPolicy watch still failing");
+                }
+                if !wait_unless_stopped(delay, &mut stop).await {
+                    return;
                 }
                 continue;
             }
         };
-        if failing {
+        if retry.event(&event) {
             tracing::info!("PodSecurityPolicy watch recovered");
-            failing = false;
         }
         match event {
             Event::Init => relist = Some(BTreeMap::new()),

@@ -65,9 +65,9 @@ pub struct ServeArgs {
     pub tls_reload_interval: Duration,
 
     /// Longest time a client may take to send a request's headers, counted from the request's
-    /// first byte (on a new connection, from the TLS handshake, which is bounded by it too),
-    /// and then again its body; slower clients are disconnected so they cannot tie up the
-    /// server. An idle keep-alive connection waits under --idle-timeout instead.
+    /// first byte (on a new connection, from the end of the TLS handshake, which it also
+    /// bounds), and then again its body; slower clients are disconnected so they cannot tie up
+    /// the server. An idle keep-alive connection waits under --idle-timeout instead.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg, help_heading = "Serving")]
     pub request_read_timeout: Duration,
 

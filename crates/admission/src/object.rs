@@ -360,6 +360,11 @@ impl Object {
     pub fn from_json_fast(json: &[u8]) -> Option<Object> {
         fast::document(json).ok()
     }
+
+    /// [`Object::from_json_fast`] with a list's items skipped, as [`WithoutItems`] does.
+    pub fn from_json_fast_without_items(json: &[u8]) -> Option<Object> {
+        fast::without_items(json).ok()
+    }
 }
 
 /// The object is not one of the workload kinds upstream extracts a template from (in their `v1`
@@ -410,6 +415,7 @@ impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
         deserializer.deserialize_map(ObjectVisitor {
             shape: Some(self.shape()),
             item_kind: None,
+            items: Items::Decode,
         })
     }
 }
@@ -419,8 +425,17 @@ impl<'de> Deserialize<'de> for Object {
         deserializer.deserialize_map(ObjectVisitor {
             shape: None,
             item_kind: None,
+            items: Items::Decode,
         })
     }
+}
+
+/// Whether a list's items are decoded with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Items {
+    Decode,
+    /// Skipped without being held: the caller reads them one at a time ([`ListOf`]).
+    Skip,
 }
 
 /// How the members of an object are read.
@@ -428,21 +443,46 @@ impl<'de> Deserialize<'de> for Object {
 enum Shape {
     Workload(WorkloadKind),
     /// `List` itself or a typed list (`PodList`, `DeploymentList`, …). The items of a typed
-    /// list of a workload kind are of that kind when they do not say (the API's own lists,
-    /// `kubectl get --raw /api/v1/pods`, leave `kind` out of each item).
+    /// list of a workload kind, or of Namespaces, are of that kind when they do not say (the
+    /// API's own lists, `kubectl get --raw /api/v1/pods`, leave `kind` out of each item).
     List {
-        items: Option<WorkloadKind>,
+        items: Option<ItemKind>,
     },
     Other,
+}
+
+/// The kind of a typed list's items that name none, when it matters here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemKind {
+    Workload(WorkloadKind),
+    /// `NamespaceList`: its items are cluster state (namespace labels).
+    Namespace,
+}
+
+impl ItemKind {
+    fn of_list_kind(kind: &str) -> Option<ItemKind> {
+        let item_kind = kind.strip_suffix("List")?;
+        match WorkloadKind::from_kind(item_kind) {
+            Some(workload) => Some(ItemKind::Workload(workload)),
+            None => (item_kind == "Namespace").then_some(ItemKind::Namespace),
+        }
+    }
+
+    fn workload(self) -> Option<WorkloadKind> {
+        match self {
+            ItemKind::Workload(workload) => Some(workload),
+            ItemKind::Namespace => None,
+        }
+    }
 }
 
 impl Shape {
     fn of_kind(kind: &str) -> Shape {
         if let Some(workload) = WorkloadKind::from_kind(kind) {
             Shape::Workload(workload)
-        } else if let Some(item_kind) = kind.strip_suffix("List") {
+        } else if kind.ends_with("List") {
             Shape::List {
-                items: WorkloadKind::from_kind(item_kind),
+                items: ItemKind::of_list_kind(kind),
             }
         } else {
             Shape::Other
@@ -450,7 +490,7 @@ impl Shape {
     }
 
     /// The kind of a list's items that name none.
-    fn item_kind(self) -> Option<WorkloadKind> {
+    fn item_kind(self) -> Option<ItemKind> {
         match self {
             Shape::List { items } => items,
             _ => None,
@@ -459,8 +499,8 @@ impl Shape {
 
     /// The shape of a document by its own `kind`, or, for an item of a typed list that names
     /// none, by the list's item kind.
-    fn of_document(kind: &str, item_kind: Option<WorkloadKind>) -> Shape {
-        match item_kind {
+    fn of_document(kind: &str, item_kind: Option<ItemKind>) -> Shape {
+        match item_kind.and_then(ItemKind::workload) {
             Some(workload) if kind.is_empty() => Shape::Workload(workload),
             _ => Shape::of_kind(kind),
         }
@@ -562,10 +602,11 @@ struct JobTemplate {
 fn decode_member<'de, D: Deserializer<'de>>(
     shape: Shape,
     key: Key,
+    items: Items,
     deserializer: D,
     parts: &mut Parts,
 ) -> Result<(), D::Error> {
-    match Member::of(shape, key) {
+    match Member::of(shape, key, items) {
         Member::PodSpec => parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?,
         Member::Template => {
             parts.template = Option::<TemplateWire>::deserialize(deserializer)?;
@@ -584,6 +625,10 @@ fn decode_member<'de, D: Deserializer<'de>>(
             }
             .deserialize(deserializer)?;
         }
+        Member::SkippedItems => {
+            IgnoredAny::deserialize(deserializer)?;
+            parts.items = Some(Vec::new());
+        }
         Member::Ignored => {
             IgnoredAny::deserialize(deserializer)?;
         }
@@ -599,11 +644,13 @@ enum Member {
     CronJobSpec,
     TemplateHolder,
     Items,
+    /// A list's items, left to the caller ([`Items::Skip`]).
+    SkippedItems,
     Ignored,
 }
 
 impl Member {
-    fn of(shape: Shape, key: Key) -> Member {
+    fn of(shape: Shape, key: Key, items: Items) -> Member {
         use WorkloadKind as W;
         match (shape, key) {
             (Shape::Workload(W::Pod), Key::Spec) => Member::PodSpec,
@@ -620,7 +667,8 @@ impl Member {
                 ),
                 Key::Spec,
             ) => Member::TemplateHolder,
-            (Shape::List { .. }, Key::Items) => Member::Items,
+            (Shape::List { .. }, Key::Items) if items == Items::Decode => Member::Items,
+            (Shape::List { .. }, Key::Items) => Member::SkippedItems,
             _ => Member::Ignored,
         }
     }
@@ -638,21 +686,23 @@ impl CronJobSpec {
 struct MemberSeed<'p> {
     shape: Shape,
     key: Key,
+    items: Items,
     parts: &'p mut Parts,
 }
 
 impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        decode_member(self.shape, self.key, deserializer, self.parts)
+        decode_member(self.shape, self.key, self.items, deserializer, self.parts)
     }
 }
 
 struct ObjectVisitor {
     /// Known up front when decoding a request object; otherwise taken from `kind`.
     shape: Option<Shape>,
-    /// For an item of a typed workload list: its kind if it names none.
-    item_kind: Option<WorkloadKind>,
+    /// For an item of a typed list: its kind if it names none.
+    item_kind: Option<ItemKind>,
+    items: Items,
 }
 
 impl<'de> Visitor<'de> for ObjectVisitor {
@@ -683,10 +733,16 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                     }
                 }
                 Key::Metadata => metadata = map.next_value()?,
+                // Skipped items are not held, whatever the shape turns out to be.
+                Key::Items if self.items == Items::Skip => {
+                    map.next_value::<IgnoredAny>()?;
+                    parts.items = Some(Vec::new());
+                }
                 Key::Spec | Key::Template | Key::Items => match shape {
                     Some(shape) => map.next_value_seed(MemberSeed {
                         shape,
                         key,
+                        items: self.items,
                         parts: &mut parts,
                     })?,
                     None => pending.push((key, map.next_value()?)),
@@ -700,7 +756,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let by_own_kind = self.shape.is_none();
         let shape = shape.unwrap_or(Shape::of_document(&kind, self.item_kind));
         for (key, value) in pending {
-            decode_member(shape, key, value, &mut parts).map_err(de::Error::custom)?;
+            decode_member(shape, key, self.items, value, &mut parts).map_err(de::Error::custom)?;
         }
         Ok(assemble(
             shape,
@@ -716,7 +772,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 /// The items of a list, each decoded by its own kind, or by the list's item kind when it names
 /// none (see [`Shape::List`]).
 struct ItemsSeed {
-    item_kind: Option<WorkloadKind>,
+    item_kind: Option<ItemKind>,
 }
 
 impl<'de> DeserializeSeed<'de> for ItemsSeed {
@@ -750,6 +806,7 @@ impl<'de> Visitor<'de> for ItemsSeed {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(ItemSeed {
             item_kind: self.item_kind,
+            items: Items::Decode,
         })? {
             items.push(item);
         }
@@ -757,9 +814,12 @@ impl<'de> Visitor<'de> for ItemsSeed {
     }
 }
 
-/// One list item (see [`ItemsSeed`]).
-struct ItemSeed {
-    item_kind: Option<WorkloadKind>,
+/// One list item (see [`ItemsSeed`], [`ListOf::item_seed`]). The list's apiVersion is not
+/// applied here: [`ListOf::adopt`] does that.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemSeed {
+    item_kind: Option<ItemKind>,
+    items: Items,
 }
 
 impl<'de> DeserializeSeed<'de> for ItemSeed {
@@ -769,7 +829,93 @@ impl<'de> DeserializeSeed<'de> for ItemSeed {
         deserializer.deserialize_map(ObjectVisitor {
             shape: None,
             item_kind: self.item_kind,
+            items: self.items,
         })
+    }
+}
+
+/// Decodes an object by its own kind, as `Object`'s `Deserialize` does, except that a list's
+/// items are skipped without being held ([`Body::List`] is then empty): the caller reads them
+/// one at a time with [`ListOf`], so that a large list is never in memory as a whole, and one
+/// item that cannot be decoded spoils only itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WithoutItems;
+
+impl<'de> DeserializeSeed<'de> for WithoutItems {
+    type Value = Object;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Object, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor {
+            shape: None,
+            item_kind: None,
+            items: Items::Skip,
+        })
+    }
+}
+
+/// What a list says of its items: the kind of those that name none (typed lists) and the
+/// apiVersion they inherit. Items read with [`ListOf::item_seed`] (or
+/// [`ListOf::item_from_json_fast`]) and completed by [`ListOf::adopt`] are the items
+/// `Object`'s `Deserialize` decodes in the list, except that their own list items are skipped,
+/// as [`WithoutItems`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOf {
+    item_kind: Option<ItemKind>,
+    api_version: String,
+}
+
+impl ListOf {
+    /// For an object of a list kind (`List`, `PodList`, …); `None` for anything else.
+    pub fn of(object: &Object) -> Option<ListOf> {
+        match &object.body {
+            Body::List(_) => Some(ListOf {
+                item_kind: Shape::of_kind(&object.kind).item_kind(),
+                api_version: object.api_version.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Decodes one item (a map), its own list items skipped.
+    pub fn item_seed(&self) -> ItemSeed {
+        ItemSeed {
+            item_kind: self.item_kind,
+            items: Items::Skip,
+        }
+    }
+
+    /// [`ListOf::item_seed`] on the fast JSON path; `None` when it declines (decode the item
+    /// with serde_json and the seed then: the result is the same).
+    pub fn item_from_json_fast(&self, json: &[u8]) -> Option<Object> {
+        fast::item(json, self.item_kind).ok()
+    }
+
+    /// Completes an item as its list does: a typed list's items that name no apiVersion or
+    /// kind have the list's.
+    pub fn adopt(&self, item: &mut Object) {
+        adopt_item(self.item_kind, &self.api_version, item);
+    }
+}
+
+/// See [`ListOf::adopt`]. A workload item of a typed list in another API group (a custom
+/// resource's `PodList`) is not that workload.
+fn adopt_item(item_kind: Option<ItemKind>, api_version: &str, item: &mut Object) {
+    let Some(item_kind) = item_kind else {
+        return;
+    };
+    if item.api_version.is_empty() {
+        api_version.clone_into(&mut item.api_version);
+        if let ItemKind::Workload(workload) = item_kind
+            && item.workload == Some(workload)
+            && !workload.is_api_version(api_version)
+        {
+            item.workload = None;
+            item.body = Body::Other;
+            item.has_pod_spec = false;
+        }
+    }
+    if item_kind == ItemKind::Namespace && item.kind.is_empty() {
+        item.kind = "Namespace".to_owned();
     }
 }
 
@@ -825,15 +971,8 @@ fn assemble(
         ),
         Shape::List { items: item_kind } => {
             let mut items = parts.items.unwrap_or_default();
-            if let Some(item_kind) = item_kind {
-                for item in items.iter_mut().filter(|item| item.api_version.is_empty()) {
-                    api_version.clone_into(&mut item.api_version);
-                    if item.workload == Some(item_kind) && !item_kind.is_api_version(&api_version) {
-                        item.workload = None;
-                        item.body = Body::Other;
-                        item.has_pod_spec = false;
-                    }
-                }
+            for item in &mut items {
+                adopt_item(item_kind, &api_version, item);
             }
             (None, Body::List(items), false)
         }
@@ -898,7 +1037,7 @@ mod fast {
     /// A request's object, shaped by the request's kind.
     pub(super) fn request_object(bytes: &[u8], shape: Shape) -> json::Result<Object> {
         let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, Some(shape), None)?;
+        let object = object(&mut reader, Some(shape), None, Items::Decode)?;
         reader.finish()?;
         Ok(object)
     }
@@ -906,7 +1045,23 @@ mod fast {
     /// A document shaped by its own kind.
     pub(super) fn document(bytes: &[u8]) -> json::Result<Object> {
         let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, None, None)?;
+        let object = object(&mut reader, None, None, Items::Decode)?;
+        reader.finish()?;
+        Ok(object)
+    }
+
+    /// A document shaped by its own kind, a list's items skipped ([`WithoutItems`]).
+    pub(super) fn without_items(bytes: &[u8]) -> json::Result<Object> {
+        let mut reader = Reader::new(bytes);
+        let object = object(&mut reader, None, None, Items::Skip)?;
+        reader.finish()?;
+        Ok(object)
+    }
+
+    /// One list item ([`ListOf::item_seed`]).
+    pub(super) fn item(bytes: &[u8], item_kind: Option<ItemKind>) -> json::Result<Object> {
+        let mut reader = Reader::new(bytes);
+        let object = object(&mut reader, None, item_kind, Items::Skip)?;
         reader.finish()?;
         Ok(object)
     }
@@ -927,7 +1082,8 @@ mod fast {
     fn object(
         reader: &mut Reader<'_>,
         fixed: Option<Shape>,
-        item_kind: Option<WorkloadKind>,
+        item_kind: Option<ItemKind>,
+        items: Items,
     ) -> json::Result<Object> {
         let mut shape = fixed;
         let mut api_version = String::new();
@@ -946,11 +1102,16 @@ mod fast {
                     }
                 }
                 Key::Metadata => metadata = json::read(reader)?,
+                // Skipped as serde skips them (`IgnoredAny`), wherever they are.
+                Key::Items if items == Items::Skip => {
+                    reader.skip_value()?;
+                    parts.items = Some(Vec::new());
+                }
                 // Before `kind` the serde decoding buffers the member as a `serde_json::Value`,
                 // whose rules (every string UTF-8, no lone surrogates, finite numbers) differ
                 // from decoding or skipping it: leave such documents to serde.
                 member @ (Key::Spec | Key::Template | Key::Items) => match shape {
-                    Some(shape) => read_member(shape, member, reader, &mut parts)?,
+                    Some(shape) => read_member(shape, member, items, reader, &mut parts)?,
                     None => return Err(json::Declined),
                 },
                 Key::Other => reader.unknown_key(raw_key)?,
@@ -973,10 +1134,11 @@ mod fast {
     fn read_member(
         shape: Shape,
         key: Key,
+        items: Items,
         reader: &mut Reader<'_>,
         parts: &mut Parts,
     ) -> json::Result<()> {
-        match Member::of(shape, key) {
+        match Member::of(shape, key, items) {
             Member::PodSpec => parts.pod_spec = json::read(reader)?,
             Member::Template => parts.template = json::read(reader)?,
             Member::CronJobSpec => {
@@ -991,13 +1153,17 @@ mod fast {
                 if reader.null()? {
                     parts.items = None;
                 } else {
-                    let mut items = Vec::new();
+                    let mut list = Vec::new();
                     reader.array(|reader| {
-                        items.push(object(reader, None, shape.item_kind())?);
+                        list.push(object(reader, None, shape.item_kind(), Items::Decode)?);
                         Ok(())
                     })?;
-                    parts.items = Some(items);
+                    parts.items = Some(list);
                 }
+            }
+            Member::SkippedItems => {
+                reader.skip_value()?;
+                parts.items = Some(Vec::new());
             }
             Member::Ignored => reader.skip_value()?,
         }
@@ -1326,6 +1492,33 @@ kind: CronJob
             list.items()[0].pod().map(|p| p.spec.host_pid),
             Some(Some(true))
         );
+    }
+
+    #[test]
+    fn items_of_a_namespace_list_without_kind_are_namespaces() {
+        let json = r#"{"kind":"NamespaceList","apiVersion":"v1","items":[{"metadata":{"name":"n","labels":{"a":"b"}}},{"kind":"Secret","metadata":{"name":"s"}}]}"#;
+        let list = decode_both(json);
+        let kinds: Vec<(&str, &str)> = list
+            .items()
+            .iter()
+            .map(|item| (item.api_version.as_str(), item.kind.as_str()))
+            .collect();
+        assert_eq!(kinds, [("v1", "Namespace"), ("v1", "Secret")]);
+        // Read one at a time, they are the same.
+        let shallow: Object = WithoutItems
+            .deserialize(&mut serde_json::Deserializer::from_str(json))
+            .expect("shallow");
+        assert_eq!(shallow.items(), &[]);
+        assert_eq!(
+            Object::from_json_fast_without_items(json.as_bytes()),
+            Some(shallow.clone())
+        );
+        let of = ListOf::of(&shallow).expect("a list");
+        let mut item = of
+            .item_from_json_fast(br#"{"metadata":{"name":"n","labels":{"a":"b"}}}"#)
+            .expect("fast");
+        of.adopt(&mut item);
+        assert_eq!(item, list.items()[0]);
     }
 
     #[test]

@@ -29,7 +29,8 @@
 //! Comments and blank lines before the first `---` are not a document, so a
 //! file that starts with a licence header and `---` has its first object at
 //! index 0, as kubectl counts it. Documents with nothing but comments and
-//! blank lines (`---` twice in a row, a trailing `---`) are counted but not
+//! blank lines (`---` twice in a row, a trailing `---`), and documents that are
+//! only a null (`~`, `null`), as kubectl ignores them, are counted but not
 //! returned, so an index names the same document whichever documents before it
 //! were empty or had errors.
 //!
@@ -63,9 +64,11 @@
 
 mod decode;
 mod fast_yaml;
+mod list;
 mod prefilter;
 mod saphyr_options;
 mod split;
+mod strict;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -74,7 +77,8 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-pub use decode::{decode, decode_seed};
+pub use decode::{DecodeError, Parsed, decode, decode_seed};
+pub use list::{ItemResult, decode_without_items, for_each_item};
 pub use prefilter::may_spell;
 pub use walk::{read_documents, read_documents_mentioning};
 

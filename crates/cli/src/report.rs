@@ -136,9 +136,13 @@ pub struct UnusablePolicy {
 pub struct ObjectReport {
     pub source: String,
     pub document: usize,
-    /// The position inside a `kind: List` document.
+    /// The position inside a `kind: List` document: the index in the document's list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
+    /// For an item of a list inside a list, the indexes from the document's list down
+    /// (`[1, 0]`: the first item of the list that is item 1); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_path: Option<Vec<usize>>,
     pub api_version: String,
     pub kind: String,
     pub namespace: Option<String>,
@@ -180,6 +184,22 @@ impl ObjectReport {
         } else {
             &self.kind
         }
+    }
+}
+
+/// An item's path as reports write it: `1`, or `1.0` for the first item of the list that is
+/// item 1.
+pub struct ItemPath<'a>(pub &'a [usize]);
+
+impl std::fmt::Display for ItemPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, index) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{index}")?;
+        }
+        Ok(())
     }
 }
 

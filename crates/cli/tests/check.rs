@@ -1118,3 +1118,276 @@ fn templates_keep_their_ports_and_their_pods_are_defaulted() {
         r#"container "c" uses hostPorts 80, 8443"#
     );
 }
+
+/// Writes `files` (name, content) to a temporary folder and runs `podsec check --level baseline
+/// -o json` on each: the reports, with the paths as given.
+fn check_files(files: &[(&str, &str)]) -> Vec<(String, Output)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    files
+        .iter()
+        .map(|(name, content)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).expect("write");
+            let path = path.to_string_lossy().into_owned();
+            let out = podsec(&["check", "--level", "baseline", &path, "-o", "json"]);
+            (name.to_string(), out)
+        })
+        .collect()
+}
+
+/// `(name, item, itemPath, decision)` of every object of a JSON report.
+fn judged(report: &Value) -> Vec<(String, Value, Value, String)> {
+    report["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap_or_default().to_owned(),
+                o["item"].clone(),
+                o["itemPath"].clone(),
+                o["decision"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn error_messages(report: &Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            format!(
+                "document {}: {}",
+                e["document"],
+                e["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn one_bad_list_item_spoils_only_itself() {
+    let priv_pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "priv"}, "spec": {"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}]}}"#;
+    let bad_pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad"}, "spec": {"containers": [{"name": "c", "image": "x", "securityContext": {"runAsUser": "abc"}}]}}"#;
+    let ok_pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ok"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}"#;
+    let json_list = format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{priv_pod},\n{bad_pod},\n{ok_pod}\n]}}\n"
+    );
+    // The API's own lists leave the items' kind out.
+    let typed_list = json_list
+        .replace(r#""kind": "List""#, r#""kind": "PodList""#)
+        .replace(r#""kind": "Pod", "#, "");
+    let block_yaml = "# a list\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: priv}\n  spec:\n    containers:\n    - {name: c, image: x, securityContext: {privileged: true}}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: bad}\n  spec:\n    containers:\n    - name: c\n      image: x\n      securityContext: {runAsUser: abc}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: ok}\n  spec:\n    containers: [{name: c, image: x}]\n";
+    // Anchors take the YAML document off the fast path.
+    let anchored_yaml = block_yaml.replace("metadata: {name: ok}", "metadata: &m {name: ok}");
+    let typed_yaml = block_yaml
+        .replace("kind: List", "kind: PodList")
+        .replace("  kind: Pod\n", "");
+    let files = [
+        ("list.json", json_list.as_str()),
+        ("podlist.json", typed_list.as_str()),
+        ("list.yaml", json_list.as_str()),
+        ("block.yaml", block_yaml),
+        ("anchored.yaml", anchored_yaml.as_str()),
+        ("podlist.yaml", typed_yaml.as_str()),
+    ];
+    // Each parser's own words and places, as for a document that is not a list.
+    let json_words = r#"invalid type: string "abc", expected i64"#;
+    let expected = |name: &str| match name {
+        "list.json" | "list.yaml" => format!("line 3, column 155: {json_words}"),
+        // An item without `kind` is decoded once its end is read (JSON), or from the value
+        // its members were held in until then (YAML): the error is placed at its end, or at
+        // its start.
+        "podlist.json" => format!("line 3, column 145: {json_words}"),
+        "podlist.yaml" => format!("line 10, column 3: {json_words}"),
+        _ => "line 18, column 36: invalid i64".to_owned(),
+    };
+    for (name, out) in check_files(&files) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(
+            judged(&report),
+            [
+                ("priv".into(), 0.into(), Value::Null, "denied".into()),
+                ("ok".into(), 2.into(), Value::Null, "allowed".into()),
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            error_messages(&report),
+            [format!("document 0: item 1: {}", expected(&name))],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn lists_in_lists_report_each_item_at_its_own_path() {
+    let pod = |name: &str, privileged: bool| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}}, "spec": {{"containers": [{{"name": "c", "image": "x", "securityContext": {{"privileged": {privileged}}}}}]}}}}"#
+        )
+    };
+    let inner = format!(
+        r#"{{"apiVersion": "v1", "kind": "List", "items": [{}, {}]}}"#,
+        pod("inner0", true),
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "inner1"}, "spec": {"hostNetwork": "true"}}"#
+    );
+    let json_list = format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{},\n{inner},\n{}\n]}}\n",
+        pod("outer0", false),
+        pod("outer2", false)
+    );
+    let yaml_list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}\n- apiVersion: v1\n  kind: List\n  items:\n  - {}\n  - {{apiVersion: v1, kind: Pod, metadata: {{name: inner1}}, spec: {{hostNetwork: \"true\"}}}}\n- {}\n",
+        pod("outer0", false),
+        pod("inner0", true),
+        pod("outer2", false)
+    );
+    for (name, out) in check_files(&[("nested.json", &json_list), ("nested.yaml", &yaml_list)]) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(
+            judged(&report),
+            [
+                ("outer0".into(), 0.into(), Value::Null, "allowed".into()),
+                (
+                    "inner0".into(),
+                    1.into(),
+                    serde_json::json!([1, 0]),
+                    "denied".into()
+                ),
+                ("outer2".into(), 2.into(), Value::Null, "allowed".into()),
+            ],
+            "{name}"
+        );
+        let errors = error_messages(&report);
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert!(
+            errors[0].starts_with("document 0: item 1.1: line ")
+                && errors[0].ends_with(r#"invalid type: string "true", expected a boolean"#),
+            "{name}: {errors:?}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested.yaml");
+    std::fs::write(&path, &yaml_list).expect("write");
+    let out = podsec(&[
+        "check",
+        "--level",
+        "baseline",
+        path.to_str().expect("utf-8"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Pod default/inner0  (") && stdout.contains(", document 0, item 1.0)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn items_of_a_namespace_list_without_kind_are_namespaces() {
+    // As `kubectl get --raw /api/v1/namespaces` returns them.
+    let input = concat!(
+        r#"{"kind":"NamespaceList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"locked","labels":{"pod-security.kubernetes.io/enforce":"restricted"}},"spec":{"finalizers":["kubernetes"]}}]}"#,
+        "\n",
+        r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"locked"},"spec":{"containers":[{"name":"c","image":"x"}]}}"#,
+        "\n"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cluster.json");
+    std::fs::write(&path, input).expect("write");
+    let out = podsec(&["check", path.to_str().expect("utf-8"), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json(&out);
+    let objects = report["objects"].as_array().expect("objects");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert_eq!(objects[0]["name"], "p");
+    assert_eq!(objects[0]["policy"]["source"], "namespaceLabels");
+    assert_eq!(objects[0]["policy"]["enforce"], "restricted:latest");
+}
+
+#[test]
+fn null_documents_are_skipped_as_kubectl_skips_them() {
+    let input = "~\n---\nnull\n---\n--- # empty\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n";
+    let (_, out) = check_files(&[("nulls.yaml", input)]).remove(0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(error_messages(&report), Vec::<String>::new());
+    let objects = report["objects"].as_array().expect("objects");
+    assert_eq!(
+        (objects.len(), &objects[0]["document"]),
+        (1, &Value::from(4))
+    );
+}
+
+#[test]
+fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
+    let yaml = |fields: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: c\n    image: x\n{fields}"
+        )
+    };
+    let cases = [
+        (
+            yaml("    securityContext: {privileged: \"false\"}\n"),
+            r#"line 8, column 23: invalid type: string "false", expected a boolean"#,
+        ),
+        (
+            yaml("    ports: [{containerPort: 80, hostPort: \"8080\"}]\n"),
+            r#"line 8, column 33: invalid type: string "8080", expected i32"#,
+        ),
+        (
+            yaml("    securityContext:\n      runAsUser: \"0\"\n"),
+            r#"line 9, column 7: invalid type: string "0", expected i64"#,
+        ),
+        (
+            yaml("  hostNetwork: 'false'\n"),
+            r#"line 8, column 3: invalid type: string "false", expected a boolean"#,
+        ),
+        (
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostNetwork": "false", "containers": [{"name": "c", "image": "x"}]}}"#.to_owned(),
+            r#"line 1, column 94: invalid type: string "false", expected a boolean"#,
+        ),
+    ];
+    let files: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (input, _))| (format!("pod{i}.yaml"), input.clone()))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    for ((name, out), (_, expected)) in check_files(&files).into_iter().zip(&cases) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(
+            error_messages(&report),
+            [format!("document 0: {expected}")],
+            "{name}"
+        );
+    }
+    // Plain scalars are typed as YAML types them, as before.
+    let plain = yaml(
+        "    securityContext: {privileged: no, runAsUser: 1000}\n    ports: [{containerPort: 80, hostPort: 0}]\n  hostNetwork: false\n",
+    );
+    let (_, out) = check_files(&[("plain.yaml", &plain)]).remove(0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_null_where_a_string_is_expected_is_reported_in_plain_words() {
+    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name:\n    image: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels:\n    pod-security.kubernetes.io/enforce: ~\n";
+    let (_, out) = check_files(&[("nulls.yaml", input)]).remove(0);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        error_messages(&json(&out)),
+        [
+            "document 0: line 7, column 9: invalid type: null, expected a string",
+            "document 1: line 15, column 41: invalid type: null, expected a string",
+        ]
+    );
+}

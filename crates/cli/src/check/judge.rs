@@ -50,7 +50,9 @@ type PolicyFor = (Policy, PolicySource, Vec<String>);
 pub struct Location<'a> {
     pub source: &'a str,
     pub document: usize,
-    pub item: Option<usize>,
+    /// The position in a list: the item's index in the document's list, then in the list that
+    /// item is, and so on; empty outside lists.
+    pub item: &'a [usize],
 }
 
 impl Judge<'_> {
@@ -74,16 +76,16 @@ impl Judge<'_> {
         out: &mut impl FnMut(ObjectReport),
     ) {
         if let Body::List(items) = &object.body {
+            let mut path = at.item.to_vec();
             for (i, item) in items.iter().enumerate() {
+                path.push(i);
                 self.judge(
                     item,
                     json.and_then(|list| list.get("items")?.get(i)),
-                    Location {
-                        item: Some(i),
-                        ..at
-                    },
+                    Location { item: &path, ..at },
                     out,
                 );
+                path.pop();
             }
             return;
         }
@@ -112,7 +114,8 @@ impl Judge<'_> {
         let mut report = ObjectReport {
             source: at.source.to_owned(),
             document: at.document,
-            item: at.item,
+            item: at.item.first().copied(),
+            item_path: (at.item.len() > 1).then(|| at.item.to_vec()),
             api_version: object.api_version.clone(),
             kind: object.kind.clone(),
             namespace: None,

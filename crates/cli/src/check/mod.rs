@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use podsec_admission::config::{Exemptions, load_configuration};
-use podsec_admission::object::ObjectSeed;
+use podsec_admission::object::{ListOf, ObjectSeed};
 use podsec_admission::policy::ENFORCE_LEVEL_LABEL;
 use podsec_admission::review::GroupVersionKind;
 use podsec_admission::{AdmissionRequest, Object, Policy};
@@ -25,9 +25,9 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::args::CheckArgs;
-use crate::input::{self, Document, InputError};
+use crate::input::{self, DecodeError, Document, InputError, Parsed};
 use crate::output;
-use crate::report::{Decision, ErrorReport, ObjectReport, PolicySource, Summary};
+use crate::report::{Decision, ErrorReport, ItemPath, ObjectReport, PolicySource, Summary};
 use judge::{Judge, Location};
 use psp::{PspAdmission, requesting_user};
 use state::ClusterState;
@@ -126,6 +126,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| input_error(&e, &display_source))
             .and_then(|doc| {
                 let decoded = decode(&doc, &display_source);
+                let parsed = decoded.as_ref().ok().map(|(_, parsed)| *parsed);
+                let decoded = decoded.map(|(object, _)| object);
                 let is_review = matches!(&decoded, Ok(o) if o.kind == "AdmissionReview");
                 if is_review || decoded.is_err() {
                     // An AdmissionReview or a bare AdmissionRequest (as webhook test data
@@ -137,35 +139,54 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                             document: Some(doc.index),
                             message,
                         })? {
-                            Payload::Object(object, json) => Ok(ToJudge::Object(doc, object, json)),
+                            Payload::Object(object, json) => {
+                                Ok(ToJudge::Object(doc, object, json, None))
+                            }
                             Payload::Nothing(report) => Ok(ToJudge::Decided(report)),
                         };
                     }
                 }
                 let object = decoded?;
                 // The second decoding PodSecurityPolicy needs; the lean one serves the rest.
+                // (A list's items are read later, one at a time: see `judge_list`.)
                 let json = if judge.needs_json(&object) {
                     Some(decode_as::<Value>(&doc, &display_source)?)
                 } else {
                     None
                 };
-                Ok(ToJudge::Object(doc, object, json))
+                Ok(ToJudge::Object(doc, object, json, parsed))
             });
         match result {
-            Ok(ToJudge::Object(doc, object, json)) => {
+            Ok(ToJudge::Object(doc, object, json, parsed)) => {
                 let source = display_source(&doc.source);
                 let at = Location {
                     source: &source,
                     document: doc.index,
-                    item: None,
+                    item: &[],
                 };
                 let mut write_error = None;
-                judge.judge(&object, json.as_ref(), at, &mut |report| {
-                    summary.record(report.decision);
-                    if let Err(e) = sink.object(&report) {
-                        write_error.get_or_insert(e);
+                let mut out = |found: Found| match found {
+                    Found::Object(report) => {
+                        summary.record(report.decision);
+                        if let Err(e) = sink.object(&report) {
+                            write_error.get_or_insert(e);
+                        }
                     }
-                });
+                    Found::Error(report) => {
+                        summary.errors += 1;
+                        if let Err(e) = sink.error(&report) {
+                            write_error.get_or_insert(e);
+                        }
+                    }
+                };
+                match (parsed, ListOf::of(&object)) {
+                    (Some(parsed), Some(list)) => {
+                        judge_list(&judge, &doc, &list, parsed, at, &mut out)
+                    }
+                    _ => judge.judge(&object, json.as_ref(), at, &mut |report| {
+                        out(Found::Object(report));
+                    }),
+                }
                 if let Some(e) = write_error {
                     return Err(e).context(WRITING);
                 }
@@ -195,14 +216,86 @@ fn exit_code(summary: &Summary) -> ExitCode {
     }
 }
 
+/// What judging a list item gives: a report, or the item's input error.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per item and handed straight to the sink; boxing would allocate per item"
+)]
+enum Found {
+    Object(ObjectReport),
+    Error(ErrorReport),
+}
+
+/// Judges the items of the list `doc` holds, one at a time as they are read
+/// ([`input::for_each_item`]). An item that cannot be decoded is an input error naming the
+/// item; the others are judged.
+fn judge_list(
+    judge: &Judge<'_>,
+    doc: &Document,
+    list: &ListOf,
+    parsed: Parsed,
+    at: Location<'_>,
+    out: &mut dyn FnMut(Found),
+) {
+    // A YAML document is not cut into items, so the value PodSecurityPolicy needs is taken
+    // from the whole document, decoded once when an item needs it. (JSON items come with it.)
+    let mut whole: Option<Option<Value>> = None;
+    let mut on_item = |path: &[usize], result: input::ItemResult| match result {
+        Ok((mut item, mut json)) => {
+            item.apply_api_defaults();
+            if json.is_none() && parsed == Parsed::Yaml && judge.needs_json(&item) {
+                let whole = whole.get_or_insert_with(|| input::decode::<Value>(doc).ok());
+                json = whole
+                    .as_ref()
+                    .and_then(|value| item_at(value, path))
+                    .cloned();
+            }
+            let at = Location { item: path, ..at };
+            judge.judge(&item, json.as_ref(), at, &mut |report| {
+                out(Found::Object(report));
+            });
+        }
+        Err(error) => {
+            let place = match error.position {
+                Some(position) => format!("{position}: "),
+                None => String::new(),
+            };
+            let item = if path.is_empty() {
+                String::new()
+            } else {
+                format!("item {}: ", ItemPath(path))
+            };
+            out(Found::Error(ErrorReport {
+                source: at.source.to_owned(),
+                document: Some(error.document),
+                message: format!("{item}{place}{}", error.message),
+            }));
+        }
+    };
+    input::for_each_item(
+        doc,
+        list,
+        parsed,
+        &|item| judge.needs_json(item),
+        &mut on_item,
+    );
+}
+
+/// The item at `path` in a list document as a JSON value.
+fn item_at<'v>(value: &'v Value, path: &[usize]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(value, |list, &index| list.get("items")?.get(index))
+}
+
 /// What a document gives to judge.
 #[expect(
     clippy::large_enum_variant,
     reason = "the large variant is the common one, made once per document and moved once; boxing it would allocate per document"
 )]
 enum ToJudge {
-    /// An object, with its JSON when PodSecurityPolicy needs it.
-    Object(Document, Object, Option<Value>),
+    /// An object, with its JSON when PodSecurityPolicy needs it, and the parser that read
+    /// the document (`None` for the object of an admission payload).
+    Object(Document, Object, Option<Value>, Option<Parsed>),
     /// Nothing to judge; the report says why.
     Decided(ObjectReport),
 }
@@ -290,6 +383,7 @@ fn without_object(request: &AdmissionRequest, doc: &Document, source: &str) -> O
         source: source.to_owned(),
         document: doc.index,
         item: None,
+        item_path: None,
         api_version: request.kind.api_version(),
         kind: request.kind.kind.clone(),
         namespace: non_empty(&request.namespace),
@@ -372,39 +466,36 @@ impl<'de> Visitor<'de> for RequestObject<'_> {
     }
 }
 
+/// Decodes a document by its own kind, a list's items left for [`judge_list`]. A document
+/// written as JSON (a `.json` input, `kubectl get -o json`, or YAML in flow style) is first
+/// read on the fast JSON path, which decodes only what the checks read
+/// ([`input::decode_without_items`]).
 fn decode(
     doc: &Document,
     display_source: &dyn Fn(&Arc<str>) -> String,
-) -> Result<Object, ErrorReport> {
-    let mut object: Object = match decode_json_fast(doc) {
-        Some(object) => object,
-        None => decode_as(doc, display_source)?,
-    };
+) -> Result<(Object, Parsed), ErrorReport> {
+    let (mut object, parsed) =
+        input::decode_without_items(doc).map_err(|e| decode_error(&e, display_source))?;
     object.apply_api_defaults();
-    Ok(object)
-}
-
-/// A document written as JSON (a `.json` input, `kubectl get -o json`, or YAML in flow style)
-/// is first read on the fast JSON path, which decodes only what the checks read. When it
-/// declines, [`decode_as`] reads the document and gives the exact value or error.
-fn decode_json_fast(doc: &Document) -> Option<Object> {
-    doc.looks_like_json()
-        .then(|| Object::from_json_fast(doc.text.as_bytes()))
-        .flatten()
+    Ok((object, parsed))
 }
 
 fn decode_as<'d, T: serde::Deserialize<'d>>(
     doc: &'d Document,
     display_source: &dyn Fn(&Arc<str>) -> String,
 ) -> Result<T, ErrorReport> {
-    input::decode(doc).map_err(|e| ErrorReport {
+    input::decode(doc).map_err(|e| decode_error(&e, display_source))
+}
+
+fn decode_error(e: &DecodeError, display_source: &dyn Fn(&Arc<str>) -> String) -> ErrorReport {
+    ErrorReport {
         source: display_source(&e.file),
         document: Some(e.document),
         message: match e.position {
             Some(position) => format!("{position}: {}", e.message),
             None => e.message.clone(),
         },
-    })
+    }
 }
 
 fn input_error(error: &InputError, display_source: &dyn Fn(&Arc<str>) -> String) -> ErrorReport {

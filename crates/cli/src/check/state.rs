@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use podsec_admission::Object;
-use podsec_admission::object::Body;
+use podsec_admission::object::{Body, ListOf};
 use podsec_psp::RbacAuthorizer;
 use serde_json::Value;
 
@@ -74,9 +74,25 @@ impl ClusterState {
         for document in documents.flatten() {
             if namespaces
                 && input::may_spell(&document.text, NAMESPACE_KIND)
-                && let Ok(object) = input::decode::<Object>(&document)
+                && let Ok((object, parsed)) = input::decode_without_items(&document)
             {
-                state.add(&object);
+                // A list's items one at a time, so that a large one is not held whole.
+                match ListOf::of(&object) {
+                    Some(list) => {
+                        input::for_each_item(
+                            &document,
+                            &list,
+                            parsed,
+                            &|_| false,
+                            &mut |_, item| {
+                                if let Ok((object, _)) = item {
+                                    state.add(&object);
+                                }
+                            },
+                        );
+                    }
+                    None => state.add(&object),
+                }
             }
             if (input::may_spell(&document.text, POLICY_KIND)
                 || input::may_spell(&document.text, RBAC_GROUP))

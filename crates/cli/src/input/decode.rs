@@ -1,5 +1,6 @@
 //! Decoding one document into a serde type, with errors located in the file.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -7,6 +8,7 @@ use serde::de::DeserializeSeed;
 use serde_saphyr::MessageFormatter;
 
 use super::saphyr_options::yaml_options;
+use super::strict::Strict;
 use super::{Document, Format, Position, fast_yaml};
 
 /// Whether YAML documents go through [`fast_yaml`] before serde-saphyr.
@@ -36,6 +38,8 @@ fn position_prefix(position: &Option<Position>) -> String {
 /// matters for manifests:
 /// - `0644` is octal (420), as in `defaultMode: 0644`;
 /// - `yes`, `no`, `on`, `off` are booleans when a boolean is expected;
+/// - a quoted scalar is a string: `privileged: "false"` is an error, as the API server's
+///   typed decoding of the same manifest as JSON refuses it ([`Strict`]);
 /// - a repeated key keeps its last value, which is what the API server
 ///   stores (it only warns); real manifests have them. serde_json does the
 ///   same for maps, but a derived struct rejects a repeated field in JSON.
@@ -77,6 +81,27 @@ pub fn decode_seed<'a, S>(document: &'a Document, seed: S) -> Result<S::Value, D
 where
     S: DeserializeSeed<'a> + Clone,
 {
+    decode_seed_as(document, seed, false).map(|(value, _)| value)
+}
+
+/// Which parser read a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Json,
+    Yaml,
+}
+
+/// [`decode_seed`], trying the fast YAML path first when `fast_yaml` is set (the seed is then
+/// run twice when the fast path refuses, so it must not have effects), and saying which parser
+/// read the document.
+pub(super) fn decode_seed_as<'a, S>(
+    document: &'a Document,
+    seed: S,
+    fast_yaml: bool,
+) -> Result<(S::Value, Parsed), DecodeError>
+where
+    S: DeserializeSeed<'a> + Clone,
+{
     let text = document.text.as_str();
     let json = |seed: S| -> Result<S::Value, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -85,17 +110,22 @@ where
         Ok(value)
     };
     let yaml = |seed: S| {
-        serde_saphyr::with_deserializer_from_str_with_options(
-            text,
-            yaml_options(text.len()),
-            |deserializer| seed.deserialize(deserializer),
-        )
-        .map_err(|error| yaml_error(document, &error))
+        if USE_FAST_YAML
+            && fast_yaml
+            && let Ok(value) = fast_yaml::from_str_seed(text, seed.clone())
+        {
+            return Ok((value, Parsed::Yaml));
+        }
+        saphyr_seed(text, seed)
+            .map(|value| (value, Parsed::Yaml))
+            .map_err(|error| yaml_error(document, &error))
     };
     match document.format {
-        Format::Json => json(seed).map_err(|e| json_error(document, &e)),
+        Format::Json => json(seed)
+            .map(|value| (value, Parsed::Json))
+            .map_err(|e| json_error(document, &e)),
         Format::Yaml if document.looks_like_json() => match json(seed.clone()) {
-            Ok(value) => Ok(value),
+            Ok(value) => Ok((value, Parsed::Json)),
             Err(error) if error.is_data() => Err(json_error(document, &error)),
             Err(_) => yaml(seed),
         },
@@ -107,11 +137,47 @@ fn decode_yaml<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, Deco
     if USE_FAST_YAML && let Ok(value) = fast_yaml::from_str(&document.text) {
         return Ok(value);
     }
-    serde_saphyr::from_str_with_options(&document.text, yaml_options(document.text.len()))
-        .map_err(|error| yaml_error(document, &error))
+    saphyr_from_str(&document.text).map_err(|error| yaml_error(document, &error))
 }
 
-fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {
+/// serde-saphyr as `decode` runs it: configured by [`yaml_options`], quoted scalars strings
+/// ([`Strict`]).
+pub(super) fn saphyr_from_str<'a, T: Deserialize<'a>>(
+    text: &'a str,
+) -> Result<T, serde_saphyr::Error> {
+    saphyr_seed(text, std::marker::PhantomData::<T>)
+}
+
+/// [`saphyr_from_str`] through a seed, which may run twice (so it must not have effects).
+///
+/// [`Strict`] refuses through serde's `invalid type` error, which serde-saphyr places at the
+/// key rather than at the value. So when the strict reading fails, the document is read again
+/// without it: an error there is the one serde-saphyr has always given (`invalid boolean` at
+/// the value, say), and only when that reading succeeds is the quoted scalar the problem.
+pub(super) fn saphyr_seed<'a, S: DeserializeSeed<'a> + Clone>(
+    text: &'a str,
+    seed: S,
+) -> Result<S::Value, serde_saphyr::Error> {
+    saphyr_seed_with(text, seed.clone(), true)
+        .map_err(|strict| saphyr_seed_with(text, seed, false).err().unwrap_or(strict))
+}
+
+/// serde-saphyr with [`yaml_options`], with [`Strict`] or without.
+pub(super) fn saphyr_seed_with<'a, S: DeserializeSeed<'a>>(
+    text: &'a str,
+    seed: S,
+    strict: bool,
+) -> Result<S::Value, serde_saphyr::Error> {
+    serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(text.len()), |de| {
+        if strict {
+            seed.deserialize(Strict(de))
+        } else {
+            seed.deserialize(de)
+        }
+    })
+}
+
+pub(super) fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {
     let error = error.without_snippet();
     let position = error
         .location()
@@ -119,7 +185,7 @@ fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {
         .map(|location| {
             document.position_in_input(to_usize(location.line()), to_usize(location.column()))
         });
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(error);
+    let message = Messages.format_message(error);
     DecodeError {
         file: document.source.clone(),
         document: document.index,
@@ -128,7 +194,26 @@ fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> DecodeError {
     }
 }
 
-fn json_error(document: &Document, error: &serde_json::Error) -> DecodeError {
+/// serde-saphyr's messages, except where they speak to the programmer: a null where a string
+/// is expected reads `…; use Option<String>` there, advice about Rust types that a user cannot
+/// follow. Those say what the JSON path says for the same document instead.
+struct Messages;
+
+impl MessageFormatter for Messages {
+    fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
+        match error {
+            serde_saphyr::Error::NullIntoString { .. } => {
+                Cow::Borrowed("invalid type: null, expected a string")
+            }
+            serde_saphyr::Error::InvalidCharNull { .. } => {
+                Cow::Borrowed("invalid type: null, expected a character")
+            }
+            _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
+        }
+    }
+}
+
+pub(super) fn json_error(document: &Document, error: &serde_json::Error) -> DecodeError {
     let message = error.to_string();
     let (position, message) = if error.line() == 0 {
         (None, message)
@@ -296,6 +381,113 @@ mod tests {
             [Err(
                 "f: document 0: line 2, column 7: duplicate field `name`".to_owned()
             )]
+        );
+    }
+
+    #[test]
+    fn a_null_string_is_reported_without_rust_advice() {
+        #[derive(Debug, Deserialize)]
+        #[expect(dead_code, reason = "only decoded")]
+        struct Named {
+            name: String,
+        }
+        for (syntax, input, expected) in [
+            (
+                Syntax::Yaml,
+                "\nname:\n",
+                "f: document 0: line 2, column 5: invalid type: null, expected a string",
+            ),
+            (
+                Syntax::Yaml,
+                "name: ~\n",
+                "f: document 0: line 1, column 7: invalid type: null, expected a string",
+            ),
+            (
+                Syntax::JsonUnlessNot,
+                "{\"name\": null}",
+                "f: document 0: line 1, column 13: invalid type: null, expected a string",
+            ),
+        ] {
+            let messages: Vec<String> = Splitter::new(Arc::from("f"), syntax, input.as_bytes(), 64)
+                .flatten()
+                .map(|document| match decode::<Named>(&document) {
+                    Ok(named) => format!("{named:?}"),
+                    Err(error) => error.to_string(),
+                })
+                .collect();
+            assert_eq!(messages, [expected], "{input:?}");
+        }
+    }
+
+    /// Decodes every document of `input` as a Kubernetes object: `ok` or the error.
+    fn decode_objects(input: &str) -> Vec<String> {
+        Splitter::new(Arc::from("f"), Syntax::Yaml, input.as_bytes(), 64)
+            .flatten()
+            .map(
+                |document| match decode::<podsec_admission::Object>(&document) {
+                    Ok(_) => "ok".to_owned(),
+                    Err(error) => error.to_string(),
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn quoted_scalars_are_not_booleans_or_numbers() {
+        let pod = |fields: &str| {
+            format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n{fields}")
+        };
+        let cases = [
+            (
+                pod("    securityContext: {privileged: \"false\"}\n"),
+                "f: document 0: line 6, column 23: invalid type: string \"false\", expected a boolean",
+            ),
+            (
+                pod("    securityContext:\n      privileged: 'true'\n"),
+                "f: document 0: line 7, column 7: invalid type: string \"true\", expected a boolean",
+            ),
+            (
+                pod("    securityContext:\n      runAsUser: \"0\"\n"),
+                "f: document 0: line 7, column 7: invalid type: string \"0\", expected i64",
+            ),
+            (
+                pod("    ports:\n    - containerPort: 80\n      hostPort: \"8080\"\n"),
+                "f: document 0: line 8, column 7: invalid type: string \"8080\", expected i32",
+            ),
+            (
+                "apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: \"false\"\n".to_owned(),
+                "f: document 0: line 4, column 3: invalid type: string \"false\", expected a boolean",
+            ),
+            // Also off the fast path (an anchor sends the document to serde-saphyr alone).
+            (
+                "apiVersion: v1\nkind: Pod\nspec: &s\n  hostPID: \"true\"\n".to_owned(),
+                "f: document 0: line 4, column 3: invalid type: string \"true\", expected a boolean",
+            ),
+            // Plain scalars are typed as before: YAML 1.1 booleans, octal, hexadecimal.
+            (
+                pod("    securityContext: {privileged: no, runAsUser: 0644}\n    ports:\n    - {containerPort: 0x50, hostPort: 8080}\n"),
+                "ok",
+            ),
+            (
+                "apiVersion: v1\nkind: Pod\nspec: &s\n  hostPID: yes\n  securityContext: {runAsUser: 0}\n".to_owned(),
+                "ok",
+            ),
+        ];
+        // Positions are those of the key, where serde-saphyr places a field's errors.
+        let (inputs, expected): (Vec<String>, Vec<&str>) = cases.into_iter().unzip();
+        let found: Vec<String> = inputs
+            .iter()
+            .flat_map(|input| decode_objects(input))
+            .collect();
+        assert_eq!(found, expected);
+        // The same documents as JSON are refused with the same words.
+        let json = r#"{"kind":"Pod","spec":{"hostNetwork":"false"}}"#;
+        let error = serde_json::from_str::<podsec_admission::Object>(json).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .starts_with(r#"invalid type: string "false", expected a boolean"#),
+            "{error}"
         );
     }
 

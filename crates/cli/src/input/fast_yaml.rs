@@ -50,6 +50,7 @@ mod scalar;
 mod tests;
 
 use serde::Deserialize;
+use serde::de::DeserializeSeed;
 
 use de::NodeDeserializer;
 use reader::Reader;
@@ -131,13 +132,21 @@ impl FastYamlError {
 
 /// Decodes one YAML document into `T`, or refuses.
 pub fn from_str<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, FastYamlError> {
+    from_str_seed(text, std::marker::PhantomData::<T>)
+}
+
+/// Decodes one YAML document through `seed`, or refuses.
+pub fn from_str_seed<'de, S: DeserializeSeed<'de>>(
+    text: &'de str,
+    seed: S,
+) -> Result<S::Value, FastYamlError> {
     if text.len() > MAX_FAST_DOCUMENT_BYTES {
         return Err(Unsupported::TooLarge.into());
     }
     check_characters(text)?;
     let mut reader = Reader::new(text);
     let node = reader.root()?;
-    let value = T::deserialize(NodeDeserializer {
+    let value = seed.deserialize(NodeDeserializer {
         reader: &mut reader,
         node,
     })?;

@@ -87,6 +87,7 @@ impl<R: Read> Splitter<R> {
                 directives_line: None,
                 next_index: 0,
                 last_length: 0,
+                size_hint: None,
                 ready: VecDeque::new(),
                 done: false,
                 replay: None,
@@ -96,6 +97,15 @@ impl<R: Read> Splitter<R> {
             },
             take_blocks: true,
         }
+    }
+
+    /// The input is at most `bytes` long (a file's length): a document that grows large is then
+    /// given room for the rest of the input at once, rather than doubling its buffer, whose last
+    /// step would hold the old buffer and a copy twice its size (a 220 MB `kind: List` peaked at
+    /// 384 MB that way). Room not written to is only address space.
+    pub(super) fn with_size_hint(mut self, bytes: u64) -> Self {
+        self.state.size_hint = Some(usize::try_from(bytes).unwrap_or(usize::MAX));
+        self
     }
 
     /// Reads every line on its own, as a reference for the tests.
@@ -256,6 +266,8 @@ struct State {
     next_index: usize,
     /// The length of the last document, to size the next one's buffer.
     last_length: usize,
+    /// The length of the input, when known ([`Splitter::with_size_hint`]).
+    size_hint: Option<usize>,
     ready: VecDeque<Result<Document, InputError>>,
     done: bool,
     /// Lines to read again, from the text of a broken JSON value: handed to the line reader
@@ -544,6 +556,15 @@ impl State {
     fn append(&mut self, bytes: &[u8]) {
         if self.text.len() + bytes.len() <= self.max_document_bytes {
             if !self.open.as_ref().is_some_and(|open| open.discarding) {
+                let needed = self.text.len() + bytes.len();
+                if needed > self.text.capacity()
+                    && needed > LARGE_DOCUMENT_BYTES
+                    && let Some(hint) = self.size_hint
+                {
+                    // No document is longer than the input (nor than the limit).
+                    let room = hint.min(self.max_document_bytes).max(needed);
+                    self.text.reserve_exact(room - self.text.len());
+                }
                 self.text.extend_from_slice(bytes);
             }
             return;
@@ -578,7 +599,12 @@ impl State {
         let capacity = self.last_length.min(1024 * 1024);
         let text = std::mem::replace(&mut self.text, Vec::with_capacity(capacity));
         self.last_length = text.len();
-        if open.discarding || !open.has_content {
+        // A document that is only a null (`~`, `null`) holds no object: kubectl skips it as it
+        // skips an empty one, so it is counted and not returned either.
+        if open.discarding
+            || !open.has_content
+            || (open.format == Format::Yaml && is_null_document(&text))
+        {
             return;
         }
         let item = match String::from_utf8(text) {
@@ -665,6 +691,10 @@ enum JsonLine {
     StartsValue,
 }
 
+/// From this size on, a growing document gets room for the rest of the input at once
+/// ([`Splitter::with_size_hint`]).
+const LARGE_DOCUMENT_BYTES: usize = 1024 * 1024;
+
 /// What a line of a YAML stream is, outside scalars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Line {
@@ -702,6 +732,32 @@ fn classify_rest(bytes: &[u8]) -> Line {
         Some(b'#') => Line::Comment,
         Some(_) => Line::Content,
     }
+}
+
+/// Whether a YAML document's only content is a plain null scalar (`~`, `null`, `Null`, `NULL`,
+/// also after `---` on its line), among directives, comments and blank lines. Decides on the
+/// first content line, so a document of any other kind costs a look at that line only.
+fn is_null_document(text: &[u8]) -> bool {
+    let mut found_null = false;
+    for line in text.split(|&b| b == b'\n') {
+        let content = match classify(line) {
+            Line::Blank | Line::Comment | Line::Directive | Line::End => continue,
+            Line::Start { has_content: false } => continue,
+            Line::Start { has_content: true } => &line[3..],
+            Line::Content => line,
+        };
+        // A comment starts at `#` after whitespace; `~#x` would be one plain scalar.
+        let end = content
+            .windows(2)
+            .position(|pair| pair[0].is_ascii_whitespace() && pair[1] == b'#')
+            .unwrap_or(content.len());
+        let scalar = content[..end].trim_ascii();
+        if found_null || !matches!(scalar, b"~" | b"null" | b"Null" | b"NULL") {
+            return false;
+        }
+        found_null = true;
+    }
+    found_null
 }
 
 /// If `line` is a document marker (`---` or `...` followed by whitespace or
@@ -1068,6 +1124,20 @@ mod tests {
             ),
             ("\u{feff}a: 1\n---\n", &[(0, 1, 1, "a: 1\n", Y)]),
             ("a: 1\n---", &[(0, 1, 1, "a: 1\n", Y)]),
+            // Null documents are skipped as kubectl skips them, and counted.
+            (
+                "~\n---\nnull # nothing\n--- NULL\n---\n# c\nNull\n...\na: 1\n",
+                &[(4, 9, 1, "a: 1\n", Y)],
+            ),
+            // Not null documents.
+            (
+                "~x\n--- ~\n~\n--- \"null\"\n",
+                &[
+                    (0, 1, 1, "~x\n", Y),
+                    (1, 2, 1, "--- ~\n~\n", Y),
+                    (2, 4, 1, "--- \"null\"\n", Y),
+                ],
+            ),
         ];
         for (input, expected) in cases {
             let expected: Vec<_> = expected

@@ -191,17 +191,19 @@ fn open_file(
             },
         },
     };
-    let reader: Box<dyn Read> = match extent {
+    let length = file.metadata().map(|metadata| metadata.len()).ok();
+    let (reader, length): (Box<dyn Read>, _) = match extent {
         Extent::Nothing => return None,
-        Extent::Prefix(length) => Box::new(file.take(length)),
-        Extent::Whole => Box::new(file),
+        Extent::Prefix(prefix) => (Box::new(file.take(prefix)), Some(prefix)),
+        Extent::Whole => (Box::new(file), length),
     };
-    Some(Ok(Splitter::new(
-        source_name(path),
-        syntax,
-        reader,
-        READ_BUFFER_BYTES,
-    )))
+    let splitter = Splitter::new(source_name(path), syntax, reader, READ_BUFFER_BYTES);
+    // A file that grows while it is read is read whole all the same: the hint only sizes
+    // buffers.
+    Some(Ok(match length {
+        Some(length) => splitter.with_size_hint(length),
+        None => splitter,
+    }))
 }
 
 fn unreadable(path: &Path, error: io::Error) -> InputError {

@@ -21,7 +21,8 @@ use super::Sink;
 use super::fixes::{Place, fix_for};
 use crate::check::defaulted_fields;
 use crate::report::{
-    Decision, ErrorReport, EvaluationReport, ObjectReport, PspEvaluation, PssEvaluation, Summary,
+    Decision, ErrorReport, EvaluationReport, ItemPath, ObjectReport, PspEvaluation, PssEvaluation,
+    Summary,
 };
 
 /// The annotation PodSecurityPolicy admission records the policy in; the report says it already.
@@ -233,7 +234,11 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
         self.out.write_all(b" ")?;
         self.painted(BOLD, format_args!("{}", Shown(&report.display_name())))?;
         self.out.write_all(b"  ")?;
-        match report.item {
+        let item = match (&report.item_path, report.item) {
+            (Some(path), _) => Some(ItemPath(path).to_string()),
+            (None, item) => item.map(|item| item.to_string()),
+        };
+        match item {
             Some(item) => self.painted(
                 DIM,
                 format_args!(

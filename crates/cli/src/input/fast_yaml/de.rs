@@ -111,11 +111,23 @@ impl<'de> ScalarDeserializer<'de> {
         de::Error::custom(format_args!("invalid {expected}"))
     }
 
+    /// A quoted or block scalar is a string, which a boolean or a number is not (see
+    /// `input/strict.rs`): an error here, and serde-saphyr reports it with its position.
+    fn plain(&self, expected: &str) -> Result<(), FastYamlError> {
+        if self.scalar.is_plain() {
+            Ok(())
+        } else {
+            Err(self.invalid(expected))
+        }
+    }
+
     fn signed<T: TryFrom<i128>>(&self) -> Result<T, FastYamlError> {
+        self.plain("integer")?;
         parse_int_signed(&self.scalar.text()).ok_or_else(|| self.invalid("integer"))
     }
 
     fn unsigned<T: TryFrom<u128>>(&self) -> Result<T, FastYamlError> {
+        self.plain("integer")?;
         parse_int_unsigned(&self.scalar.text()).ok_or_else(|| self.invalid("integer"))
     }
 }
@@ -151,6 +163,7 @@ impl<'de> de::Deserializer<'de> for ScalarDeserializer<'de> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FastYamlError> {
+        self.plain("boolean")?;
         let b = parse_yaml11_bool(&self.scalar.text()).ok_or_else(|| self.invalid("boolean"))?;
         visitor.visit_bool(b)
     }
@@ -193,6 +206,7 @@ impl<'de> de::Deserializer<'de> for ScalarDeserializer<'de> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FastYamlError> {
+        self.plain("float")?;
         let x = parse_yaml12_float(&self.scalar.text()).ok_or_else(|| self.invalid("float"))?;
         visitor.visit_f64(x)
     }

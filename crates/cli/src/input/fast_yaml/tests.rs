@@ -10,11 +10,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{FastYamlError, Unsupported, from_str};
-use crate::input::saphyr_options::yaml_options;
 use crate::input::{Format, read_documents};
 
 fn saphyr<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+    crate::input::decode::saphyr_from_str(text)
 }
 
 /// Decodes `text` both ways; panics when the fast path accepts it and

@@ -174,38 +174,8 @@ fn go_slice(element_type: &str, elements: Option<Vec<String>>) -> String {
     }
 }
 
-/// Go's `strconv.Quote` (the `%q` verb) for valid UTF-8 input.
-pub fn go_quote(value: &str) -> String {
-    let mut quoted = String::with_capacity(value.len() + 2);
-    quoted.push('"');
-    for character in value.chars() {
-        match character {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\u{7}' => quoted.push_str("\\a"),
-            '\u{8}' => quoted.push_str("\\b"),
-            '\u{c}' => quoted.push_str("\\f"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\u{b}' => quoted.push_str("\\v"),
-            ' ' => quoted.push(' '),
-            c if (c as u32) < 0x80 && (c.is_ascii_control()) => {
-                quoted.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() || c.is_whitespace() => {
-                if (c as u32) <= 0xFFFF {
-                    quoted.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    quoted.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
-}
+/// Go's `strconv.Quote` (the `%q` verb), shared with the Pod Security Standards' messages.
+pub use podsec_pss::format::go_quote;
 
 /// A field error: where, what kind, the offending value and a detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,6 +354,10 @@ mod tests {
     #[test]
     fn go_quote_escapes_like_strconv() {
         assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
+        // Invisible format characters are not printable to Go: a right-to-left override or a
+        // zero-width space in a path or a type cannot disguise a message.
+        assert_eq!(go_quote("/x\u{202e}"), "\"/x\\u202e\"");
+        assert_eq!(go_quote("a\u{200b}b"), "\"a\\u200bb\"");
     }
 
     #[test]

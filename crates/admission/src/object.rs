@@ -814,7 +814,7 @@ impl<'de> Visitor<'de> for ItemsSeed {
     }
 }
 
-/// One list item (see [`ItemsSeed`], [`ListOf::item_seed`]). The list's apiVersion is not
+/// One list item (see `ItemsSeed` and [`ListOf::item_seed`]). The list's apiVersion is not
 /// applied here: [`ListOf::adopt`] does that.
 #[derive(Debug, Clone, Copy)]
 pub struct ItemSeed {

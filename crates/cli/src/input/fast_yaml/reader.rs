@@ -548,11 +548,16 @@ fn check_key(key: RawScalar<'_>) -> Result<(), FastYamlError> {
 
 /// Whether a plain scalar may start at `at`: not with an indicator, except
 /// `-` and `:` when they are not followed by a space (`-1`, `::1`). In flow
-/// collections, where `:` ends keys, `flow` refuses the latter.
+/// collections, where `:` ends keys, `flow` refuses the latter, and a `-`
+/// must not be followed by a flow indicator either (`[-,1]` is not YAML).
 fn plain_may_start(text: &str, at: usize, end: usize, flow: bool) -> bool {
     let bytes = text.as_bytes();
     match bytes.get(at) {
-        Some(b'-') => at + 1 < end && !matches!(bytes[at + 1], b' ' | b'\t'),
+        Some(b'-') => {
+            at + 1 < end
+                && !matches!(bytes[at + 1], b' ' | b'\t')
+                && !(flow && matches!(bytes[at + 1], b',' | b'[' | b']' | b'{' | b'}'))
+        }
         Some(b':') if !flow => at + 1 < end && !matches!(bytes[at + 1], b' ' | b'\t'),
         Some(
             b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'

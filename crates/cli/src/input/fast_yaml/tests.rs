@@ -177,6 +177,10 @@ fn refuses_what_it_does_not_read() {
         ("~: a\n", Unsupported::NonStringKey),
         (": a\n", Unsupported::Indicator),
         ("a: [:x]\n", Unsupported::FlowCollection),
+        // A `-` followed by a flow indicator starts no plain scalar in a flow collection
+        // (found by the fast_yaml fuzz target: serde-saphyr refuses it).
+        ("a: [-,1]\n", Unsupported::FlowCollection),
+        ("a: [x, -]\n", Unsupported::FlowCollection),
         ("a: b\n  c\n", Unsupported::Indentation),
         ("- a\n  b\n", Unsupported::Indentation),
         ("a:\n  multi\n  line\n", Unsupported::Indicator),

@@ -718,3 +718,60 @@ async fn scenario_steps_1_and_2_and_the_legacy_wording() {
         server.stop().await.expect("clean stop");
     }
 }
+
+/// Two documents of one policy name: the last counts, as with `kubectl apply` (and as
+/// `podsec check` reads them). The first copy allows privileged containers, the last does not.
+#[tokio::test]
+async fn the_last_document_of_a_policy_name_counts() {
+    let policy = |privileged: bool| {
+        format!(
+            "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
+             spec:\n  privileged: {privileged}\n  seLinux: {{rule: RunAsAny}}\n  runAsUser: {{rule: RunAsAny}}\n\
+             \x20 supplementalGroups: {{rule: RunAsAny}}\n  fsGroup: {{rule: RunAsAny}}\n  volumes: ['*']\n"
+        )
+    };
+    let rbac = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: use-psp}\n\
+                rules:\n- {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}\n---\n\
+                apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: use-psp}\n\
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: use-psp}\n\
+                subjects:\n- {kind: Group, name: 'system:serviceaccounts', apiGroup: rbac.authorization.k8s.io}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psp_file = dir.path().join("psp.yaml");
+    std::fs::write(
+        &psp_file,
+        format!("{}---\n{}---\n{rbac}", policy(true), policy(false)),
+    )
+    .expect("write");
+    let files = podsec_server::psp::PspFiles::load(Some(&psp_file), None).expect("valid file");
+    assert_eq!(files.policies.len(), 1);
+    let server = common::start(Options {
+        namespaces_yaml: Some(NAMESPACES.to_owned()),
+        psp: PspArgs {
+            psp_file: Some(psp_file),
+            ..PspArgs::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "p", "namespace": "test-ns"},
+                     "spec": {"containers": [{"name": "c", "image": "nginx",
+                                               "securityContext": {"privileged": true}}]}});
+    let review = Review {
+        namespace: "test-ns",
+        name: "p",
+        object: pod,
+        ..Review::default()
+    }
+    .json();
+    for path in ["/mutate", "/validate"] {
+        let response = post(&server, path, &review).await;
+        assert_eq!(response["allowed"], false, "{path}: {response}");
+        let message = response["status"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("Privileged containers are not allowed"),
+            "{path}: {message}"
+        );
+    }
+    server.stop().await.expect("clean stop");
+}

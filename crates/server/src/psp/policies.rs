@@ -104,22 +104,28 @@ pub struct PspFiles {
 
 impl PspFiles {
     /// Reads policies (and RBAC objects) from `psp_file`, and RBAC objects from `rbac_file`.
+    ///
+    /// A name is one policy: when several documents define it, the last one counts, as with
+    /// `kubectl apply` (and as `podsec check` and `podsec psp list` read them). Keeping both
+    /// would let the first copy decide, since selection goes by name.
     pub fn load(psp_file: Option<&Path>, rbac_file: Option<&Path>) -> Result<Self, PspFileError> {
         let mut files = PspFiles::default();
         let mut rbac = RbacAuthorizer::new();
         let mut rbac_objects = 0usize;
         if let Some(path) = psp_file {
+            let mut by_name: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
             for doc in read_documents(path)? {
                 if PodSecurityPolicy::has_policy_kind(&doc) {
                     let policy = ingest(doc).map_err(|message| PspFileError::Invalid {
                         path: path.to_path_buf(),
                         message,
                     })?;
-                    files.policies.push(policy);
+                    by_name.insert(policy.name().to_owned(), policy);
                 } else {
                     rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
                 }
             }
+            files.policies = by_name.into_values().collect();
         }
         if let Some(path) = rbac_file {
             for doc in read_documents(path)? {

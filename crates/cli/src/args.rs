@@ -178,7 +178,9 @@ Only the apiVersion changes (policy/v1beta1 and extensions/v1beta1 become
 policy.podsec.dev/v1beta1): kind, metadata and spec stay, so the output applies to a cluster that
 has the CRD of deploy/psp installed. A policy written in block YAML keeps its text, comments
 included; other documents that hold a policy (JSON, kind: List) are written anew as YAML.
-Documents are separated by `---`.
+Everything else is copied as written, comments before a document and empty documents too, so
+one file in gives the same file out but for the apiVersion values. Between documents a `---`
+line is added where the next one has none (a file after another one).
 
 Example:
   podsec psp convert cluster/policies/ > podsec-policies.yaml";

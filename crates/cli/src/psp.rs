@@ -39,7 +39,10 @@ fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
     // A reader that goes away (`… | head`) does not end the run: the exit status still tells
     // whether every document converted.
     let mut stdout = io::BufWriter::new(UntilClosed::new(io::stdout().lock()));
-    for document in input::read_documents(paths) {
+    let mut stream = Stream::default();
+    // Every line of the input is in some document's text (comments before a document too), so
+    // that what is not converted is written out as it was.
+    for document in input::read_documents_as_written(paths) {
         let document = match document {
             Ok(document) => document,
             Err(error) => {
@@ -66,7 +69,7 @@ fn convert(paths: &[String]) -> anyhow::Result<ExitCode> {
             None
         };
         let text = converted.as_deref().unwrap_or(&document.text);
-        write_document(&mut stdout, text).context(WRITING)?;
+        stream.write(&mut stdout, text).context(WRITING)?;
     }
     stdout.flush().context(WRITING)?;
     Ok(if errors > 0 {
@@ -149,21 +152,46 @@ fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// Writes one document of a YAML stream: its own `---` line, or one added.
-fn write_document(out: &mut impl Write, text: &str) -> io::Result<()> {
-    let opened = text.starts_with("---")
-        && matches!(
-            text.as_bytes().get(3),
-            None | Some(b' ' | b'\t' | b'\n' | b'\r')
-        );
-    if !opened {
-        out.write_all(b"---\n")?;
+/// The YAML stream on standard output, written one document text at a time.
+#[derive(Debug, Default)]
+struct Stream {
+    /// Whether a document was written.
+    started: bool,
+    /// Whether the last document written ended with a `...` line.
+    ended: bool,
+}
+
+impl Stream {
+    /// Writes one document as its text is, separated from the one before only where YAML
+    /// needs it: a document without its own `---` line gets one before its text (not the
+    /// first, nor after a `...` line: the output of one file is then that file), and
+    /// directives get a `...` line before them, as a document with directives may only follow
+    /// an ended one.
+    fn write(&mut self, out: &mut impl Write, text: &str) -> io::Result<()> {
+        if self.started {
+            match input::opening(text) {
+                input::Opening::Marker => {}
+                // After `...` a document may start bare or with directives.
+                _ if self.ended => {}
+                input::Opening::Directives => out.write_all(b"...\n")?,
+                input::Opening::Bare => out.write_all(b"---\n")?,
+            }
+        }
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
+        self.started = true;
+        self.ended = text
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .is_some_and(|line| {
+                line.strip_prefix("...")
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+            });
+        Ok(())
     }
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n")?;
-    }
-    Ok(())
 }
 
 const WRITING: &str = "writing to standard output";

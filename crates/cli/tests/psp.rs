@@ -382,10 +382,75 @@ fn psp_convert_changes_only_the_api_version_of_policies() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "---\napiVersion: policy.podsec.dev/v1beta1 # was\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
+        "apiVersion: policy.podsec.dev/v1beta1 # was\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
          spec:\n  volumes: ['*']   # any\n---\n\
          apiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\n---\n\
          apiVersion: policy.podsec.dev/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old}\n"
+    );
+}
+
+/// Comments before a file's first document (with or without a `---` line after them), empty
+/// documents and `...` lines are written out as they are: only the apiVersion changes. A file
+/// after another one is separated from it by a `---` line when it does not start with one.
+#[test]
+fn psp_convert_keeps_every_byte_but_the_api_version() {
+    let policy = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: x}\n\
+                  spec: {seLinux: {rule: RunAsAny}, runAsUser: {rule: RunAsAny}, \
+                  supplementalGroups: {rule: RunAsAny}, fsGroup: {rule: RunAsAny}}\n";
+    let converted = policy.replace("policy/v1beta1", "policy.podsec.dev/v1beta1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let bare = write("bare.yaml", &format!("# head comment\n{policy}"));
+    let opened = write(
+        "opened.yaml",
+        &format!("# (c) someone\n\n---\n# about x\n{policy}---\n# nothing here\n"),
+    );
+    let others = write(
+        "others.yaml",
+        "# a config map\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n...\n# tail\n",
+    );
+    for (path, want) in [
+        (&bare, format!("# head comment\n{converted}")),
+        (
+            &opened,
+            format!("# (c) someone\n\n---\n# about x\n{converted}---\n# nothing here\n"),
+        ),
+        (
+            &others,
+            "# a config map\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n...\n# tail\n"
+                .to_owned(),
+        ),
+    ] {
+        let out = podsec(&["psp", "convert", path]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{path}");
+    }
+    let out = podsec(&["psp", "convert", &bare, &others, &bare]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "# head comment\n{converted}---\n\
+             # a config map\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n...\n# tail\n\
+             ---\n# head comment\n{converted}"
+        )
+    );
+    // The scenario's policy file keeps its header comment.
+    let Some(scenario) = scenario() else { return };
+    let path = format!("{scenario}/restrictive-psp.yaml");
+    let out = podsec(&["psp", "convert", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        read(&path).replacen(
+            "apiVersion: policy/v1beta1",
+            "apiVersion: policy.podsec.dev/v1beta1",
+            1
+        )
     );
 }
 

@@ -85,6 +85,8 @@ impl<R: Read> Splitter<R> {
                 open: None,
                 text: Vec::new(),
                 directives_line: None,
+                as_written: false,
+                preamble_line: None,
                 next_index: 0,
                 last_length: 0,
                 size_hint: None,
@@ -105,6 +107,17 @@ impl<R: Read> Splitter<R> {
     /// 384 MB that way). Room not written to is only address space.
     pub(super) fn with_size_hint(mut self, bytes: u64) -> Self {
         self.state.size_hint = Some(usize::try_from(bytes).unwrap_or(usize::MAX));
+        self
+    }
+
+    /// Keeps every line in the documents, for a reader that writes them out again
+    /// (`podsec psp convert`): comments and blank lines before a document are the start of
+    /// its text, `...` lines the end of theirs, and documents with nothing but comments (or
+    /// only a null) are returned too. Comments after the last document are returned as a
+    /// document of their own. Only a byte order mark and `...` lines outside a document are
+    /// left out. Document indexes are those of the default mode.
+    pub(super) fn as_written(mut self) -> Self {
+        self.state.as_written = true;
         self
     }
 
@@ -263,6 +276,11 @@ struct State {
     text: Vec<u8>,
     /// The line of the first directive waiting for a document.
     directives_line: Option<usize>,
+    /// Set by [`Splitter::as_written`].
+    as_written: bool,
+    /// In that mode, the line of the first comment or blank line waiting for a document (in
+    /// `text`).
+    preamble_line: Option<usize>,
     next_index: usize,
     /// The length of the last document, to size the next one's buffer.
     last_length: usize,
@@ -340,13 +358,25 @@ impl State {
                 self.open_document(1, Format::Yaml, has_content);
                 self.append(line);
             }
-            (Line::End, true) => self.end_document(),
+            (Line::End, true) => {
+                if self.as_written {
+                    self.append(line);
+                }
+                self.end_document();
+            }
+            // A preamble of comments stays for the next document: only directives end here.
+            (Line::End, false) if self.as_written && self.directives_line.is_none() => {}
             (Line::End, false) => self.forget_directives(),
             (Line::Directive, false) => {
                 self.directives_line.get_or_insert(self.line_number);
                 self.append(line);
             }
-            (Line::Blank | Line::Comment, false) => {}
+            (Line::Blank | Line::Comment, false) => {
+                if self.as_written {
+                    self.preamble_line.get_or_insert(self.line_number);
+                    self.append(line);
+                }
+            }
             (Line::Content, false) => {
                 let starts_json = self.directives_line.is_none()
                     && matches!(first_significant_byte(line), Some(b'{' | b'['));
@@ -537,7 +567,12 @@ impl State {
     }
 
     fn open_document(&mut self, first_column: usize, format: Format, has_content: bool) {
-        let first_line = self.directives_line.take().unwrap_or(self.line_number);
+        // The text starts with whichever came first: comments kept before the document, or its
+        // directives.
+        let first_line = match (self.preamble_line.take(), self.directives_line.take()) {
+            (Some(preamble), Some(directives)) => preamble.min(directives),
+            (preamble, directives) => preamble.or(directives).unwrap_or(self.line_number),
+        };
         self.open = Some(OpenDocument {
             index: self.next_index,
             first_line,
@@ -573,6 +608,7 @@ impl State {
         let Some(open) = self.open.as_mut() else {
             // Megabytes of directives: not YAML, and not worth keeping.
             self.directives_line = None;
+            self.preamble_line = None;
             return;
         };
         if !open.discarding {
@@ -602,8 +638,8 @@ impl State {
         // A document that is only a null (`~`, `null`) holds no object: kubectl skips it as it
         // skips an empty one, so it is counted and not returned either.
         if open.discarding
-            || !open.has_content
-            || (open.format == Format::Yaml && is_null_document(&text))
+            || (!self.as_written
+                && (!open.has_content || (open.format == Format::Yaml && is_null_document(&text))))
         {
             return;
         }
@@ -642,6 +678,7 @@ impl State {
 
     fn forget_directives(&mut self) {
         self.directives_line = None;
+        self.preamble_line = None;
         self.text.clear();
     }
 
@@ -651,6 +688,12 @@ impl State {
             return;
         }
         self.end_document();
+        if self.as_written && !self.text.is_empty() {
+            // Comments after the last document: a document of their own, so that they are
+            // written out too.
+            self.open_document(1, Format::Yaml, false);
+            self.end_document();
+        }
         self.done = true;
     }
 
@@ -709,6 +752,32 @@ enum Line {
     Blank,
     Comment,
     Content,
+}
+
+/// How a document's text opens, after its comments and blank lines: what a writer of a YAML
+/// stream must know to put the document after another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// With a `---` line.
+    Marker,
+    /// With directives (`%YAML`), which only the first document of a stream, or one after a
+    /// `...` line, may have.
+    Directives,
+    /// With content, or not at all: a `---` line must go before it.
+    Bare,
+}
+
+/// See [`Opening`].
+pub fn opening(text: &str) -> Opening {
+    for line in text.as_bytes().split(|&b| b == b'\n') {
+        match classify(line) {
+            Line::Blank | Line::Comment => {}
+            Line::Start { .. } => return Opening::Marker,
+            Line::Directive => return Opening::Directives,
+            Line::End | Line::Content => return Opening::Bare,
+        }
+    }
+    Opening::Bare
 }
 
 fn classify(line: &[u8]) -> Line {
@@ -1148,6 +1217,67 @@ mod tests {
         }
     }
 
+    fn as_written(input: &str) -> Vec<(usize, usize, String)> {
+        Splitter::new(Arc::from("test.yaml"), Syntax::Yaml, input.as_bytes(), 4)
+            .as_written()
+            .map(|item| match item {
+                Ok(d) => (d.index, d.first_line, d.text),
+                Err(error) => panic!("unexpected error for {input:?}: {error}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn as_written_keeps_comments_before_documents_and_empty_documents() {
+        let cases: &[(&str, &[(usize, usize, &str)])] = &[
+            (
+                "\n\n# only a comment\n",
+                &[(0, 1, "\n\n# only a comment\n")],
+            ),
+            (
+                "# head\napiVersion: v1\n",
+                &[(0, 1, "# head\napiVersion: v1\n")],
+            ),
+            (
+                "# (c) someone\n\n---\na: 1\n",
+                &[(0, 1, "# (c) someone\n\n---\na: 1\n")],
+            ),
+            // Empty and null documents are returned, with the indexes they always had.
+            (
+                "a: 1\n---\n---\n# nothing\n---\n~\n---\nb: 2\n",
+                &[
+                    (0, 1, "a: 1\n"),
+                    (1, 2, "---\n"),
+                    (2, 3, "---\n# nothing\n"),
+                    (3, 5, "---\n~\n"),
+                    (4, 7, "---\nb: 2\n"),
+                ],
+            ),
+            // `...` ends its document's text; comments after it start the next one's.
+            (
+                "a: 1\n...\n# next\nb: 2\n...\n# tail\n",
+                &[
+                    (0, 1, "a: 1\n...\n"),
+                    (1, 3, "# next\nb: 2\n...\n"),
+                    (2, 6, "# tail\n"),
+                ],
+            ),
+            (
+                "# c\n%YAML 1.2\n---\na: 1\n",
+                &[(0, 1, "# c\n%YAML 1.2\n---\na: 1\n")],
+            ),
+            // A JSON value ends with its bracket (what follows on its line is not kept).
+            ("# c\n{\"a\": 1}\n", &[(0, 1, "# c\n{\"a\": 1}")]),
+        ];
+        for (input, expected) in cases {
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|&(i, l, t)| (i, l, t.to_owned()))
+                .collect();
+            assert_eq!(as_written(input), expected, "input: {input:?}");
+        }
+    }
+
     /// Lines that exercise every kind of line the splitter tells apart.
     fn any_line() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
@@ -1177,6 +1307,45 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Written as they are, the documents are the input: block YAML loses nothing, and a
+        /// document returned by default has the same index, first line and text after the
+        /// comments kept before it.
+        #[test]
+        fn as_written_documents_are_the_input(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("---".to_owned()),
+                    proptest::strategy::Just("--- # c".to_owned()),
+                    proptest::strategy::Just("--- {a: 1}".to_owned()),
+                    proptest::strategy::Just("- item".to_owned()),
+                    proptest::strategy::Just("----".to_owned()),
+                    proptest::strategy::Just("# comment".to_owned()),
+                    proptest::strategy::Just(String::new()),
+                    proptest::strategy::Just("~".to_owned()),
+                    "[a-z:\\- ]{0,10}",
+                ],
+                0..30,
+            ),
+            final_newline: bool,
+        ) {
+            let mut input = lines.join("\n");
+            if final_newline {
+                input.push('\n');
+            }
+            let kept = as_written(&input);
+            let joined: String = kept.iter().map(|(_, _, text)| text.as_str()).collect();
+            proptest::prop_assert_eq!(&joined, &input);
+            for document in split(Syntax::Yaml, input.as_bytes(), 1 << 16) {
+                let document = document.map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+                let same = kept.iter().find(|(index, _, _)| *index == document.index);
+                proptest::prop_assert!(
+                    same.is_some_and(|(_, line, text)| *line <= document.first_line
+                        && text.ends_with(&document.text)),
+                    "{:?} not in {:?}", document, kept
+                );
+            }
+        }
+
         /// The result does not depend on how lines fall into reads, whether the lines of a
         /// document are taken one by one or in one go.
         #[test]

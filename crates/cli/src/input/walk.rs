@@ -28,6 +28,17 @@ pub fn read_documents(paths: &[String]) -> Documents {
         pending: Vec::new(),
         current: None,
         prefilter: None,
+        as_written: false,
+    }
+}
+
+/// Like [`read_documents`], for a reader that writes the documents out again: nothing of the
+/// input is left out of their texts (comments before a document, `...` lines, documents
+/// without content, comments at the end), see `Splitter::as_written`.
+pub fn read_documents_as_written(paths: &[String]) -> Documents {
+    Documents {
+        as_written: true,
+        ..read_documents(paths)
     }
 }
 
@@ -56,6 +67,8 @@ pub struct Documents {
     current: Option<Splitter<Box<dyn Read>>>,
     /// Set by [`read_documents_mentioning`].
     prefilter: Option<Prefilter>,
+    /// Set by [`read_documents_as_written`].
+    as_written: bool,
 }
 
 /// A file or folder found in a folder.
@@ -74,6 +87,7 @@ impl Iterator for Documents {
             }
             self.current = None;
             match self.open_next_input()? {
+                Ok(splitter) if self.as_written => self.current = Some(splitter.as_written()),
                 Ok(splitter) => self.current = Some(splitter),
                 Err(error) => return Some(Err(error)),
             }

@@ -443,7 +443,8 @@ enum Items {
 enum Shape {
     Workload(WorkloadKind),
     /// `List` itself or a typed list (`PodList`, `DeploymentList`, …). The items of a typed
-    /// list of a workload kind, or of Namespaces, are of that kind when they do not say (the
+    /// list of a workload kind, of Namespaces or of PodSecurityPolicies, are of that kind when
+    /// they do not say (the
     /// API's own lists, `kubectl get --raw /api/v1/pods`, leave `kind` out of each item).
     List {
         items: Option<ItemKind>,
@@ -457,6 +458,9 @@ enum ItemKind {
     Workload(WorkloadKind),
     /// `NamespaceList`: its items are cluster state (namespace labels).
     Namespace,
+    /// `PodSecurityPolicyList` (`kubectl get --raw /apis/policy/v1beta1/podsecuritypolicies`):
+    /// its items are cluster state too, which the CLI must recognise so as not to report them.
+    PodSecurityPolicy,
 }
 
 impl ItemKind {
@@ -464,14 +468,18 @@ impl ItemKind {
         let item_kind = kind.strip_suffix("List")?;
         match WorkloadKind::from_kind(item_kind) {
             Some(workload) => Some(ItemKind::Workload(workload)),
-            None => (item_kind == "Namespace").then_some(ItemKind::Namespace),
+            None => match item_kind {
+                "Namespace" => Some(ItemKind::Namespace),
+                "PodSecurityPolicy" => Some(ItemKind::PodSecurityPolicy),
+                _ => None,
+            },
         }
     }
 
     fn workload(self) -> Option<WorkloadKind> {
         match self {
             ItemKind::Workload(workload) => Some(workload),
-            ItemKind::Namespace => None,
+            ItemKind::Namespace | ItemKind::PodSecurityPolicy => None,
         }
     }
 }
@@ -914,8 +922,13 @@ fn adopt_item(item_kind: Option<ItemKind>, api_version: &str, item: &mut Object)
             item.has_pod_spec = false;
         }
     }
-    if item_kind == ItemKind::Namespace && item.kind.is_empty() {
-        item.kind = "Namespace".to_owned();
+    if item.kind.is_empty() {
+        match item_kind {
+            ItemKind::Namespace => item.kind = "Namespace".to_owned(),
+            ItemKind::PodSecurityPolicy => item.kind = "PodSecurityPolicy".to_owned(),
+            // Set when the item is assembled, since it decides how the item is read.
+            ItemKind::Workload(_) => {}
+        }
     }
 }
 
@@ -1519,6 +1532,26 @@ kind: CronJob
             .expect("fast");
         of.adopt(&mut item);
         assert_eq!(item, list.items()[0]);
+    }
+
+    #[test]
+    fn items_of_a_podsecuritypolicy_list_without_kind_are_podsecuritypolicies() {
+        let json = r#"{"apiVersion":"policy/v1beta1","kind":"PodSecurityPolicyList","items":[{"metadata":{"name":"typed"}}]}"#;
+        let list = decode_both(json);
+        let item = &list.items()[0];
+        assert_eq!(
+            (item.api_version.as_str(), item.kind.as_str()),
+            ("policy/v1beta1", "PodSecurityPolicy")
+        );
+        let shallow: Object = WithoutItems
+            .deserialize(&mut serde_json::Deserializer::from_str(json))
+            .expect("shallow");
+        let of = ListOf::of(&shallow).expect("a list");
+        let mut fast = of
+            .item_from_json_fast(br#"{"metadata":{"name":"typed"}}"#)
+            .expect("fast");
+        of.adopt(&mut fast);
+        assert_eq!(&fast, item);
     }
 
     #[test]

@@ -130,7 +130,8 @@ A --as user exempt by --config exempts a Pod, and a controller's warn and audit;
 the controller creates, which its service account requests.
 
 PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
-  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1) and RBAC objects (ClusterRole,
+  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also in a kind: List or a
+  PodSecurityPolicyList, whose items need not say apiVersion and kind) and RBAC objects (ClusterRole,
   Role, ClusterRoleBinding, RoleBinding) in the input are the cluster's state, as if applied
   first; they are not listed. Each pod is admitted as the PodSecurityPolicy admission plugin of
   Kubernetes 1.21-1.24 admitted a create request: policies in name order, the first one that
@@ -177,7 +178,8 @@ const PSP_CONVERT_AFTER_HELP: &str = "\
 Only the apiVersion changes (policy/v1beta1 and extensions/v1beta1 become
 policy.podsec.dev/v1beta1): kind, metadata and spec stay, so the output applies to a cluster that
 has the CRD of deploy/psp installed. A policy written in block YAML keeps its text, comments
-included; other documents that hold a policy (JSON, kind: List) are written anew as YAML.
+included, and so does a PodSecurityPolicyList in block YAML whose items inherit its apiVersion;
+other documents that hold a policy (JSON, kind: List) are written anew as YAML.
 Everything else is copied as written, comments before a document and empty documents too, so
 one file in gives the same file out but for the apiVersion values. Between documents a `---`
 line is added where the next one has none (a file after another one).
@@ -186,7 +188,8 @@ Example:
   podsec psp convert cluster/policies/ > podsec-policies.yaml";
 
 const PSP_LIST_AFTER_HELP: &str = "\
-Objects that are not PodSecurityPolicies (policy/v1beta1 or extensions/v1beta1) are ignored. A
+Objects that are not PodSecurityPolicies (policy/v1beta1 or extensions/v1beta1, also as the
+items of a kind: List or a PodSecurityPolicyList) are ignored. A
 policy the API server would refuse is reported on standard error with the API server's
 validation message and left out of the table; the exit status is then 2. When two documents
 define the same name, the later one counts (as with kubectl apply).

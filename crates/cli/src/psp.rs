@@ -84,14 +84,14 @@ fn convert_document(
     document: &input::Document,
     mut value: Value,
 ) -> anyhow::Result<Option<String>> {
-    let mut changed = false;
-    let top_level = is_served_policy(&value);
-    rewrite_policies(&mut value, &mut changed);
-    if !changed {
+    let mut rewritten = Rewritten::default();
+    rewrite_policies(&mut value, true, &mut rewritten);
+    if !rewritten.top && !rewritten.nested {
         return Ok(None);
     }
-    // A block-YAML policy keeps its text (and comments): only its apiVersion line changes.
-    if top_level
+    // A block-YAML policy (or typed list of policies whose items inherit its version) keeps its
+    // text (and comments): only its apiVersion line changes.
+    if !rewritten.nested
         && document.format == input::Format::Yaml
         && let Some(text) = replace_api_version_line(&document.text)
     {
@@ -108,15 +108,58 @@ fn is_served_policy(value: &Value) -> bool {
             .is_some_and(|version| SERVED_VERSIONS.contains(&version))
 }
 
-/// Sets the CRD's API version on the policies of a document or of its list items.
-fn rewrite_policies(value: &mut Value, changed: &mut bool) {
-    if is_served_policy(value) {
+/// A typed list of policies in a served version.
+fn is_served_policy_list(value: &Value) -> bool {
+    PodSecurityPolicy::is_policy_list(value)
+        && value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|version| SERVED_VERSIONS.contains(&version))
+}
+
+/// Where [`rewrite_policies`] set the CRD's version.
+#[derive(Debug, Default)]
+struct Rewritten {
+    /// On the document itself (a policy, or a typed list of them).
+    top: bool,
+    /// On objects inside it.
+    nested: bool,
+}
+
+/// Sets the CRD's API version on the policies of a document or of its list items. A typed list
+/// of policies (`PodSecurityPolicyList`) gets it too: its items that name no apiVersion are
+/// policies of the list's version ([`PodSecurityPolicy::list_item`]), so they follow it.
+fn rewrite_policies(value: &mut Value, top: bool, rewritten: &mut Rewritten) {
+    let typed_list = is_served_policy_list(value);
+    if typed_list || is_served_policy(value) {
         value["apiVersion"] = Value::from(CRD_VERSION);
-        *changed = true;
-    } else if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
-        items
-            .iter_mut()
-            .for_each(|item| rewrite_policies(item, changed));
+        if top {
+            rewritten.top = true;
+        } else {
+            rewritten.nested = true;
+        }
+        if !typed_list {
+            return;
+        }
+    }
+    let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for item in items {
+        // An item of a typed list that names no kind but a served version of its own.
+        let unnamed_kind = item
+            .get("kind")
+            .is_none_or(|kind| kind.is_null() || kind.as_str() == Some(""));
+        let own_version = item
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|version| SERVED_VERSIONS.contains(&version));
+        if typed_list && unnamed_kind && own_version {
+            item["apiVersion"] = Value::from(CRD_VERSION);
+            rewritten.nested = true;
+        } else {
+            rewrite_policies(item, false, rewritten);
+        }
     }
 }
 
@@ -279,11 +322,13 @@ pub fn item_place(place: &str, item: Option<usize>) -> String {
 }
 
 /// Calls `f` with every object of a decoded document: the document itself, or the items of a
-/// `kind: List` (or any `*List`), with their position.
-pub fn for_each_object<'v>(
-    value: &'v Value,
+/// `kind: List` (or any `*List`), with their position. The items of a `PodSecurityPolicyList`
+/// that name no kind or apiVersion are completed as the list's
+/// ([`PodSecurityPolicy::list_item`]).
+pub fn for_each_object(
+    value: &Value,
     item: Option<usize>,
-    f: &mut dyn FnMut(&'v Value, Option<usize>),
+    f: &mut dyn FnMut(&Value, Option<usize>),
 ) {
     let is_list = value
         .get("kind")
@@ -292,7 +337,8 @@ pub fn for_each_object<'v>(
     match value.get("items").and_then(Value::as_array) {
         Some(items) if is_list => {
             for (i, object) in items.iter().enumerate() {
-                for_each_object(object, Some(i), f);
+                let object = PodSecurityPolicy::list_item(value, object);
+                for_each_object(&object, Some(i), f);
             }
         }
         _ => f(value, item),
@@ -410,12 +456,39 @@ mod tests {
             {"apiVersion": "extensions/v1beta1", "kind": "PodSecurityPolicy"},
             {"apiVersion": "v1", "kind": "ConfigMap"},
         ]});
-        let mut changed = false;
-        rewrite_policies(&mut list, &mut changed);
-        assert!(changed);
+        let mut rewritten = Rewritten::default();
+        rewrite_policies(&mut list, true, &mut rewritten);
+        assert!(rewritten.nested && !rewritten.top);
         assert_eq!(list["items"][0]["apiVersion"], "policy.podsec.dev/v1beta1");
         assert_eq!(list["items"][1]["apiVersion"], "policy.podsec.dev/v1beta1");
         assert_eq!(list["items"][2]["apiVersion"], "v1");
+    }
+
+    #[test]
+    fn convert_rewrites_typed_lists_for_their_items() {
+        let mut list = json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicyList",
+            "items": [{"metadata": {"name": "inherits"}},
+                      {"apiVersion": "extensions/v1beta1", "metadata": {"name": "own"}}]});
+        let mut rewritten = Rewritten::default();
+        rewrite_policies(&mut list, true, &mut rewritten);
+        assert!(rewritten.top && rewritten.nested);
+        assert_eq!(list["apiVersion"], "policy.podsec.dev/v1beta1");
+        assert!(list["items"][0].get("apiVersion").is_none());
+        assert_eq!(list["items"][1]["apiVersion"], "policy.podsec.dev/v1beta1");
+    }
+
+    #[test]
+    fn typed_list_items_are_policies() {
+        let list = json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicyList",
+                          "items": [{"metadata": {"name": "typed"}}]});
+        let mut seen = Vec::new();
+        for_each_object(&list, None, &mut |object, item| {
+            seen.push((object["apiVersion"].clone(), object["kind"].clone(), item));
+        });
+        assert_eq!(
+            seen,
+            vec![(json!("policy/v1beta1"), json!("PodSecurityPolicy"), Some(0))]
+        );
     }
 
     #[test]

@@ -454,6 +454,94 @@ fn psp_convert_keeps_every_byte_but_the_api_version() {
     );
 }
 
+/// RBAC letting every service account use every policy.
+const USE_ANY_POLICY: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n\
+    metadata: {name: use-psp}\nrules:\n- {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}\n\
+    ---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: use-psp}\n\
+    roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: use-psp}\n\
+    subjects:\n- {kind: Group, name: 'system:serviceaccounts', apiGroup: rbac.authorization.k8s.io}\n";
+
+const PRIVILEGED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\n\
+    spec:\n  containers:\n  - name: c\n    image: nginx\n    securityContext: {privileged: true}\n";
+
+/// A typed `PodSecurityPolicyList` (what `kubectl get --raw /apis/policy/v1beta1/podsecuritypolicies`
+/// returns: items without apiVersion and kind) holds policies of the list's version, for
+/// `check`, `psp list` and `psp convert`; so does a plain `kind: List`.
+#[test]
+fn typed_podsecuritypolicy_lists_hold_policies() {
+    let spec = r#"{"privileged":false,"seLinux":{"rule":"RunAsAny"},"runAsUser":{"rule":"RunAsAny"},"supplementalGroups":{"rule":"RunAsAny"},"fsGroup":{"rule":"RunAsAny"},"volumes":["*"]}"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let typed_json = write(
+        "typed.json",
+        &format!(
+            r#"{{"apiVersion":"policy/v1beta1","kind":"PodSecurityPolicyList","metadata":{{"resourceVersion":"1"}},"items":[{{"metadata":{{"name":"typed"}},"spec":{spec}}}]}}"#
+        ),
+    );
+    let typed_yaml = write(
+        "typed.yaml",
+        &format!(
+            "# from the API\napiVersion: extensions/v1beta1\nkind: PodSecurityPolicyList\nitems:\n\
+             - metadata: {{name: old}}\n  spec: {spec}\n"
+        ),
+    );
+    let plain = write(
+        "plain.yaml",
+        &format!(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: policy/v1beta1\n  kind: PodSecurityPolicy\n\
+             \x20 metadata: {{name: plain}}\n  spec: {spec}\n"
+        ),
+    );
+    let rbac = write("rbac.yaml", USE_ANY_POLICY);
+    let pod = write("pod.yaml", PRIVILEGED_POD);
+
+    let out = podsec(&["psp", "list", &typed_json, &typed_yaml, &plain]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names: Vec<String> = text(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["old", "plain", "typed"]);
+
+    for policies in [&typed_json, &typed_yaml, &plain] {
+        let report = run_json(&[
+            "check".to_owned(),
+            "--level".to_owned(),
+            "privileged".to_owned(),
+            policies.clone(),
+            rbac.clone(),
+            pod.clone(),
+        ]);
+        let objects = report["objects"].as_array().expect("objects");
+        assert_eq!(objects.len(), 1, "only the pod is listed: {report:#}");
+        assert_eq!(objects[0]["decision"], "denied", "{policies}: {report:#}");
+        assert_eq!(psp_evaluation(&report)["allowed"], false);
+    }
+
+    // The list's version is what its items inherit: converting it converts them, and block
+    // YAML keeps its text.
+    let out = podsec(&["psp", "convert", &typed_yaml]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "# from the API\napiVersion: policy.podsec.dev/v1beta1\nkind: PodSecurityPolicyList\nitems:\n\
+             - metadata: {{name: old}}\n  spec: {spec}\n"
+        )
+    );
+    let out = podsec(&["psp", "convert", &typed_json]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let converted: Value = serde_saphyr::from_str(&text(&out.stdout)).expect("yaml");
+    assert_eq!(converted["apiVersion"], "policy.podsec.dev/v1beta1");
+    assert_eq!(converted["kind"], "PodSecurityPolicyList");
+    assert_eq!(converted["items"][0]["metadata"]["name"], "typed");
+}
+
 #[test]
 fn a_pod_security_standards_exemption_does_not_exempt_from_podsecuritypolicy() {
     let Some(scenario) = scenario() else { return };

@@ -719,6 +719,25 @@ async fn scenario_steps_1_and_2_and_the_legacy_wording() {
     }
 }
 
+/// A typed `PodSecurityPolicyList` (`kubectl get --raw /apis/policy/v1beta1/podsecuritypolicies`,
+/// items without apiVersion and kind) in `--psp-file` holds policies of the list's version.
+#[tokio::test]
+async fn typed_policy_lists_in_the_psp_file_hold_policies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psp_file = dir.path().join("psp.json");
+    let list = json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicyList",
+        "metadata": {"resourceVersion": "1"},
+        "items": [{"metadata": {"name": "typed"},
+                   "spec": {"privileged": false, "seLinux": {"rule": "RunAsAny"},
+                            "runAsUser": {"rule": "RunAsAny"}, "supplementalGroups": {"rule": "RunAsAny"},
+                            "fsGroup": {"rule": "RunAsAny"}, "volumes": ["*"]}}]});
+    std::fs::write(&psp_file, list.to_string()).expect("write");
+    let files = podsec_server::psp::PspFiles::load(Some(&psp_file), None).expect("valid file");
+    let names: Vec<&str> = files.policies.iter().map(|policy| policy.name()).collect();
+    assert_eq!(names, ["typed"]);
+    assert!(files.rbac.is_none(), "the items are not RBAC objects");
+}
+
 /// Two documents of one policy name: the last counts, as with `kubectl apply` (and as
 /// `podsec check` reads them). The first copy allows privileged containers, the last does not.
 #[tokio::test]

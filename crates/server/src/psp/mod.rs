@@ -42,7 +42,7 @@ pub struct PspArgs {
 
     /// Take PodSecurityPolicies from this file instead of the cluster: policy/v1beta1 (or
     /// extensions/v1beta1, or policy.podsec.dev/v1beta1) objects, YAML or JSON, `kind: List`
-    /// accepted. When documents share a name, the last one counts. RBAC objects in it decide
+    /// and `PodSecurityPolicyList` accepted. When documents share a name, the last one counts. RBAC objects in it decide
     /// `use` offline, as with --rbac-file.
     #[arg(long, value_name = "FILE", help_heading = "PodSecurityPolicy")]
     pub psp_file: Option<PathBuf>,

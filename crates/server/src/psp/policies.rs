@@ -8,6 +8,7 @@
 //! with a warning when it comes from the cluster (the CRD's schema cannot express every rule,
 //! and one bad object must not stop admission for the others).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,7 +147,9 @@ fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool,
     })
 }
 
-/// YAML or JSON documents, with `kind: List` (and `*List`) items flattened.
+/// YAML or JSON documents, with `kind: List` (and `*List`) items flattened; the items of a
+/// `PodSecurityPolicyList` that name no kind or apiVersion are completed as the list's
+/// ([`PodSecurityPolicy::list_item`]), as `kubectl get --raw` writes them without.
 fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
     let text = std::fs::read_to_string(path).map_err(|error| PspFileError::Read {
         path: path.to_path_buf(),
@@ -168,7 +171,13 @@ fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
         match doc {
             Value::Object(mut object) if is_list => {
                 if let Some(Value::Array(items)) = object.remove("items") {
-                    pending.extend(items.into_iter().rev());
+                    let list = Value::Object(object);
+                    pending.extend(items.into_iter().rev().map(|item| {
+                        match PodSecurityPolicy::list_item(&list, &item) {
+                            Cow::Owned(completed) => completed,
+                            Cow::Borrowed(_) => item,
+                        }
+                    }));
                 }
             }
             Value::Null => {}

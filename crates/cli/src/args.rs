@@ -142,7 +142,9 @@ PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
   serviceAccountName (or `default`), requested by the --as user (nobody without it; the
   controller's own grants do not count). The Pod Security Standards still apply as above; add
   --level privileged to judge by PodSecurityPolicy alone. An invalid PodSecurityPolicy is an input
-  error (the API server would have refused it).
+  error (the API server would have refused it). A Pod in an AdmissionReview is admitted as
+  podsec serve admits it: with the request's operation (an UPDATE is validated, not defaulted),
+  its oldObject, and its userInfo as the requesting user.
 
 Exit status: 0 every object admitted, 1 at least one denied, 2 usage error or unreadable input
 (everything readable is still checked and reported).

@@ -103,7 +103,8 @@ pub struct PspEvaluation {
     pub message: Option<String>,
     /// The pod's service-account identity whose `use` grants counted.
     pub service_account: String,
-    /// The requesting user whose grants counted (`--as`); `null` for nobody.
+    /// The requesting user whose grants counted (`--as`, or an AdmissionRequest's user);
+    /// `null` for nobody.
     pub user: Option<String>,
     /// Policies left out because they cannot be compiled (upstream only logged these).
     #[serde(skip_serializing_if = "Vec::is_empty")]

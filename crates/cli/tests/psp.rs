@@ -542,6 +542,84 @@ fn typed_podsecuritypolicy_lists_hold_policies() {
     assert_eq!(converted["items"][0]["metadata"]["name"], "typed");
 }
 
+/// An AdmissionReview's Pod is admitted as the webhook admits it: with the request's
+/// operation (an UPDATE is validated, never defaulted, so a policy that would have to mutate the
+/// pod does not admit it), its oldObject, and its userInfo as the requesting user.
+#[test]
+fn admission_reviews_are_admitted_with_their_operation_and_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    // It defaults allowPrivilegeEscalation: a pod that does not say so needs mutating.
+    let policy = write(
+        "policy.yaml",
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: mutating}\n\
+         spec:\n  allowPrivilegeEscalation: false\n  seLinux: {rule: RunAsAny}\n  \
+         runAsUser: {rule: RunAsAny}\n  supplementalGroups: {rule: RunAsAny}\n  \
+         fsGroup: {rule: RunAsAny}\n  volumes: ['*']\n",
+    );
+    // Only the user jane may use it, not the pod's service account.
+    let rbac = write(
+        "rbac.yaml",
+        &USE_ANY_POLICY.replace(
+            "{kind: Group, name: 'system:serviceaccounts', apiGroup: rbac.authorization.k8s.io}",
+            "{kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}",
+        ),
+    );
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "ns", "labels": {"touched": "yes"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let mut old_pod = pod.clone();
+    old_pod["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("labels");
+    let review = |operation: &str, old_object: &Value| {
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "name": "p", "namespace": "ns", "operation": operation,
+                "userInfo": {"username": "jane", "groups": ["system:authenticated"]},
+                "object": pod, "oldObject": old_object}})
+        .to_string()
+    };
+    let check = |file: &str| {
+        run_json(&[
+            "check".to_owned(),
+            "--level".to_owned(),
+            "privileged".to_owned(),
+            policy.clone(),
+            rbac.clone(),
+            file.to_owned(),
+        ])
+    };
+
+    let created = check(&write("create.json", &review("CREATE", &Value::Null)));
+    let evaluation = psp_evaluation(&created);
+    assert_eq!(evaluation["allowed"], true, "{created:#}");
+    assert_eq!(evaluation["user"], "jane");
+    assert_eq!(evaluation["policy"], "mutating");
+    assert!(!evaluation["patch"].as_array().expect("patch").is_empty());
+
+    let updated = check(&write("update.json", &review("UPDATE", &old_pod)));
+    assert_eq!(updated["objects"][0]["decision"], "denied", "{updated:#}");
+    let evaluation = psp_evaluation(&updated);
+    assert_eq!(evaluation["allowed"], false);
+    assert_eq!(
+        evaluation["message"],
+        "PodSecurityPolicy: unable to validate pod: []"
+    );
+    assert_eq!(evaluation["patch"], serde_json::json!([]));
+
+    // The same pod as a manifest is a CREATE by nobody (no --as): jane's grant does not count.
+    let manifest = check(&write("pod.json", &pod.to_string()));
+    assert_eq!(psp_evaluation(&manifest)["allowed"], false, "{manifest:#}");
+    assert_eq!(psp_evaluation(&manifest)["user"], Value::Null);
+}
+
 #[test]
 fn a_pod_security_standards_exemption_does_not_exempt_from_podsecuritypolicy() {
     let Some(scenario) = scenario() else { return };

@@ -9,11 +9,11 @@ use podsec_admission::admit::evaluate_pod;
 use podsec_admission::config::Exemptions;
 use podsec_admission::object::Body;
 use podsec_admission::policy::{ENFORCE_LEVEL_LABEL, ENFORCE_VERSION_LABEL, Mode};
-use podsec_admission::{ModeEvaluation, Object, Policy};
+use podsec_admission::{ModeEvaluation, Object, Policy, WorkloadKind};
 use podsec_pss::{Evaluator, LevelVersion};
 use serde_json::Value;
 
-use super::psp::PspAdmission;
+use super::psp::{PspAdmission, ReviewRequest};
 use super::state::{ClusterState, is_cluster_state};
 use crate::report::{
     Decision, EvaluationReport, ObjectReport, PolicyReport, PolicySource, PssEvaluation,
@@ -67,11 +67,13 @@ impl Judge<'_> {
     }
 
     /// The reports for an object: none for cluster state, one per item for lists. `json` is the
-    /// same document as a [`Value`], when [`Judge::needs_json`] says so.
+    /// same document as a [`Value`], when [`Judge::needs_json`] says so. `request`: what the
+    /// AdmissionRequest that carries the object says (`None` for a manifest).
     pub fn judge(
         &self,
         object: &Object,
         json: Option<&Value>,
+        request: Option<&ReviewRequest>,
         at: Location<'_>,
         out: &mut impl FnMut(ObjectReport),
     ) {
@@ -82,6 +84,7 @@ impl Judge<'_> {
                 self.judge(
                     item,
                     json.and_then(|list| list.get("items")?.get(i)),
+                    request,
                     Location { item: &path, ..at },
                     out,
                 );
@@ -100,11 +103,20 @@ impl Judge<'_> {
             report.namespace.as_deref(),
         ) && report.decision != Decision::Skipped
         {
-            let evaluation = psp.evaluate(json, workload, namespace);
-            if !evaluation.allowed {
-                report.decision = Decision::Denied;
+            // A Pod in an AdmissionRequest is admitted as the request says; the pods of a
+            // template are still created by its controller, whatever request carried it.
+            let evaluation = match request {
+                Some(request) if workload == WorkloadKind::Pod => {
+                    psp.evaluate_request(json, namespace, request)
+                }
+                _ => Some(psp.evaluate(json, workload, namespace)),
+            };
+            if let Some(evaluation) = evaluation {
+                if !evaluation.allowed {
+                    report.decision = Decision::Denied;
+                }
+                report.evaluations.push(EvaluationReport::Psp(evaluation));
             }
-            report.evaluations.push(EvaluationReport::Psp(evaluation));
         }
         out(report);
     }

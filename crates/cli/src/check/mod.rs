@@ -29,7 +29,7 @@ use crate::input::{self, DecodeError, Document, InputError, Parsed};
 use crate::output;
 use crate::report::{Decision, ErrorReport, ItemPath, ObjectReport, PolicySource, Summary};
 use judge::{Judge, Location};
-use psp::{PspAdmission, requesting_user};
+use psp::{PspAdmission, ReviewRequest, requesting_user};
 use state::ClusterState;
 
 /// The text report lists the fields a PodSecurityPolicy defaults.
@@ -139,8 +139,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                             document: Some(doc.index),
                             message,
                         })? {
-                            Payload::Object(object, json) => {
-                                Ok(ToJudge::Object(doc, object, json, None))
+                            Payload::Object(object, json, request) => {
+                                Ok(ToJudge::Object(doc, object, json, None, Some(request)))
                             }
                             Payload::Nothing(report) => Ok(ToJudge::Decided(report)),
                         };
@@ -154,10 +154,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     None
                 };
-                Ok(ToJudge::Object(doc, object, json, parsed))
+                Ok(ToJudge::Object(doc, object, json, parsed, None))
             });
         match result {
-            Ok(ToJudge::Object(doc, object, json, parsed)) => {
+            Ok(ToJudge::Object(doc, object, json, parsed, request)) => {
                 let source = display_source(&doc.source);
                 let at = Location {
                     source: &source,
@@ -183,9 +183,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     (Some(parsed), Some(list)) => {
                         judge_list(&judge, &doc, &list, parsed, at, &mut out)
                     }
-                    _ => judge.judge(&object, json.as_ref(), at, &mut |report| {
-                        out(Found::Object(report));
-                    }),
+                    _ => judge.judge(
+                        &object,
+                        json.as_ref(),
+                        request.as_ref(),
+                        at,
+                        &mut |report| {
+                            out(Found::Object(report));
+                        },
+                    ),
                 }
                 if let Some(e) = write_error {
                     return Err(e).context(WRITING);
@@ -251,7 +257,7 @@ fn judge_list(
                     .cloned();
             }
             let at = Location { item: path, ..at };
-            judge.judge(&item, json.as_ref(), at, &mut |report| {
+            judge.judge(&item, json.as_ref(), None, at, &mut |report| {
                 out(Found::Object(report));
             });
         }
@@ -293,9 +299,16 @@ fn item_at<'v>(value: &'v Value, path: &[usize]) -> Option<&'v Value> {
     reason = "the large variant is the common one, made once per document and moved once; boxing it would allocate per document"
 )]
 enum ToJudge {
-    /// An object, with its JSON when PodSecurityPolicy needs it, and the parser that read
-    /// the document (`None` for the object of an admission payload).
-    Object(Document, Object, Option<Value>, Option<Parsed>),
+    /// An object, with its JSON when PodSecurityPolicy needs it, the parser that read
+    /// the document (`None` for the object of an admission payload), and for that object what
+    /// its request says.
+    Object(
+        Document,
+        Object,
+        Option<Value>,
+        Option<Parsed>,
+        Option<ReviewRequest>,
+    ),
     /// Nothing to judge; the report says why.
     Decided(ObjectReport),
 }
@@ -306,9 +319,9 @@ enum ToJudge {
     reason = "the large variant is the common one, made once per document and moved once"
 )]
 enum Payload {
-    /// The object it carries, in the request's namespace when it names none, and its JSON when
-    /// PodSecurityPolicy needs it.
-    Object(Object, Option<Value>),
+    /// The object it carries, in the request's namespace when it names none, its JSON when
+    /// PodSecurityPolicy needs it, and what the request says for PodSecurityPolicy.
+    Object(Object, Option<Value>, ReviewRequest),
     /// A request without an object (a DELETE, a CONNECT): skipped, as upstream does not judge
     /// those operations either.
     Nothing(ObjectReport),
@@ -371,7 +384,19 @@ fn admission_payload(
         } else {
             None
         };
-        Ok(Payload::Object(object, json))
+        let review = ReviewRequest::new(
+            &request.operation,
+            &request.sub_resource,
+            // Only PodSecurityPolicy (on when the JSON is wanted) reads the old object.
+            request
+                .old_object
+                .as_ref()
+                .filter(|_| json.is_some())
+                .map(|raw| raw.get()),
+            &request.user_info.username,
+            &request.user_info.groups,
+        );
+        Ok(Payload::Object(object, json, review))
     };
     Some(decode())
 }

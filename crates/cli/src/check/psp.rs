@@ -3,6 +3,9 @@
 //!
 //! A manifest is a create request. A Pod is admitted as written; a pod template as the pod its
 //! controller creates from it (the template's metadata and spec, in the object's namespace).
+//! A Pod carried by an AdmissionReview (or a bare AdmissionRequest) is admitted as the request
+//! says, as `podsec serve` admits it: with its operation (an UPDATE runs the validating phase
+//! alone, so nothing is defaulted), its `oldObject` and its `userInfo` ([`ReviewRequest`]).
 //! The library works on the full pod JSON, so the document is decoded a second time into a
 //! [`Value`] for it, and only when PodSecurityPolicy admission is on.
 
@@ -21,6 +24,45 @@ const AUTHENTICATED: &str = "system:authenticated";
 const UNAUTHENTICATED: &str = "system:unauthenticated";
 const ANONYMOUS: &str = "system:anonymous";
 const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+
+/// What an AdmissionRequest says of itself that PodSecurityPolicy admission of its Pod uses.
+#[derive(Debug, Clone)]
+pub struct ReviewRequest {
+    /// `None` when the request is not PodSecurityPolicy's business (an operation other than
+    /// CREATE and UPDATE, or a subresource), as the webhook leaves those alone.
+    pub operation: Option<Operation>,
+    /// The `oldObject`, when there is one.
+    pub old_pod: Option<Value>,
+    /// The `oldObject` is not JSON the webhook could decode (which it denies).
+    pub old_pod_unreadable: bool,
+    /// The requesting user, as the API server named it (taken as is, like the webhook does).
+    pub user: UserInfo,
+}
+
+impl ReviewRequest {
+    /// From the request's operation, subresource, `oldObject` text and user.
+    pub fn new(
+        operation: &str,
+        sub_resource: &str,
+        old_object: Option<&str>,
+        username: &str,
+        groups: &[String],
+    ) -> Self {
+        let operation = match operation {
+            _ if !sub_resource.is_empty() => None,
+            "CREATE" => Some(Operation::Create),
+            "UPDATE" => Some(Operation::Update),
+            _ => None,
+        };
+        let old_pod = old_object.map(serde_json::from_str::<Value>).transpose();
+        ReviewRequest {
+            operation,
+            old_pod_unreadable: old_pod.is_err(),
+            old_pod: old_pod.ok().flatten().filter(|value| !value.is_null()),
+            user: UserInfo::new(username.to_owned(), groups.iter().cloned()),
+        }
+    }
+}
 
 /// Everything PodSecurityPolicy admission needs besides the pod.
 pub struct PspAdmission<'a> {
@@ -63,17 +105,7 @@ impl PspAdmission<'_> {
                 &controller
             }
         };
-        let mut evaluation = PspEvaluation {
-            mode: "psp",
-            allowed: false,
-            policy: None,
-            patch: Value::Array(Vec::new()),
-            violations: Vec::new(),
-            message: None,
-            service_account: UserInfo::service_account(namespace, &service_account_name).name,
-            user: Some(user.name.clone()).filter(|name| !name.is_empty()),
-            unusable_policies: Vec::new(),
-        };
+        let mut evaluation = new_evaluation(namespace, &service_account_name, user);
         let request = AdmissionRequest {
             pod,
             old_pod: None,
@@ -89,6 +121,55 @@ impl PspAdmission<'_> {
             Err(error) => evaluation.message = Some(error.to_string()),
         }
         evaluation
+    }
+
+    /// Admits the Pod an admission request carries, as `request` says; `None` when the request
+    /// is not PodSecurityPolicy's business.
+    pub fn evaluate_request(
+        &self,
+        pod: &Value,
+        namespace: &str,
+        request: &ReviewRequest,
+    ) -> Option<PspEvaluation> {
+        let operation = request.operation?;
+        let service_account_name = decode_pod(pod)
+            .map(|view| view.spec.effective_service_account().to_owned())
+            .unwrap_or_else(|_| "default".to_owned());
+        let mut evaluation = new_evaluation(namespace, &service_account_name, &request.user);
+        if request.old_pod_unreadable {
+            // The webhook's answer to an oldObject it cannot decode.
+            evaluation.message = Some("PodSecurityPolicy: unable to decode the pod".to_owned());
+            return Some(evaluation);
+        }
+        let admission = AdmissionRequest {
+            pod,
+            old_pod: request.old_pod.as_ref(),
+            namespace,
+            user: &request.user,
+            operation,
+        };
+        // `admit` is the in-tree plugin's handling: the mutating phase on CREATE, the
+        // validating phase alone on UPDATE (as the webhook's /mutate leaves UPDATE alone).
+        match admit(&admission, &self.policies, self.authorizer, self.style) {
+            Ok(outcome) => fill(&mut evaluation, outcome, None),
+            Err(error) => evaluation.message = Some(error.to_string()),
+        }
+        Some(evaluation)
+    }
+}
+
+/// A denial with nothing said yet, for the pod's service account and `user`.
+fn new_evaluation(namespace: &str, service_account_name: &str, user: &UserInfo) -> PspEvaluation {
+    PspEvaluation {
+        mode: "psp",
+        allowed: false,
+        policy: None,
+        patch: Value::Array(Vec::new()),
+        violations: Vec::new(),
+        message: None,
+        service_account: UserInfo::service_account(namespace, service_account_name).name,
+        user: Some(user.name.clone()).filter(|name| !name.is_empty()),
+        unusable_policies: Vec::new(),
     }
 }
 

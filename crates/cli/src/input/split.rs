@@ -116,7 +116,7 @@ impl<R: Read> Splitter<R> {
     /// only a null) are returned too. Comments after the last document are returned as a
     /// document of their own. Only a byte order mark and `...` lines outside a document are
     /// left out. Document indexes are those of the default mode.
-    pub(super) fn as_written(mut self) -> Self {
+    pub(super) fn keeping_every_line(mut self) -> Self {
         self.state.as_written = true;
         self
     }
@@ -276,7 +276,7 @@ struct State {
     text: Vec<u8>,
     /// The line of the first directive waiting for a document.
     directives_line: Option<usize>,
-    /// Set by [`Splitter::as_written`].
+    /// Set by [`Splitter::keeping_every_line`].
     as_written: bool,
     /// In that mode, the line of the first comment or blank line waiting for a document (in
     /// `text`).
@@ -1219,7 +1219,7 @@ mod tests {
 
     fn as_written(input: &str) -> Vec<(usize, usize, String)> {
         Splitter::new(Arc::from("test.yaml"), Syntax::Yaml, input.as_bytes(), 4)
-            .as_written()
+            .keeping_every_line()
             .map(|item| match item {
                 Ok(d) => (d.index, d.first_line, d.text),
                 Err(error) => panic!("unexpected error for {input:?}: {error}"),
@@ -1229,7 +1229,9 @@ mod tests {
 
     #[test]
     fn as_written_keeps_comments_before_documents_and_empty_documents() {
-        let cases: &[(&str, &[(usize, usize, &str)])] = &[
+        /// Index, first line, text.
+        type Kept<'a> = (usize, usize, &'a str);
+        let cases: &[(&str, &[Kept])] = &[
             (
                 "\n\n# only a comment\n",
                 &[(0, 1, "\n\n# only a comment\n")],

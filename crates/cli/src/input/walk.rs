@@ -34,7 +34,7 @@ pub fn read_documents(paths: &[String]) -> Documents {
 
 /// Like [`read_documents`], for a reader that writes the documents out again: nothing of the
 /// input is left out of their texts (comments before a document, `...` lines, documents
-/// without content, comments at the end), see `Splitter::as_written`.
+/// without content, comments at the end), see `Splitter::keeping_every_line`.
 pub fn read_documents_as_written(paths: &[String]) -> Documents {
     Documents {
         as_written: true,
@@ -87,7 +87,9 @@ impl Iterator for Documents {
             }
             self.current = None;
             match self.open_next_input()? {
-                Ok(splitter) if self.as_written => self.current = Some(splitter.as_written()),
+                Ok(splitter) if self.as_written => {
+                    self.current = Some(splitter.keeping_every_line())
+                }
                 Ok(splitter) => self.current = Some(splitter),
                 Err(error) => return Some(Err(error)),
             }

@@ -139,8 +139,10 @@ PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
   account or the --as user may `use`. The report names the admitting policy and the fields it
   defaults (an RFC 6902 patch in -o json), or the plugin's denial. A pod template is admitted as
   the pod its controller will create: in the object's namespace, as the template's
-  serviceAccountName (or `default`), requested by the --as user (nobody without it; the
-  controller's own grants do not count). The Pod Security Standards still apply as above; add
+  serviceAccountName (or `default`), requested by the controller, not by the --as user
+  (system:serviceaccount:kube-system:replicaset-controller for a Deployment or ReplicaSet,
+  job-controller for a Job or CronJob, daemon-set-controller, statefulset-controller,
+  replication-controller; nobody for a PodTemplate). The Pod Security Standards still apply as above; add
   --level privileged to judge by PodSecurityPolicy alone. An invalid PodSecurityPolicy is an input
   error (the API server would have refused it). A Pod in an AdmissionReview is admitted as
   podsec serve admits it: with the request's operation (an UPDATE is validated, not defaulted),

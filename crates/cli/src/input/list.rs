@@ -247,6 +247,47 @@ impl Visitor<'_> for IsItems {
 /// What `expecting` says of a list's `items`, as the decoding of whole lists says it.
 const ITEMS_EXPECTED: &str = "a list of Kubernetes objects";
 
+/// What reads a list's `items` once they are known to be a sequence.
+trait ItemsVisitor<'de> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error>;
+}
+
+/// A list's `items`: `null` (or absent) is no items, as for serde's `Option`; a sequence goes
+/// to the [`ItemsVisitor`].
+struct NullOrItems<V>(V);
+
+impl<'de, V: ItemsVisitor<'de>> DeserializeSeed<'de> for NullOrItems<V> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for NullOrItems<V> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(ITEMS_EXPECTED)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.visit_seq(seq)
+    }
+}
+
 /// A JSON list's items as raw text, each handed to `on_item` with its index.
 struct RawItems<'f, 'de> {
     on_item: &'f mut dyn FnMut(usize, &'de RawValue),
@@ -270,9 +311,9 @@ impl<'de> Visitor<'de> for RawItems<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(is_items) = map.next_key_seed(IsItems)? {
             if is_items {
-                map.next_value_seed(RawSeq {
+                map.next_value_seed(NullOrItems(RawSeq {
                     on_item: &mut *self.on_item,
-                })?;
+                }))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -285,33 +326,7 @@ struct RawSeq<'f, 'de> {
     on_item: &'f mut dyn FnMut(usize, &'de RawValue),
 }
 
-impl<'de> DeserializeSeed<'de> for RawSeq<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RawSeq<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ITEMS_EXPECTED)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-
+impl<'de> ItemsVisitor<'de> for RawSeq<'_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
@@ -472,7 +487,7 @@ impl<'de> Visitor<'de> for Navigate<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(is_items) = map.next_key_seed(IsItems)? {
             if is_items {
-                map.next_value_seed(NavigateItems(self))?;
+                map.next_value_seed(NullOrItems(NavigateItems(self)))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -484,33 +499,7 @@ impl<'de> Visitor<'de> for Navigate<'_, '_> {
 /// The `items` of a list on the way to the target, or of the target.
 struct NavigateItems<'p, 'f>(Navigate<'p, 'f>);
 
-impl<'de> DeserializeSeed<'de> for NavigateItems<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NavigateItems<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ITEMS_EXPECTED)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-
+impl<'de> ItemsVisitor<'de> for NavigateItems<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let pass = self.0;
         let mut index = 0;

@@ -67,8 +67,9 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
 
     /// The user making the requests (as `kubectl --as`): for the username exemptions of
-    /// --config, and for PodSecurityPolicy, whose `use` grants count for this user as well as
-    /// for the pod's service account. Without it, nobody: as for pods created by controllers.
+    /// --config (a Pod, and a template's warn and audit), and for PodSecurityPolicy, whose `use`
+    /// grants count for this user as well as for the pod's service account (for Pods; a
+    /// template's pods are requested by their controller). Without it, nobody.
     #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
 
@@ -86,8 +87,9 @@ pub struct CheckArgs {
     pub psp: bool,
 
     /// The wording of PodSecurityPolicy denials: `current` (Kubernetes 1.21-1.24, "unable to
-    /// admit pod") or `legacy` (up to 1.20, "unable to validate against any pod security
-    /// policy").
+    /// admit pod", and "unable to validate pod" in the validating phase: an UPDATE, or the
+    /// webhook's /validate) or `legacy` (up to 1.20, "unable to validate against any pod
+    /// security policy").
     #[arg(long, value_enum, value_name = "WORDING", default_value_t = PspMessages::Current)]
     pub psp_messages: PspMessages,
 
@@ -130,8 +132,8 @@ A --as user exempt by --config exempts a Pod, and a controller's warn and audit;
 the controller creates, which its service account requests.
 
 PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
-  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also in a kind: List or a
-  PodSecurityPolicyList, whose items need not say apiVersion and kind) and RBAC objects (ClusterRole,
+  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also as items of a kind: List,
+  or in a PodSecurityPolicyList, whose items need not say apiVersion and kind) and RBAC objects (ClusterRole,
   Role, ClusterRoleBinding, RoleBinding) in the input are the cluster's state, as if applied
   first; they are not listed. Each pod is admitted as the PodSecurityPolicy admission plugin of
   Kubernetes 1.21-1.24 admitted a create request: policies in name order, the first one that

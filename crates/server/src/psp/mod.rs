@@ -57,8 +57,9 @@ pub struct PspArgs {
     pub psp_sar_cache_ttl: Duration,
 
     /// The wording of PodSecurityPolicy denials: `current` (Kubernetes 1.21-1.24, "unable to
-    /// admit pod") or `legacy` (up to 1.20, "unable to validate against any pod security
-    /// policy").
+    /// admit pod", and "unable to validate pod" in the validating phase: an UPDATE, or the
+    /// webhook's /validate) or `legacy` (up to 1.20, "unable to validate against any pod
+    /// security policy").
     #[arg(long, value_enum, value_name = "WORDING", default_value_t = PspMessages::Current, help_heading = "PodSecurityPolicy")]
     pub psp_messages: PspMessages,
 }
@@ -66,7 +67,8 @@ pub struct PspArgs {
 /// `--psp-messages`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PspMessages {
-    /// Kubernetes 1.21-1.24: `PodSecurityPolicy: unable to admit pod: [...]`.
+    /// Kubernetes 1.21-1.24: `PodSecurityPolicy: unable to admit pod: [...]` (`unable to
+    /// validate pod` in the validating phase: an UPDATE, or the webhook's /validate).
     #[default]
     Current,
     /// Kubernetes up to 1.20: `PodSecurityPolicy: unable to validate against any pod security

@@ -134,9 +134,9 @@ impl JsonItems<'_, '_> {
                 path.pop();
             };
             let mut deserializer = serde_json::Deserializer::from_str(text);
-            RawItems {
+            ItemsOf(RawSeq {
                 on_item: &mut on_item,
-            }
+            })
             .deserialize(&mut deserializer)
             .and_then(|()| deserializer.end())
         };
@@ -249,14 +249,14 @@ const ITEMS_EXPECTED: &str = "a list of Kubernetes objects";
 
 /// What reads a list's `items` once they are known to be a sequence.
 trait ItemsVisitor<'de> {
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error>;
+    fn visit_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error>;
 }
 
 /// A list's `items`: `null` (or absent) is no items, as for serde's `Option`; a sequence goes
 /// to the [`ItemsVisitor`].
-struct NullOrItems<V>(V);
+struct NullOrItems<'v, V>(&'v mut V);
 
-impl<'de, V: ItemsVisitor<'de>> DeserializeSeed<'de> for NullOrItems<V> {
+impl<'de, V: ItemsVisitor<'de>> DeserializeSeed<'de> for NullOrItems<'_, V> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -264,7 +264,7 @@ impl<'de, V: ItemsVisitor<'de>> DeserializeSeed<'de> for NullOrItems<V> {
     }
 }
 
-impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for NullOrItems<V> {
+impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for NullOrItems<'_, V> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -288,12 +288,10 @@ impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for NullOrItems<V> {
     }
 }
 
-/// A JSON list's items as raw text, each handed to `on_item` with its index.
-struct RawItems<'f, 'de> {
-    on_item: &'f mut dyn FnMut(usize, &'de RawValue),
-}
+/// An object whose `items` go to `V` (see [`NullOrItems`]); every other field is skipped.
+struct ItemsOf<V>(V);
 
-impl<'de> DeserializeSeed<'de> for RawItems<'_, 'de> {
+impl<'de, V: ItemsVisitor<'de>> DeserializeSeed<'de> for ItemsOf<V> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -301,19 +299,17 @@ impl<'de> DeserializeSeed<'de> for RawItems<'_, 'de> {
     }
 }
 
-impl<'de> Visitor<'de> for RawItems<'_, 'de> {
+impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for ItemsOf<V> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a Kubernetes object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(is_items) = map.next_key_seed(IsItems)? {
             if is_items {
-                map.next_value_seed(NullOrItems(RawSeq {
-                    on_item: &mut *self.on_item,
-                }))?;
+                map.next_value_seed(NullOrItems(&mut self.0))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -322,12 +318,13 @@ impl<'de> Visitor<'de> for RawItems<'_, 'de> {
     }
 }
 
+/// A JSON list's items as raw text, each handed to `on_item` with its index.
 struct RawSeq<'f, 'de> {
     on_item: &'f mut dyn FnMut(usize, &'de RawValue),
 }
 
 impl<'de> ItemsVisitor<'de> for RawSeq<'_, 'de> {
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         while let Some(raw) = seq.next_element::<&'de RawValue>()? {
             (self.on_item)(index, raw);
@@ -380,12 +377,12 @@ fn yaml_list(
                 f(&item_path, Ok((item, None)));
             };
             let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut deliver);
-            let seed = Navigate {
+            let seed = ItemsOf(Navigate {
                 target: &target,
                 list,
                 state: &state,
                 on_item: &on_item,
-            };
+            });
             if fast {
                 fast_yaml::from_str_seed(text, seed).map_err(|_| None)
             } else {
@@ -448,12 +445,12 @@ fn first_error(
     });
     let mut ignore = |_: usize, _: Object| {};
     let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut ignore);
-    let seed = Navigate {
+    let seed = ItemsOf(Navigate {
         target,
         list,
         state: &state,
         on_item: &on_item,
-    };
+    });
     let error = saphyr_seed_with(text, seed, false).err()?;
     // Stopped in the item: its error. Stopped after it: the item reads without `Strict`.
     state.borrow().current.map(|_| error)
@@ -469,47 +466,18 @@ struct Navigate<'p, 'f> {
     on_item: &'p RefCell<&'f mut dyn FnMut(usize, Object)>,
 }
 
-impl<'de> DeserializeSeed<'de> for Navigate<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Navigate<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Kubernetes object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(is_items) = map.next_key_seed(IsItems)? {
-            if is_items {
-                map.next_value_seed(NullOrItems(NavigateItems(self)))?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The `items` of a list on the way to the target, or of the target.
-struct NavigateItems<'p, 'f>(Navigate<'p, 'f>);
-
-impl<'de> ItemsVisitor<'de> for NavigateItems<'_, '_> {
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let pass = self.0;
+impl<'de> ItemsVisitor<'de> for Navigate<'_, '_> {
+    /// The `items` of a list on the way to the target, or of the target.
+    fn visit_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
+        let pass = *self;
         let mut index = 0;
         loop {
             let more = match pass.target.split_first() {
                 Some((&wanted, rest)) if index == wanted => seq
-                    .next_element_seed(Navigate {
+                    .next_element_seed(ItemsOf(Navigate {
                         target: rest,
                         ..pass
-                    })?
+                    }))?
                     .is_some(),
                 Some(_) => seq.next_element::<IgnoredAny>()?.is_some(),
                 None if index < pass.state.borrow().resume => {

@@ -188,12 +188,64 @@ impl WatchRetry {
 }
 
 /// Waits `delay` unless `stop` turns true first; false when stopped.
-pub(crate) async fn wait_unless_stopped(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+async fn wait_unless_stopped(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         () = tokio::time::sleep(delay) => true,
         _ = stop.wait_for(|stopped| *stopped) => false,
     }
 }
+
+/// Names a watch in the log lines of [`next_event`].
+pub(crate) struct WatchName {
+    /// What is watched: `namespace`, `PodSecurityPolicy`.
+    pub what: &'static str,
+    /// What keeps answering while the watch fails: `state`, `policies`.
+    pub serving: &'static str,
+}
+
+/// The watcher's next event: errors are logged (a warning when an outage begins, then debug
+/// lines) and waited out with `retry`'s backoff, and the end of an outage is logged once.
+/// `None` when the watcher ends or `stop` turns true.
+pub(crate) async fn next_event<K, S>(
+    mut events: std::pin::Pin<&mut S>,
+    retry: &mut WatchRetry,
+    stop: &mut watch::Receiver<bool>,
+    name: &WatchName,
+) -> Option<Event<K>>
+where
+    S: futures::Stream<Item = Result<Event<K>, watcher::Error>>,
+{
+    loop {
+        let event = tokio::select! {
+            event = events.try_next() => event,
+            _ = stop.wait_for(|stopped| *stopped) => return None,
+        };
+        match event {
+            Ok(event) => {
+                if event.as_ref().is_some_and(|event| retry.event(event)) {
+                    tracing::info!("{} watch recovered", name.what);
+                }
+                return event;
+            }
+            Err(error) => {
+                let Retry { delay, first } = retry.failed();
+                if first {
+                    tracing::warn!(%error, retry_in = ?delay, "{} watch failed; retrying with backoff, answering from the last known {}", name.what, name.serving);
+                } else {
+                    tracing::debug!(%error, retry_in = ?delay, "{} watch still failing", name.what);
+                }
+                if !wait_unless_stopped(delay, stop).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+const NAMESPACE_WATCH: WatchName = WatchName {
+    what: "namespace",
+    serving: "state",
+};
 
 /// Keeps `cache` in step with the cluster's namespaces until `stop` turns true. Errors are
 /// logged and retried with backoff ([`WatchRetry`]); the cache keeps serving meanwhile.
@@ -213,53 +265,32 @@ pub async fn watch_namespaces(
     // half-listed cluster (and deletions during an outage are noticed).
     let mut relist: Option<HashMap<String, PsaLabels>> = None;
     let mut retry = WatchRetry::default();
-    loop {
-        let event = tokio::select! {
-            event = events.try_next() => event,
-            _ = stop.wait_for(|stopped| *stopped) => return,
-        };
+    while let Some(event) =
+        next_event(events.as_mut(), &mut retry, &mut stop, &NAMESPACE_WATCH).await
+    {
         match event {
-            Ok(None) => return,
-            Ok(Some(event)) => {
-                if retry.event(&event) {
-                    tracing::info!("namespace watch recovered");
-                }
-                match event {
-                    Event::Init => relist = Some(HashMap::new()),
-                    Event::InitApply(ns) => {
-                        let labels = psa_labels(&ns.metadata.labels.unwrap_or_default());
-                        if let (Some(map), Some(name)) = (relist.as_mut(), ns.metadata.name) {
-                            map.insert(name, labels);
-                        }
-                    }
-                    Event::InitDone => {
-                        let first = !cache.is_synced();
-                        cache.replace_all(relist.take().unwrap_or_default());
-                        if first {
-                            tracing::info!(namespaces = cache.len(), "namespace cache synced");
-                        }
-                    }
-                    Event::Apply(ns) => {
-                        if let Some(name) = ns.metadata.name {
-                            cache.upsert(name, psa_labels(&ns.metadata.labels.unwrap_or_default()));
-                        }
-                    }
-                    Event::Delete(ns) => {
-                        if let Some(name) = ns.metadata.name {
-                            cache.remove(&name);
-                        }
-                    }
+            Event::Init => relist = Some(HashMap::new()),
+            Event::InitApply(ns) => {
+                let labels = psa_labels(&ns.metadata.labels.unwrap_or_default());
+                if let (Some(map), Some(name)) = (relist.as_mut(), ns.metadata.name) {
+                    map.insert(name, labels);
                 }
             }
-            Err(error) => {
-                let Retry { delay, first } = retry.failed();
+            Event::InitDone => {
+                let first = !cache.is_synced();
+                cache.replace_all(relist.take().unwrap_or_default());
                 if first {
-                    tracing::warn!(%error, retry_in = ?delay, "namespace watch failed; retrying with backoff, answering from the last known state");
-                } else {
-                    tracing::debug!(%error, retry_in = ?delay, "namespace watch still failing");
+                    tracing::info!(namespaces = cache.len(), "namespace cache synced");
                 }
-                if !wait_unless_stopped(delay, &mut stop).await {
-                    return;
+            }
+            Event::Apply(ns) => {
+                if let Some(name) = ns.metadata.name {
+                    cache.upsert(name, psa_labels(&ns.metadata.labels.unwrap_or_default()));
+                }
+            }
+            Event::Delete(ns) => {
+                if let Some(name) = ns.metadata.name {
+                    cache.remove(&name);
                 }
             }
         }

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use futures::TryStreamExt as _;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
 use podsec_psp::field_error::render_error_list;
@@ -22,7 +21,7 @@ use podsec_psp::{PodSecurityPolicy, RbacAuthorizer, validate_policy};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::cluster::{PAGE_SIZE, Retry, WatchRetry, wait_unless_stopped};
+use crate::cluster::{PAGE_SIZE, WatchName, WatchRetry, next_event};
 
 /// Our API group for the policy CRD (the `policy` group's PodSecurityPolicy is gone since 1.25).
 pub const CRD_GROUP: &str = "policy.podsec.dev";
@@ -222,6 +221,11 @@ fn from_dynamic(object: &DynamicObject) -> Result<PodSecurityPolicy, String> {
     ingest(doc)
 }
 
+const POLICY_WATCH: WatchName = WatchName {
+    what: "PodSecurityPolicy",
+    serving: "policies",
+};
+
 /// Keeps `store` in step with the CRD's objects until `stop` turns true. Like the namespace
 /// watcher, errors are retried with backoff ([`WatchRetry`]) while the last known policies keep
 /// answering.
@@ -238,30 +242,8 @@ pub async fn watch_policies(
     let mut current: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
     let mut relist: Option<BTreeMap<String, PodSecurityPolicy>> = None;
     let mut retry = WatchRetry::default();
-    loop {
-        let event = tokio::select! {
-            event = events.try_next() => event,
-            _ = stop.wait_for(|stopped| *stopped) => return,
-        };
-        let event = match event {
-            Ok(None) => return,
-            Ok(Some(event)) => event,
-            Err(error) => {
-                let Retry { delay, first } = retry.failed();
-                if first {
-                    tracing::warn!(%error, retry_in = ?delay, "PodSecurityPolicy watch failed; retrying with backoff, answering from the last known policies");
-                } else {
-                    tracing::debug!(%error, retry_in = ?delay, "PodSecurityPolicy watch still failing");
-                }
-                if !wait_unless_stopped(delay, &mut stop).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        if retry.event(&event) {
-            tracing::info!("PodSecurityPolicy watch recovered");
-        }
+    while let Some(event) = next_event(events.as_mut(), &mut retry, &mut stop, &POLICY_WATCH).await
+    {
         match event {
             Event::Init => relist = Some(BTreeMap::new()),
             Event::InitApply(object) => {

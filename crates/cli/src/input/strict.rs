@@ -19,6 +19,29 @@ use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 /// A deserializer whose typed scalar requests refuse strings (see the module documentation).
 pub struct Strict<D>(pub D);
 
+/// Visitor methods that hand a value on to the inner visitor `self.0` unchanged.
+macro_rules! forward_values {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(
+            fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
+                self.0.$method(v)
+            }
+        )*
+    };
+}
+
+/// Visitor methods that hand a nested deserializer or accessor on to the inner visitor, wrapped
+/// in [`Strict`] so that the rule holds below it too.
+macro_rules! forward_wrapped {
+    ($($method:ident($access:ident: $bound:ident)),* $(,)?) => {
+        $(
+            fn $method<A: de::$bound<'de>>(self, $access: A) -> Result<V::Value, A::Error> {
+                self.0.$method(Strict($access))
+            }
+        )*
+    };
+}
+
 /// Which scalar a typed request asks for; strings are refused, everything else goes to the
 /// request's own visitor, which checks ranges and types as it would.
 struct Scalar<V>(V);
@@ -30,24 +53,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Scalar<V> {
         self.0.expecting(f)
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
-        self.0.visit_bool(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
-        self.0.visit_i64(v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
-        self.0.visit_u64(v)
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<V::Value, E> {
-        self.0.visit_i128(v)
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<V::Value, E> {
-        self.0.visit_u128(v)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
-        self.0.visit_f64(v)
-    }
+    forward_values!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_i128(i128),
+        visit_u128(u128),
+        visit_f64(f64),
+    );
+
     fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
         Err(de::Error::invalid_type(de::Unexpected::Str(v), &self))
     }
@@ -57,15 +71,12 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Scalar<V> {
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.0.visit_none()
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_some(Strict(d))
-    }
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.0.visit_map(Strict(map))
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.0.visit_seq(Strict(seq))
-    }
+
+    forward_wrapped!(
+        visit_some(d: Deserializer),
+        visit_map(map: MapAccess),
+        visit_seq(seq: SeqAccess),
+    );
 }
 
 /// A visitor whose nested deserializers and accessors are wrapped.
@@ -78,87 +89,43 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         self.0.expecting(f)
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
-        self.0.visit_bool(v)
-    }
-    fn visit_i8<E: de::Error>(self, v: i8) -> Result<V::Value, E> {
-        self.0.visit_i8(v)
-    }
-    fn visit_i16<E: de::Error>(self, v: i16) -> Result<V::Value, E> {
-        self.0.visit_i16(v)
-    }
-    fn visit_i32<E: de::Error>(self, v: i32) -> Result<V::Value, E> {
-        self.0.visit_i32(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
-        self.0.visit_i64(v)
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<V::Value, E> {
-        self.0.visit_i128(v)
-    }
-    fn visit_u8<E: de::Error>(self, v: u8) -> Result<V::Value, E> {
-        self.0.visit_u8(v)
-    }
-    fn visit_u16<E: de::Error>(self, v: u16) -> Result<V::Value, E> {
-        self.0.visit_u16(v)
-    }
-    fn visit_u32<E: de::Error>(self, v: u32) -> Result<V::Value, E> {
-        self.0.visit_u32(v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
-        self.0.visit_u64(v)
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<V::Value, E> {
-        self.0.visit_u128(v)
-    }
-    fn visit_f32<E: de::Error>(self, v: f32) -> Result<V::Value, E> {
-        self.0.visit_f32(v)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
-        self.0.visit_f64(v)
-    }
-    fn visit_char<E: de::Error>(self, v: char) -> Result<V::Value, E> {
-        self.0.visit_char(v)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        self.0.visit_str(v)
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
-        self.0.visit_borrowed_str(v)
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        self.0.visit_string(v)
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        self.0.visit_bytes(v)
-    }
-    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
-        self.0.visit_borrowed_bytes(v)
-    }
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        self.0.visit_byte_buf(v)
-    }
+    forward_values!(
+        visit_bool(bool),
+        visit_i8(i8),
+        visit_i16(i16),
+        visit_i32(i32),
+        visit_i64(i64),
+        visit_i128(i128),
+        visit_u8(u8),
+        visit_u16(u16),
+        visit_u32(u32),
+        visit_u64(u64),
+        visit_u128(u128),
+        visit_f32(f32),
+        visit_f64(f64),
+        visit_char(char),
+        visit_str(&str),
+        visit_borrowed_str(&'de str),
+        visit_string(String),
+        visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]),
+        visit_byte_buf(Vec<u8>),
+    );
+
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.0.visit_none()
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_some(Strict(d))
     }
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
         self.0.visit_unit()
     }
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
-        self.0.visit_newtype_struct(Strict(d))
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.0.visit_seq(Strict(seq))
-    }
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.0.visit_map(Strict(map))
-    }
-    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.0.visit_enum(Strict(data))
-    }
+
+    forward_wrapped!(
+        visit_some(d: Deserializer),
+        visit_newtype_struct(d: Deserializer),
+        visit_seq(seq: SeqAccess),
+        visit_map(map: MapAccess),
+        visit_enum(data: EnumAccess),
+    );
 }
 
 /// Typed scalar requests go through `deserialize_any` (see [`Scalar`]).

@@ -1,14 +1,13 @@
 //! `podsec check` end to end: the binary on real files, its exit codes, and snapshots of both
 //! output formats.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{json, podsec, text, workspace, write_file};
 
 fn shared() -> Option<PathBuf> {
     let shared = workspace().join("../shared");
@@ -18,15 +17,6 @@ fn shared() -> Option<PathBuf> {
         eprintln!("skipping: ../shared not found beside the checkout");
         None
     }
-}
-
-fn podsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_podsec"))
-        .args(args)
-        .current_dir(workspace())
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("podsec runs")
 }
 
 fn podsec_with_stdin(args: &[&str], stdin: &str) -> Output {
@@ -46,20 +36,6 @@ fn podsec_with_stdin(args: &[&str], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .expect("write stdin");
     child.wait_with_output().expect("podsec finishes")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
@@ -214,12 +190,11 @@ fn conformance_fixtures_through_the_cli() {
 #[test]
 fn syntax_errors_name_file_document_and_position_and_the_rest_is_checked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("mixed.yaml");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        &dir,
+        "mixed.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers: [{name: c, image: i}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: later}\nspec:\n  hostPID: true\n",
-    )
-    .expect("write");
+    );
     let path = file.to_str().expect("utf-8");
     let out = podsec(&["check", "--level", "baseline", path, "-o", "json"]);
     assert_eq!(
@@ -325,12 +300,11 @@ fn standard_input_is_read_with_its_namespaces() {
 #[test]
 fn config_defaults_and_exemptions_apply() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
+    let config = write_file(
+        &dir,
+        "config.yaml",
         "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults:\n  enforce: baseline\nexemptions:\n  usernames: [ci-bot]\n  namespaces: [kube-system]\n",
-    )
-    .expect("write");
+    );
     let config = config.to_str().expect("utf-8");
     let out = podsec(&[
         "check",
@@ -379,8 +353,7 @@ fn config_defaults_and_exemptions_apply() {
 fn config_errors_name_the_file_and_the_place() {
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).expect("write");
+        let path = write_file(&dir, name, text);
         path.to_str().expect("utf-8").to_owned()
     };
     let head =
@@ -479,14 +452,13 @@ fn admission_reviews_and_bare_requests_are_judged_by_the_object_they_carry() {
     assert_eq!(report["objects"][0]["decision"], "allowed");
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let bare = dir.path().join("request.json");
-    std::fs::write(
-        &bare,
+    let bare = write_file(
+        &dir,
+        "request.json",
         r#"{"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "team-a",
             "operation": "CREATE", "object": {"metadata": {"name": "p"},
             "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": true}}]}}}"#,
-    )
-    .expect("write");
+    );
     let out = podsec(&[
         "check",
         "--level",
@@ -514,8 +486,7 @@ fn admission_reviews_and_bare_requests_are_judged_by_the_object_they_carry() {
 fn errors_in_a_request_object_are_placed_in_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).expect("write");
+        let path = write_file(&dir, name, text);
         path.to_str().expect("utf-8").to_owned()
     };
     let review_json = write(
@@ -567,14 +538,13 @@ fn errors_in_a_request_object_are_placed_in_the_file() {
 #[test]
 fn a_request_without_an_object_is_skipped_with_why() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let delete = dir.path().join("delete.json");
-    std::fs::write(
-        &delete,
+    let delete = write_file(
+        &dir,
+        "delete.json",
         r#"{"uid": "2", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
             "name": "web", "namespace": "team-a", "operation": "DELETE",
             "oldObject": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}}"#,
-    )
-    .expect("write");
+    );
     let out = podsec(&["check", delete.to_str().expect("utf-8"), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = json(&out);
@@ -604,8 +574,11 @@ fn a_request_without_an_object_is_skipped_with_why() {
         text(&out.stdout)
     );
 
-    let broken = dir.path().join("broken.json");
-    std::fs::write(&broken, r#"{"metadata": {"name": ["not", "a", "name"]}}"#).expect("write");
+    let broken = write_file(
+        &dir,
+        "broken.json",
+        r#"{"metadata": {"name": ["not", "a", "name"]}}"#,
+    );
     let out = podsec(&["check", broken.to_str().expect("utf-8"), "-o", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let report = json(&out);
@@ -652,8 +625,7 @@ fn namespaces_count_however_they_are_written() {
     input.push_str(&namespace("!!binary TmFtZXNwYWNl", "binary"));
     input.push_str(&pod("after", "plain"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("state.yaml");
-    std::fs::write(&path, &input).expect("write");
+    let path = write_file(&dir, "state.yaml", &input);
     let path = path.to_string_lossy().into_owned();
     for out in [
         podsec(&["check", &path, "-o", "json"]),
@@ -740,10 +712,12 @@ fn a_closed_output_pipe_does_not_change_the_exit_status() {
     // Enough allowed pods before the denied one that the report outgrows every buffer: the
     // pipe breaks before the denied pod is judged.
     let dir = tempfile::tempdir().expect("tempdir");
-    let denied_last = dir.path().join("denied-last.yaml");
-    std::fs::write(&denied_last, format!("{}{denied}", allowed.repeat(2000))).expect("write");
-    let broken = dir.path().join("broken.yaml");
-    std::fs::write(&broken, format!("{allowed}a: [\n")).expect("write");
+    let denied_last = write_file(
+        &dir,
+        "denied-last.yaml",
+        format!("{}{denied}", allowed.repeat(2000)),
+    );
+    let broken = write_file(&dir, "broken.yaml", format!("{allowed}a: [\n"));
     let run = |args: &[&str]| -> Output {
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
@@ -848,10 +822,8 @@ spec:
   fsGroup: {rule: RunAsAny}
 "#;
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in\u{1b}[8m.yaml");
-    std::fs::write(&input, manifest).expect("write");
-    let broken = dir.path().join("broken\u{9b}.yaml");
-    std::fs::write(&broken, "a: [\n").expect("write");
+    let input = write_file(&dir, "in\u{1b}[8m.yaml", manifest);
+    let broken = write_file(&dir, "broken\u{9b}.yaml", "a: [\n");
     let (input, broken) = (
         input.to_str().expect("utf-8"),
         broken.to_str().expect("utf-8"),
@@ -948,8 +920,7 @@ fn a_broken_json_document_does_not_hide_the_ones_after_it() {
         ),
     ] {
         let input = format!("{first}\n{rest}");
-        let path = dir.path().join(name);
-        std::fs::write(&path, &input).expect("write");
+        let path = write_file(&dir, name, &input);
         let path = path.to_str().expect("utf-8");
         for (source, position, out) in [
             (
@@ -997,22 +968,20 @@ fn a_broken_json_document_does_not_hide_the_ones_after_it() {
 #[test]
 fn a_user_exemption_does_not_exempt_the_pods_a_controller_creates() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
+    let config = write_file(
+        &dir,
+        "config.yaml",
         "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults: {enforce: baseline, warn: baseline, audit: baseline}\nexemptions: {usernames: [alice]}\n",
-    )
-    .expect("write");
+    );
     let privileged =
         "spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}";
-    let manifests = dir.path().join("workloads.yaml");
-    std::fs::write(
-        &manifests,
+    let manifests = write_file(
+        &dir,
+        "workloads.yaml",
         format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: ns}}\nspec:\n  template:\n    {privileged}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: ns}}\n{privileged}\n"
         ),
-    )
-    .expect("write");
+    );
     let args = |output: &'static str| {
         [
             "check",
@@ -1058,12 +1027,11 @@ fn a_user_exemption_does_not_exempt_the_pods_a_controller_creates() {
 #[test]
 fn a_mistyped_policy_label_does_not_make_a_namespace_privileged() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let manifests = dir.path().join("typo.yaml");
-    std::fs::write(
-        &manifests,
+    let manifests = write_file(
+        &dir,
+        "typo.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: {pod-security.kubernetes.io/enfroce: restricted}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nspec: {hostPID: true, containers: [{name: c, image: x}]}\n",
-    )
-    .expect("write");
+    );
     let out = podsec(&["check", manifests.to_str().expect("utf-8"), "-o", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let report = json(&out);
@@ -1081,12 +1049,11 @@ fn a_mistyped_policy_label_does_not_make_a_namespace_privileged() {
 #[test]
 fn templates_keep_their_ports_and_their_pods_are_defaulted() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let manifests = dir.path().join("job.yaml");
-    std::fs::write(
-        &manifests,
+    let manifests = write_file(
+        &dir,
+        "job.yaml",
         "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers:\n      - name: c\n        image: x\n        ports: [{containerPort: 80}, {containerPort: 443, hostPort: 8443}]\n",
-    )
-    .expect("write");
+    );
     let out = podsec(&[
         "check",
         "--level",
@@ -1126,8 +1093,7 @@ fn check_files(files: &[(&str, &str)]) -> Vec<(String, Output)> {
     files
         .iter()
         .map(|(name, content)| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, content).expect("write");
+            let path = write_file(&dir, name, content);
             let path = path.to_string_lossy().into_owned();
             let out = podsec(&["check", "--level", "baseline", &path, "-o", "json"]);
             (name.to_string(), out)
@@ -1272,8 +1238,7 @@ fn lists_in_lists_report_each_item_at_its_own_path() {
         );
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("nested.yaml");
-    std::fs::write(&path, &yaml_list).expect("write");
+    let path = write_file(&dir, "nested.yaml", &yaml_list);
     let out = podsec(&[
         "check",
         "--level",
@@ -1297,8 +1262,7 @@ fn items_of_a_namespace_list_without_kind_are_namespaces() {
         "\n"
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("cluster.json");
-    std::fs::write(&path, input).expect("write");
+    let path = write_file(&dir, "cluster.json", input);
     let out = podsec(&["check", path.to_str().expect("utf-8"), "-o", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let report = json(&out);

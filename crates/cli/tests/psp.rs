@@ -2,14 +2,13 @@
 //! users' CI drives it (`podsec check --psp --as … --as-group … STATE… REQUEST -o json`, then
 //! `--psp-messages legacy`, then `podsec psp list`), pod templates, and policy errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{json, podsec, text, workspace, write_file};
 
 /// The scenario folder, relative to the workspace (so that reports name stable paths).
 fn scenario() -> Option<&'static str> {
@@ -20,28 +19,6 @@ fn scenario() -> Option<&'static str> {
         eprintln!("skipping: ../shared not found");
         None
     }
-}
-
-fn podsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_podsec"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect("podsec runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            text(&output.stdout),
-            text(&output.stderr)
-        )
-    })
 }
 
 fn read(path: &str) -> String {
@@ -263,9 +240,9 @@ fn psp_list_prints_kubectls_table() {
 #[test]
 fn psp_list_reports_invalid_policies_and_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("policies.yaml");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        &dir,
+        "policies.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ignored}\n---\n\
          apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: broken}\n\
          spec:\n  seLinux: {rule: RunAsAny}\n  runAsUser: {rule: MustRunAs}\n  \
@@ -273,8 +250,7 @@ fn psp_list_reports_invalid_policies_and_exits_2() {
          apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: fine}\n\
          spec:\n  seLinux: {rule: RunAsAny}\n  runAsUser: {rule: RunAsAny}\n  \
          supplementalGroups: {rule: RunAsAny}\n  fsGroup: {rule: RunAsAny}\n  volumes: ['*']\n",
-    )
-    .expect("write");
+    );
     let path = file.to_str().expect("utf-8");
     let out = podsec(&["psp", "list", path]);
     assert_eq!(out.status.code(), Some(2));
@@ -369,15 +345,14 @@ fn as_group_needs_as() {
 #[test]
 fn psp_convert_changes_only_the_api_version_of_policies() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("mixed.yaml");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        &dir,
+        "mixed.yaml",
         "apiVersion: policy/v1beta1 # was\nkind: PodSecurityPolicy\nmetadata:\n  name: a\n\
          spec:\n  volumes: ['*']   # any\n---\n\
          apiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\n---\n\
          apiVersion: extensions/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: old}\n",
-    )
-    .expect("write");
+    );
     let out = podsec(&["psp", "convert", file.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
@@ -400,8 +375,7 @@ fn psp_convert_keeps_every_byte_but_the_api_version() {
     let converted = policy.replace("policy/v1beta1", "policy.podsec.dev/v1beta1");
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, content: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, content).expect("write");
+        let path = write_file(&dir, name, content);
         path.to_str().expect("utf-8").to_owned()
     };
     let bare = write("bare.yaml", &format!("# head comment\n{policy}"));
@@ -472,8 +446,7 @@ fn typed_podsecuritypolicy_lists_hold_policies() {
     let spec = r#"{"privileged":false,"seLinux":{"rule":"RunAsAny"},"runAsUser":{"rule":"RunAsAny"},"supplementalGroups":{"rule":"RunAsAny"},"fsGroup":{"rule":"RunAsAny"},"volumes":["*"]}"#;
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, content: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, content).expect("write");
+        let path = write_file(&dir, name, content);
         path.to_str().expect("utf-8").to_owned()
     };
     let typed_json = write(
@@ -549,8 +522,7 @@ fn typed_podsecuritypolicy_lists_hold_policies() {
 fn admission_reviews_are_admitted_with_their_operation_and_user() {
     let dir = tempfile::tempdir().expect("tempdir");
     let write = |name: &str, content: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, content).expect("write");
+        let path = write_file(&dir, name, content);
         path.to_str().expect("utf-8").to_owned()
     };
     // It defaults allowPrivilegeEscalation: a pod that does not say so needs mutating.
@@ -624,13 +596,12 @@ fn admission_reviews_are_admitted_with_their_operation_and_user() {
 fn a_pod_security_standards_exemption_does_not_exempt_from_podsecuritypolicy() {
     let Some(scenario) = scenario() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
+    let config = write_file(
+        &dir,
+        "config.yaml",
         "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n\
          exemptions:\n  namespaces: [test-ns]\n",
-    )
-    .expect("write");
+    );
     let report = run_json(&[
         "check".to_owned(),
         "--config".to_owned(),
@@ -656,8 +627,11 @@ fn a_closed_output_pipe_does_not_hide_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Enough output before the broken document that it outgrows every buffer.
     let many: String = (0..2000).map(|i| policy(&format!("p{i}"))).collect();
-    let file = dir.path().join("policies.yaml");
-    std::fs::write(&file, format!("{many}kind: PodSecurityPolicy\nspec: [\n")).expect("write");
+    let file = write_file(
+        &dir,
+        "policies.yaml",
+        format!("{many}kind: PodSecurityPolicy\nspec: [\n"),
+    );
     let file = file.to_str().expect("utf-8");
     for command in ["convert", "list"] {
         let (reader, writer) = std::io::pipe().expect("pipe");
@@ -703,19 +677,17 @@ fn template_pods_are_requested_by_their_controller_not_by_the_as_user() {
         )
     };
     let spec = "spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}";
-    let workloads = dir.path().join("workloads.yaml");
-    std::fs::write(
-        &workloads,
+    let workloads = write_file(
+        &dir,
+        "workloads.yaml",
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: app}}\n{spec}\n---\n\
              apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: app}}\n\
              spec:\n  template:\n    {spec}\n"
         ),
-    )
-    .expect("write");
+    );
     let admitted = |subject: &str| -> Vec<Value> {
-        let file = dir.path().join("state.yaml");
-        std::fs::write(&file, state(subject)).expect("write");
+        let file = write_file(&dir, "state.yaml", state(subject));
         let report = run_json(&[
             "check".to_owned(),
             "--level".to_owned(),

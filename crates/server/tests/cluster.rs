@@ -53,6 +53,29 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// A namespace watcher running on a task, stopped as `serve` stops it.
+struct Watcher {
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Watcher {
+    fn start(client: kube::Client, cache: &Arc<NamespaceCache>) -> Self {
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(cache), stop));
+        Watcher { stop_tx, task }
+    }
+
+    /// Signals the stop and waits for the task, which must end `within` that time.
+    async fn stop(self, within: Duration, what: &str) {
+        self.stop_tx.send(true).expect("stop");
+        tokio::time::timeout(within, self.task)
+            .await
+            .expect(what)
+            .expect("watcher task");
+    }
+}
+
 fn label(cache: &NamespaceCache, ns: &str, key: &str) -> Option<String> {
     cache.get(ns).and_then(|namespace| {
         namespace
@@ -67,8 +90,7 @@ async fn namespace_watcher_lists_watches_and_relists_after_gone() {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let cache = Arc::new(NamespaceCache::new());
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let watcher = Watcher::start(client, &cache);
     let mut handle = pin!(handle);
 
     // Initial list: paged, metadata only.
@@ -125,11 +147,7 @@ async fn namespace_watcher_lists_watches_and_relists_after_gone() {
     assert!(cache.get("team-a").is_none() && cache.get("team-b").is_none());
     assert_eq!(cache.len(), 2);
 
-    stop_tx.send(true).expect("stop");
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("watcher stops")
-        .expect("watcher task");
+    watcher.stop(Duration::from_secs(5), "watcher stops").await;
 }
 
 #[tokio::test]
@@ -137,8 +155,7 @@ async fn watcher_errors_keep_the_last_state_serving() {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let cache = Arc::new(NamespaceCache::new());
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let watcher = Watcher::start(client, &cache);
     let mut handle = pin!(handle);
 
     // The API server is down at start: nothing is synced, lookups say so.
@@ -176,11 +193,7 @@ async fn watcher_errors_keep_the_last_state_serving() {
         "restricted"
     );
 
-    stop_tx.send(true).expect("stop");
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("watcher stops")
-        .expect("watcher task");
+    watcher.stop(Duration::from_secs(5), "watcher stops").await;
 }
 
 #[tokio::test]
@@ -357,8 +370,7 @@ async fn the_watch_backoff_grows_through_an_outage_until_the_api_server_answers(
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let cache = Arc::new(NamespaceCache::new());
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(cluster::watch_namespaces(client, Arc::clone(&cache), stop));
+    let watcher = Watcher::start(client, &cache);
     let mut handle = pin!(handle);
 
     let mut asked = Vec::new();
@@ -419,11 +431,12 @@ async fn the_watch_backoff_grows_through_an_outage_until_the_api_server_answers(
     );
 
     // Stopping does not wait for the backoff.
-    stop_tx.send(true).expect("stop");
-    tokio::time::timeout(Duration::from_millis(10), task)
-        .await
-        .expect("watcher stops during its backoff")
-        .expect("watcher task");
+    watcher
+        .stop(
+            Duration::from_millis(10),
+            "watcher stops during its backoff",
+        )
+        .await;
 }
 
 /// The defect: when a namespace's enforce level tightens and its pods cannot be listed, the

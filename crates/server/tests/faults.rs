@@ -208,13 +208,7 @@ async fn slow_clients_are_cut_off_without_blocking_others() {
     let body = review_body();
     let mut half_body = server.raw_tls().await;
     half_body
-        .write_all(
-            format!(
-                "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
-        )
+        .write_all(review_request_head(body.len()).as_bytes())
         .await
         .expect("write");
     half_body
@@ -715,17 +709,23 @@ async fn read_answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<
     })
 }
 
+/// The head of an HTTP/1.1 review request whose body has `len` bytes.
+fn review_request_head(len: usize) -> String {
+    format!(
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    )
+}
+
 /// Sends one review as an HTTP/1.1 request on `stream` and reads the answer; `None` when the
 /// connection closes (or is found closed) instead.
 async fn exchange<S>(stream: &mut S, body: &[u8]) -> Option<Answer>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let head = format!(
-        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.ok()?;
+    stream
+        .write_all(review_request_head(body.len()).as_bytes())
+        .await
+        .ok()?;
     stream.write_all(body).await.ok()?;
     stream.flush().await.ok()?;
     read_answer(stream).await
@@ -862,13 +862,7 @@ async fn shutdown_during_load_drops_no_request() {
     let body = review_body();
     let mut in_flight = server.raw_tls().await;
     in_flight
-        .write_all(
-            format!(
-                "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
-        )
+        .write_all(review_request_head(body.len()).as_bytes())
         .await
         .expect("write");
     in_flight.write_all(&body[..100]).await.expect("write");

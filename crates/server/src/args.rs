@@ -93,7 +93,8 @@ pub struct ServeArgs {
     pub shutdown_drain: Duration,
 
     /// Longest time to wait, once the listener is closed, for every connection to end (the
-    /// drain included) and so for in-flight requests to be answered.
+    /// drain included) and so for in-flight requests to be answered. Connections still idle
+    /// when the drain ends get up to a second more to close, even past this limit.
     #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = duration_arg, help_heading = "Serving")]
     pub shutdown_timeout: Duration,
 

@@ -180,12 +180,19 @@ pub async fn serve(
             "closing connections idle for the whole drain; finishing requests in flight"
         );
         phase_tx.send_replace(Phase::Closing);
-        tokio::time::timeout_at(deadline, phase_tx.closed())
+        // Idle connections close as soon as they see `Closing`; a drain that ran up to the
+        // deadline still leaves them the moment that takes, so that only requests in flight
+        // can time the shutdown out.
+        let closed_by = deadline.max(Instant::now() + IDLE_CLOSE_GRACE);
+        tokio::time::timeout_at(closed_by, phase_tx.closed())
             .await
             .map_err(|_| ServeError::ShutdownTimedOut(limits.shutdown_timeout))?;
     }
     Ok(())
 }
+
+/// How long idle connections get to close once told to, even past `--shutdown-timeout`.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Accepts connections until `until` completes.
 async fn accept_until(listener: &TcpListener, shared: &Shared, until: impl Future<Output = ()>) {

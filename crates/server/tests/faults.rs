@@ -780,6 +780,25 @@ async fn an_idle_keep_alive_connection_is_told_to_close_not_closed_under_its_cli
     server.stop().await.expect("clean stop");
 }
 
+/// A drain as long as the shutdown timeout still ends cleanly: the connections that stayed idle
+/// are closed at the timeout, which is no reason to report requests that did not finish.
+#[tokio::test]
+async fn a_drain_as_long_as_the_shutdown_timeout_closes_idle_connections_cleanly() {
+    let server = start(Options {
+        shutdown_drain: Some(Duration::from_secs(1)),
+        shutdown_timeout: Some(Duration::from_secs(1)),
+        ..options()
+    })
+    .await;
+    let mut idle = server.raw_tls().await;
+    let answer = exchange(&mut idle, &review_body()).await.expect("answered");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    server
+        .stop()
+        .await
+        .expect("an idle connection at the timeout is closed, not a failed shutdown");
+}
+
 /// During `--shutdown-delay` new connections are still served (load balancers may not have
 /// noticed yet), each answer already telling the client to close, and `/readyz` fails.
 #[tokio::test]

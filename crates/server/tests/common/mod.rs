@@ -87,9 +87,10 @@ pub struct Options {
     pub psp: podsec_server::psp::PspArgs,
     /// An API server client to use instead of `--kubeconfig` (kube-rs's mock transport).
     pub client: Option<kube::Client>,
-    /// `--shutdown-delay` and `--shutdown-drain`, when not the harness's.
+    /// `--shutdown-delay`, `--shutdown-drain` and `--shutdown-timeout`, when not the harness's.
     pub shutdown_delay: Option<Duration>,
     pub shutdown_drain: Option<Duration>,
+    pub shutdown_timeout: Option<Duration>,
 }
 
 pub struct TestServer {
@@ -180,6 +181,9 @@ pub async fn start(options: Options) -> TestServer {
         }
         if let Some(t) = options.shutdown_delay {
             args.shutdown_delay = t;
+        }
+        if let Some(t) = options.shutdown_timeout {
+            args.shutdown_timeout = t;
         }
         if let Some(t) = options.shutdown_drain {
             args.shutdown_drain = t;

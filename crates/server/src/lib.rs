@@ -20,6 +20,7 @@ pub mod admit;
 pub mod answer;
 pub mod args;
 pub mod cluster;
+mod documents;
 pub mod duration;
 pub mod http;
 pub mod logging;

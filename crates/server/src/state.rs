@@ -16,6 +16,8 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use podsec_admission::object::Pod;
 use podsec_admission::{NamespacePolicy, Policy};
 
+use crate::documents::{DocumentsError, read_documents};
+
 /// The prefix of every label Pod Security reads.
 pub const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
 
@@ -164,20 +166,19 @@ impl FileState {
     /// Reads YAML or JSON documents (multi-document YAML and `kind: List` included). Namespaces
     /// and Pods are kept; other kinds are ignored so a whole demo manifest can be passed.
     pub fn load(path: &Path) -> Result<FileState, FileStateError> {
-        let text = std::fs::read_to_string(path).map_err(|error| FileStateError::Read {
-            path: path.to_path_buf(),
-            error,
+        let objects = read_documents(path).map_err(|error| match error {
+            DocumentsError::Read(error) => FileStateError::Read {
+                path: path.to_path_buf(),
+                error,
+            },
+            DocumentsError::Parse(message) => FileStateError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
         })?;
-        let docs: Vec<serde_json::Value> =
-            serde_saphyr::from_multiple_with_options(&text, yaml_options()).map_err(|e| {
-                FileStateError::Parse {
-                    path: path.to_path_buf(),
-                    message: yaml_error(&e),
-                }
-            })?;
         let mut state = FileState::default();
-        for (index, doc) in docs.into_iter().enumerate() {
-            state.add(doc).map_err(|message| FileStateError::Parse {
+        for (index, object) in objects {
+            state.add(object).map_err(|message| FileStateError::Parse {
                 path: path.to_path_buf(),
                 message: format!("document {index}: {message}"),
             })?;
@@ -185,22 +186,15 @@ impl FileState {
         Ok(state)
     }
 
-    fn add(&mut self, mut doc: serde_json::Value) -> Result<(), String> {
-        let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+    fn add(&mut self, object: serde_json::Value) -> Result<(), String> {
+        let kind = object
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default();
         match kind {
-            "List" | "NamespaceList" | "PodList" => {
-                // Taken, not cloned: a cluster's list can be most of the file.
-                if let Some(serde_json::Value::Array(items)) =
-                    doc.get_mut("items").map(serde_json::Value::take)
-                {
-                    for item in items {
-                        self.add(item)?;
-                    }
-                }
-            }
             "Namespace" => {
                 let meta: Meta =
-                    serde_json::from_value(doc.get("metadata").cloned().unwrap_or_default())
+                    serde_json::from_value(object.get("metadata").cloned().unwrap_or_default())
                         .map_err(|e| format!("Namespace metadata: {e}"))?;
                 if meta.name.is_empty() {
                     return Err("Namespace without metadata.name".into());
@@ -209,71 +203,17 @@ impl FileState {
             }
             "Pod" => {
                 let meta: Meta =
-                    serde_json::from_value(doc.get("metadata").cloned().unwrap_or_default())
+                    serde_json::from_value(object.get("metadata").cloned().unwrap_or_default())
                         .map_err(|e| format!("Pod metadata: {e}"))?;
                 let namespace = meta.namespace.unwrap_or_else(|| "default".to_owned());
-                let pod: Pod =
-                    serde_json::from_value(doc).map_err(|e| format!("Pod {}: {e}", meta.name))?;
+                let pod: Pod = serde_json::from_value(object)
+                    .map_err(|e| format!("Pod {}: {e}", meta.name))?;
                 self.pods.entry(namespace).or_default().push(pod);
             }
-            // Empty documents (`---` at the end) and kinds without pod-security meaning.
+            // Kinds without pod-security meaning, so that a whole demo manifest can be passed.
             _ => {}
         }
         Ok(())
-    }
-}
-
-/// How `--namespaces-file` is parsed. The file holds what a cluster holds, and a cluster's
-/// objects written one per document (`kubectl get -o yaml` piped through a splitter, a
-/// generated demo) easily pass serde-saphyr's default budget of 1,024 documents, and a
-/// cluster-sized `kind: List` its node and byte budgets: those counts are lifted, so the
-/// file's size is the limit, as it is for the same objects in a cluster. What guards against
-/// hostile YAML stays: the depth limit, and the limits on aliases and anchors and on what
-/// their expansion may replay (alias bombs).
-fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_documents: usize::MAX,
-            max_nodes: usize::MAX,
-            max_events: usize::MAX,
-            max_total_scalar_bytes: usize::MAX,
-        },
-    }
-}
-
-/// A YAML error as a sentence; a breached parser limit says which, where, and why it exists
-/// (serde-saphyr's own text is the breach's debug form).
-fn yaml_error(error: &serde_saphyr::Error) -> String {
-    use serde_saphyr::Error;
-    use serde_saphyr::budget::BudgetBreach;
-    // Under the source excerpt and the alias that led there, if any.
-    let mut inner = error;
-    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
-        inner = error;
-    }
-    let Error::Budget { breach, location } = inner else {
-        return error.to_string();
-    };
-    let limits = serde_saphyr::Budget::default();
-    let what = match breach {
-        BudgetBreach::Depth { .. } => format!(
-            "YAML nested more than {} levels deep, which is refused",
-            limits.max_depth
-        ),
-        BudgetBreach::Aliases { .. }
-        | BudgetBreach::Anchors { .. }
-        | BudgetBreach::AliasAnchorRatio { .. }
-        | BudgetBreach::RecordedAnchorEvents { .. }
-        | BudgetBreach::RecordedAnchorBytes { .. } => {
-            "too many YAML aliases or anchors, or too much replayed through them: refused as a \
-             possible alias bomb"
-                .to_owned()
-        }
-        other => format!("over a YAML parser limit ({other:?})"),
-    };
-    match location.line() {
-        0 => what,
-        line => format!("line {line}: {what}"),
     }
 }
 
@@ -303,6 +243,27 @@ mod tests {
         let labels = &state.namespaces["team"];
         assert_eq!(labels.len(), 1);
         assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
+        assert_eq!(state.pods["team"].len(), 1);
+    }
+
+    /// `kubectl get --raw /api/v1/namespaces` writes a NamespaceList whose items name no kind
+    /// or apiVersion: they are Namespaces all the same (and a PodList's items Pods).
+    #[test]
+    fn the_items_of_typed_lists_are_of_the_lists_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.json");
+        std::fs::write(
+            &path,
+            r#"{"kind":"NamespaceList","apiVersion":"v1","items":[{"metadata":{"name":"team","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}]}
+---
+{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"p","namespace":"team"},"spec":{"containers":[{"name":"c","image":"i"}]}}]}"#,
+        )
+        .unwrap();
+        let state = FileState::load(&path).unwrap();
+        assert_eq!(
+            state.namespaces["team"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
         assert_eq!(state.pods["team"].len(), 1);
     }
 

@@ -8,7 +8,6 @@
 //! with a warning when it comes from the cluster (the CRD's schema cannot express every rule,
 //! and one bad object must not stop admission for the others).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::cluster::{PAGE_SIZE, WatchName, WatchRetry, next_event};
+use crate::documents::{self, DocumentsError};
 
 /// Our API group for the policy CRD (the `policy` group's PodSecurityPolicy is gone since 1.25).
 pub const CRD_GROUP: &str = "policy.podsec.dev";
@@ -146,44 +146,19 @@ fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool,
     })
 }
 
-/// YAML or JSON documents, with `kind: List` (and `*List`) items flattened; the items of a
-/// `PodSecurityPolicyList` that name no kind or apiVersion are completed as the list's
-/// ([`PodSecurityPolicy::list_item`]), as `kubectl get --raw` writes them without.
+/// The objects of a `--psp-file` or `--rbac-file` ([`crate::documents::read_documents`]).
 fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
-    let text = std::fs::read_to_string(path).map_err(|error| PspFileError::Read {
-        path: path.to_path_buf(),
-        error,
-    })?;
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(&text).map_err(|error| PspFileError::Invalid {
+    let objects = documents::read_documents(path).map_err(|error| match error {
+        DocumentsError::Read(error) => PspFileError::Read {
             path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
-    let mut flat = Vec::with_capacity(docs.len());
-    let mut pending = docs;
-    pending.reverse();
-    while let Some(doc) = pending.pop() {
-        let is_list = doc
-            .get("kind")
-            .and_then(Value::as_str)
-            .is_some_and(|kind| kind.ends_with("List"));
-        match doc {
-            Value::Object(mut object) if is_list => {
-                if let Some(Value::Array(items)) = object.remove("items") {
-                    let list = Value::Object(object);
-                    pending.extend(items.into_iter().rev().map(|item| {
-                        match PodSecurityPolicy::list_item(&list, &item) {
-                            Cow::Owned(completed) => completed,
-                            Cow::Borrowed(_) => item,
-                        }
-                    }));
-                }
-            }
-            Value::Null => {}
-            doc => flat.push(doc),
-        }
-    }
-    Ok(flat)
+            error,
+        },
+        DocumentsError::Parse(message) => PspFileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        },
+    })?;
+    Ok(objects.into_iter().map(|(_, object)| object).collect())
 }
 
 /// A policy document as the API server would have stored it: our CRD group read as

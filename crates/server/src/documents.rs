@@ -1,0 +1,130 @@
+//! Reading the cluster-state files `serve` is given (`--namespaces-file`, `--psp-file`,
+//! `--rbac-file`): YAML or JSON documents, lists flattened into their items, and YAML errors as
+//! sentences that name what was refused.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Why a file could not be read as documents.
+#[derive(Debug)]
+pub(crate) enum DocumentsError {
+    Read(std::io::Error),
+    Parse(String),
+}
+
+/// The objects of the file at `path`, each with the index of the document it came from. The
+/// items of a `kind: List` (or a typed list such as `NamespaceList`) take the list's place, in
+/// order; an item of a typed list that names no kind or apiVersion gets the list's, as the API
+/// server writes them without (`kubectl get --raw /api/v1/namespaces`). Empty documents are
+/// left out.
+pub(crate) fn read_documents(path: &Path) -> Result<Vec<(usize, Value)>, DocumentsError> {
+    let text = std::fs::read_to_string(path).map_err(DocumentsError::Read)?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(&text, yaml_options())
+        .map_err(|error| DocumentsError::Parse(yaml_error(&error)))?;
+    let mut objects = Vec::with_capacity(docs.len());
+    let mut pending: Vec<(usize, Value)> = docs.into_iter().enumerate().rev().collect();
+    while let Some((index, doc)) = pending.pop() {
+        match doc {
+            Value::Object(mut object) if is_list(&object) => {
+                // Taken, not cloned: a cluster's list can be most of the file.
+                if let Some(Value::Array(items)) = object.remove("items") {
+                    pending.extend(items.into_iter().rev().map(|mut item| {
+                        complete_list_item(&object, &mut item);
+                        (index, item)
+                    }));
+                }
+            }
+            Value::Null => {}
+            doc => objects.push((index, doc)),
+        }
+    }
+    Ok(objects)
+}
+
+fn is_list(object: &serde_json::Map<String, Value>) -> bool {
+    object
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind.ends_with("List"))
+}
+
+/// Gives an item of a typed list (`<Kind>List`) that names no kind or apiVersion the list's
+/// (absent, null and "" all count as unnamed, as Go decodes them alike).
+fn complete_list_item(list: &serde_json::Map<String, Value>, item: &mut Value) {
+    let Some(item_kind) = list
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(|kind| kind.strip_suffix("List"))
+        .filter(|kind| !kind.is_empty())
+    else {
+        return;
+    };
+    let Value::Object(item) = item else { return };
+    let unnamed = |value: Option<&Value>| match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(text)) => text.is_empty(),
+        Some(_) => false,
+    };
+    if unnamed(item.get("kind")) {
+        item.insert("kind".to_owned(), Value::from(item_kind));
+    }
+    if unnamed(item.get("apiVersion"))
+        && let Some(api_version) = list.get("apiVersion").filter(|v| v.is_string())
+    {
+        item.insert("apiVersion".to_owned(), api_version.clone());
+    }
+}
+
+/// How the files are parsed. They hold what a cluster holds, and a cluster's objects written
+/// one per document (`kubectl get -o yaml` piped through a splitter, a generated demo) easily
+/// pass serde-saphyr's default budget of 1,024 documents, and a cluster-sized `kind: List` its
+/// node and byte budgets: those counts are lifted, so the file's size is the limit, as it is
+/// for the same objects in a cluster. What guards against hostile YAML stays: the depth limit,
+/// and the limits on aliases and anchors and on what their expansion may replay (alias bombs).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: usize::MAX,
+            max_nodes: usize::MAX,
+            max_events: usize::MAX,
+            max_total_scalar_bytes: usize::MAX,
+        },
+    }
+}
+
+/// A YAML error as a sentence; a breached parser limit says which, where, and why it exists
+/// (serde-saphyr's own text is the breach's debug form).
+fn yaml_error(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    // Under the source excerpt and the alias that led there, if any.
+    let mut inner = error;
+    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    let Error::Budget { breach, location } = inner else {
+        return error.to_string();
+    };
+    let limits = serde_saphyr::Budget::default();
+    let what = match breach {
+        BudgetBreach::Depth { .. } => format!(
+            "YAML nested more than {} levels deep, which is refused",
+            limits.max_depth
+        ),
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. } => {
+            "too many YAML aliases or anchors, or too much replayed through them: refused as a \
+             possible alias bomb"
+                .to_owned()
+        }
+        other => format!("over a YAML parser limit ({other:?})"),
+    };
+    match location.line() {
+        0 => what,
+        line => format!("line {line}: {what}"),
+    }
+}

@@ -610,11 +610,10 @@ struct JobTemplate {
 fn decode_member<'de, D: Deserializer<'de>>(
     shape: Shape,
     key: Key,
-    items: Items,
     deserializer: D,
     parts: &mut Parts,
 ) -> Result<(), D::Error> {
-    match Member::of(shape, key, items) {
+    match Member::of(shape, key) {
         Member::PodSpec => parts.pod_spec = Option::<PodSpec>::deserialize(deserializer)?,
         Member::Template => {
             parts.template = Option::<TemplateWire>::deserialize(deserializer)?;
@@ -633,10 +632,6 @@ fn decode_member<'de, D: Deserializer<'de>>(
             }
             .deserialize(deserializer)?;
         }
-        Member::SkippedItems => {
-            IgnoredAny::deserialize(deserializer)?;
-            parts.items = Some(Vec::new());
-        }
         Member::Ignored => {
             IgnoredAny::deserialize(deserializer)?;
         }
@@ -651,14 +646,13 @@ enum Member {
     Template,
     CronJobSpec,
     TemplateHolder,
+    /// A list's items, when decoded ([`Items::Decode`]; skipped items never get here).
     Items,
-    /// A list's items, left to the caller ([`Items::Skip`]).
-    SkippedItems,
     Ignored,
 }
 
 impl Member {
-    fn of(shape: Shape, key: Key, items: Items) -> Member {
+    fn of(shape: Shape, key: Key) -> Member {
         use WorkloadKind as W;
         match (shape, key) {
             (Shape::Workload(W::Pod), Key::Spec) => Member::PodSpec,
@@ -675,8 +669,7 @@ impl Member {
                 ),
                 Key::Spec,
             ) => Member::TemplateHolder,
-            (Shape::List { .. }, Key::Items) if items == Items::Decode => Member::Items,
-            (Shape::List { .. }, Key::Items) => Member::SkippedItems,
+            (Shape::List { .. }, Key::Items) => Member::Items,
             _ => Member::Ignored,
         }
     }
@@ -694,14 +687,13 @@ impl CronJobSpec {
 struct MemberSeed<'p> {
     shape: Shape,
     key: Key,
-    items: Items,
     parts: &'p mut Parts,
 }
 
 impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        decode_member(self.shape, self.key, self.items, deserializer, self.parts)
+        decode_member(self.shape, self.key, deserializer, self.parts)
     }
 }
 
@@ -744,13 +736,11 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                 // Skipped items are not held, whatever the shape turns out to be.
                 Key::Items if self.items == Items::Skip => {
                     map.next_value::<IgnoredAny>()?;
-                    parts.items = Some(Vec::new());
                 }
                 Key::Spec | Key::Template | Key::Items => match shape {
                     Some(shape) => map.next_value_seed(MemberSeed {
                         shape,
                         key,
-                        items: self.items,
                         parts: &mut parts,
                     })?,
                     None => pending.push((key, map.next_value()?)),
@@ -764,7 +754,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let by_own_kind = self.shape.is_none();
         let shape = shape.unwrap_or(Shape::of_document(&kind, self.item_kind));
         for (key, value) in pending {
-            decode_member(shape, key, self.items, value, &mut parts).map_err(de::Error::custom)?;
+            decode_member(shape, key, value, &mut parts).map_err(de::Error::custom)?;
         }
         Ok(assemble(
             shape,
@@ -1116,15 +1106,12 @@ mod fast {
                 }
                 Key::Metadata => metadata = json::read(reader)?,
                 // Skipped as serde skips them (`IgnoredAny`), wherever they are.
-                Key::Items if items == Items::Skip => {
-                    reader.skip_value()?;
-                    parts.items = Some(Vec::new());
-                }
+                Key::Items if items == Items::Skip => reader.skip_value()?,
                 // Before `kind` the serde decoding buffers the member as a `serde_json::Value`,
                 // whose rules (every string UTF-8, no lone surrogates, finite numbers) differ
                 // from decoding or skipping it: leave such documents to serde.
                 member @ (Key::Spec | Key::Template | Key::Items) => match shape {
-                    Some(shape) => read_member(shape, member, items, reader, &mut parts)?,
+                    Some(shape) => read_member(shape, member, reader, &mut parts)?,
                     None => return Err(json::Declined),
                 },
                 Key::Other => reader.unknown_key(raw_key)?,
@@ -1147,11 +1134,10 @@ mod fast {
     fn read_member(
         shape: Shape,
         key: Key,
-        items: Items,
         reader: &mut Reader<'_>,
         parts: &mut Parts,
     ) -> json::Result<()> {
-        match Member::of(shape, key, items) {
+        match Member::of(shape, key) {
             Member::PodSpec => parts.pod_spec = json::read(reader)?,
             Member::Template => parts.template = json::read(reader)?,
             Member::CronJobSpec => {
@@ -1173,10 +1159,6 @@ mod fast {
                     })?;
                     parts.items = Some(list);
                 }
-            }
-            Member::SkippedItems => {
-                reader.skip_value()?;
-                parts.items = Some(Vec::new());
             }
             Member::Ignored => reader.skip_value()?,
         }

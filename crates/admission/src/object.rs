@@ -464,8 +464,8 @@ enum ItemKind {
 }
 
 impl ItemKind {
-    fn of_list_kind(kind: &str) -> Option<ItemKind> {
-        let item_kind = kind.strip_suffix("List")?;
+    /// The kind of the items of a `<Kind>List`, given `<Kind>`.
+    fn of_item_kind(item_kind: &str) -> Option<ItemKind> {
         match WorkloadKind::from_kind(item_kind) {
             Some(workload) => Some(ItemKind::Workload(workload)),
             None => match item_kind {
@@ -488,9 +488,9 @@ impl Shape {
     fn of_kind(kind: &str) -> Shape {
         if let Some(workload) = WorkloadKind::from_kind(kind) {
             Shape::Workload(workload)
-        } else if kind.ends_with("List") {
+        } else if let Some(item_kind) = kind.strip_suffix("List") {
             Shape::List {
-                items: ItemKind::of_list_kind(kind),
+                items: ItemKind::of_item_kind(item_kind),
             }
         } else {
             Shape::Other
@@ -1039,32 +1039,33 @@ mod fast {
 
     /// A request's object, shaped by the request's kind.
     pub(super) fn request_object(bytes: &[u8], shape: Shape) -> json::Result<Object> {
-        let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, Some(shape), None, Items::Decode)?;
-        reader.finish()?;
-        Ok(object)
+        whole(bytes, Some(shape), None, Items::Decode)
     }
 
     /// A document shaped by its own kind.
     pub(super) fn document(bytes: &[u8]) -> json::Result<Object> {
-        let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, None, None, Items::Decode)?;
-        reader.finish()?;
-        Ok(object)
+        whole(bytes, None, None, Items::Decode)
     }
 
     /// A document shaped by its own kind, a list's items skipped ([`WithoutItems`]).
     pub(super) fn without_items(bytes: &[u8]) -> json::Result<Object> {
-        let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, None, None, Items::Skip)?;
-        reader.finish()?;
-        Ok(object)
+        whole(bytes, None, None, Items::Skip)
     }
 
     /// One list item ([`ListOf::item_seed`]).
     pub(super) fn item(bytes: &[u8], item_kind: Option<ItemKind>) -> json::Result<Object> {
+        whole(bytes, None, item_kind, Items::Skip)
+    }
+
+    /// `bytes` as one object ([`object`]) and nothing after it but whitespace.
+    fn whole(
+        bytes: &[u8],
+        fixed: Option<Shape>,
+        item_kind: Option<ItemKind>,
+        items: Items,
+    ) -> json::Result<Object> {
         let mut reader = Reader::new(bytes);
-        let object = object(&mut reader, None, item_kind, Items::Skip)?;
+        let object = object(&mut reader, fixed, item_kind, items)?;
         reader.finish()?;
         Ok(object)
     }

@@ -535,7 +535,7 @@ impl Flow<'_> {
             if kind.is(&request.kind) {
                 Ok((object, Cow::Borrowed(&request.kind)))
             } else {
-                let kind = kind.to_owned();
+                let kind = GroupVersionKind::from(kind);
                 Object::from_request_json(raw.get(), &kind).map(|object| (object, Cow::Owned(kind)))
             }
         });

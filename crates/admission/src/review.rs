@@ -89,8 +89,11 @@ impl KindOf<'_> {
         (self.group, self.version, self.kind) == (&kind.group, &kind.version, &kind.kind)
     }
 
-    pub fn to_owned(&self) -> GroupVersionKind {
-        GroupVersionKind::new(self.group, self.version, self.kind)
+}
+
+impl From<KindOf<'_>> for GroupVersionKind {
+    fn from(kind: KindOf<'_>) -> Self {
+        GroupVersionKind::new(kind.group, kind.version, kind.kind)
     }
 }
 

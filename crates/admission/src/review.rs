@@ -88,7 +88,6 @@ impl KindOf<'_> {
     pub fn is(&self, kind: &GroupVersionKind) -> bool {
         (self.group, self.version, self.kind) == (&kind.group, &kind.version, &kind.kind)
     }
-
 }
 
 impl From<KindOf<'_>> for GroupVersionKind {

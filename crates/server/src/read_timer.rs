@@ -75,8 +75,11 @@ struct Clock {
     /// The answers counted when last looked: a new one starts the idle time even if the
     /// request came and went between two reads (read in one piece, answered at once).
     answers_seen: u64,
-    /// The deadline of `waiting` (unused while `Busy`). Boxed so that [`TimedIo`] is `Unpin`,
-    /// as hyper requires; one allocation per connection.
+    /// When `waiting` runs out (unused while `Busy`).
+    deadline: Instant,
+    /// Set to `deadline` only when the connection is about to wait: a head that arrives in
+    /// the read that began it, the usual case, never moves the timer. Boxed so that
+    /// [`TimedIo`] is `Unpin`, as hyper requires; one allocation per connection.
     timer: Pin<Box<Sleep>>,
 }
 
@@ -90,8 +93,7 @@ impl Clock {
         } else if answered != self.answers_seen {
             self.answers_seen = answered;
             self.waiting = Waiting::Idle;
-            let deadline = Instant::now() + self.idle_timeout;
-            self.timer.as_mut().reset(deadline);
+            self.deadline = Instant::now() + self.idle_timeout;
         }
     }
 
@@ -101,9 +103,16 @@ impl Clock {
     fn bytes_arrived(&mut self) {
         if self.waiting == Waiting::Idle {
             self.waiting = Waiting::Head;
-            let deadline = Instant::now() + self.read_timeout;
-            self.timer.as_mut().reset(deadline);
+            self.deadline = Instant::now() + self.read_timeout;
         }
+    }
+
+    /// True once `deadline` has passed; otherwise the task is woken when it does.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.timer.deadline() != self.deadline {
+            self.timer.as_mut().reset(self.deadline);
+        }
+        self.timer.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -124,6 +133,7 @@ impl<T> TimedIo<T> {
         idle_timeout: Duration,
     ) -> Self {
         let timer = Box::pin(tokio::time::sleep(read_timeout));
+        let deadline = timer.deadline();
         TimedIo {
             io,
             clock: Some(Clock {
@@ -132,6 +142,7 @@ impl<T> TimedIo<T> {
                 idle_timeout,
                 waiting: Waiting::Head,
                 answers_seen: 0,
+                deadline,
                 timer,
             }),
         }
@@ -163,21 +174,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => match clock.waiting {
-                Waiting::Busy => Poll::Pending,
-                // The timer shares the task's waker, so hyper reads again when it fires.
-                Waiting::Idle | Waiting::Head if clock.timer.as_mut().poll(cx).is_pending() => {
-                    Poll::Pending
-                }
-                // An idle connection ends as if the client had closed it: hyper closes it
-                // cleanly (close_notify), as Go's server closes idle connections, and nothing
-                // is logged.
-                Waiting::Idle => Poll::Ready(Ok(())),
-                Waiting::Head => Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "request headers not received within the read timeout",
-                ))),
-            },
+            // The timer shares the task's waker, so hyper reads again when it fires.
+            Poll::Pending if clock.waiting == Waiting::Busy || !clock.expired(cx) => Poll::Pending,
+            // An idle connection ends as if the client had closed it: hyper closes it cleanly
+            // (close_notify), as Go's server closes idle connections, and nothing is logged.
+            Poll::Pending if clock.waiting == Waiting::Idle => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request headers not received within the read timeout",
+            ))),
         }
     }
 }

@@ -151,7 +151,14 @@ impl Cluster {
 pub struct WatchRetry {
     backoff: DefaultBackoff,
     failing: bool,
+    last_failure: Option<Instant>,
 }
+
+/// A failure this long after the previous one begins a new outage, even if no answer ended
+/// the last: a watch that resumes after its stream broke yields nothing to show it, and in a
+/// quiet cluster nothing may follow. An outage fails more often than this (the backoff stays
+/// under a minute).
+const NEW_OUTAGE_AFTER: Duration = Duration::from_secs(120);
 
 /// What [`WatchRetry::failed`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,8 +173,13 @@ pub struct Retry {
 impl WatchRetry {
     /// The watcher yielded an error.
     pub fn failed(&mut self) -> Retry {
-        let first = !self.failing;
+        let now = Instant::now();
+        let first = !self.failing
+            || self
+                .last_failure
+                .is_some_and(|at| now.duration_since(at) > NEW_OUTAGE_AFTER);
         self.failing = true;
+        self.last_failure = Some(now);
         // DefaultBackoff never runs out; the cap stands in should that change.
         let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
         Retry { delay, first }
@@ -332,5 +344,13 @@ mod tests {
         assert!(retry.event(&Event::Apply(())));
         assert!(retry.failed().first);
         assert!(retry.event(&Event::Delete(())));
+
+        // A watch that came back without an event to show it: the next failure, minutes
+        // later, still begins an outage (and is warned about).
+        assert!(retry.failed().first);
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(!retry.failed().first);
+        tokio::time::advance(Duration::from_secs(180)).await;
+        assert!(retry.failed().first);
     }
 }

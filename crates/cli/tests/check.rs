@@ -1355,3 +1355,25 @@ fn a_null_where_a_string_is_expected_is_reported_in_plain_words() {
         ]
     );
 }
+
+/// A check that fails in two modes for different reasons gets the fix of each: the seccomp
+/// annotation forbidden at v1.18 and the field forbidden today are fixed in different places.
+#[test]
+fn each_mode_gets_the_fix_its_own_violation_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifests = write_file(
+        &dir,
+        "two-modes.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n  labels:\n    pod-security.kubernetes.io/enforce: baseline\n    pod-security.kubernetes.io/enforce-version: v1.18\n    pod-security.kubernetes.io/warn: baseline\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: ns1}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata:\n      labels: {a: b}\n      annotations: {seccomp.security.alpha.kubernetes.io/pod: unconfined}\n    spec:\n      securityContext: {seccompProfile: {type: Unconfined}}\n      containers: [{name: c, image: x}]\n",
+    );
+    let out = podsec(&["check", manifests.to_str().expect("utf-8")]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("fix [seccompProfile_baseline]: set the seccomp annotations to runtime/default, docker/default or localhost/<profile>, or remove them (in spec.template.metadata.annotations)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("fix [seccompProfile_baseline]: set seccompProfile.type to RuntimeDefault or Localhost (or leave it unset) (in spec.template.spec)"),
+        "{shown}"
+    );
+}

@@ -1,7 +1,7 @@
 //! What to set to fix a failing check, said the way a person edits a manifest.
 
 /// Where a fix is made in the pod (or in a workload's pod template).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
     /// The pod spec.
     Spec,
@@ -12,7 +12,7 @@ pub enum Place {
 }
 
 /// What to set, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Fix {
     pub text: &'static str,
     pub place: Place,

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use super::Sink;
-use super::fixes::{Place, fix_for};
+use super::fixes::{Fix, Place, fix_for};
 use crate::check::defaulted_fields;
 use crate::report::{
     Decision, ErrorReport, EvaluationReport, ItemPath, ObjectReport, PspEvaluation, PssEvaluation,
@@ -84,7 +84,7 @@ impl<W: Write, E: Write> TextSink<W, E> {
         report: &ObjectReport,
         e: &PssEvaluation,
         earlier: &[&PssEvaluation],
-        fixed: &mut BTreeSet<&'static str>,
+        fixed: &mut BTreeSet<(&'static str, Fix)>,
     ) -> io::Result<()> {
         if e.level == "privileged" {
             // Nothing is checked at privileged; the policy line already says it applies.
@@ -133,23 +133,23 @@ impl<W: Write, E: Write> TextSink<W, E> {
             self.out.write_all(b"      ")?;
             self.painted(BOLD, format_args!("{}", Shown(&v.reason)))?;
             writeln!(self.out, ": {}", Shown(&v.detail))?;
-            if fixed.insert(v.check)
-                && let Some(fix) = fix_for(v.check, &v.detail)
+            // Once per check and fix: two modes may fail a check in ways fixed differently.
+            if let Some(fix) = fix_for(v.check, &v.detail)
+                && fixed.insert((v.check, fix))
             {
                 self.out.write_all(b"        ")?;
                 let text = fix.text;
-                match (report.template_path, fix.place) {
-                    (Some(p), Place::Spec) => {
-                        self.painted(DIM, format_args!("fix [{}]: {text} (in {p}.spec)", v.check))?
-                    }
-                    (Some(p), Place::Annotations) => self.painted(
+                let within = match fix.place {
+                    Place::Spec => ".spec",
+                    Place::Annotations => ".metadata.annotations",
+                    Place::Pod => "",
+                };
+                match report.template_path {
+                    Some(p) => self.painted(
                         DIM,
-                        format_args!("fix [{}]: {text} (in {p}.metadata.annotations)", v.check),
+                        format_args!("fix [{}]: {text} (in {p}{within})", v.check),
                     )?,
-                    (Some(p), Place::Pod) => {
-                        self.painted(DIM, format_args!("fix [{}]: {text} (in {p})", v.check))?
-                    }
-                    (None, _) => self.painted(DIM, format_args!("fix [{}]: {text}", v.check))?,
+                    None => self.painted(DIM, format_args!("fix [{}]: {text}", v.check))?,
                 }
                 self.out.write_all(b"\n")?;
             }

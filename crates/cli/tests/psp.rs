@@ -723,3 +723,34 @@ fn template_pods_are_requested_by_their_controller_not_by_the_as_user() {
         [false, true]
     );
 }
+
+/// A YAML list item whose PodSecurityPolicy input cannot be read (here a complex mapping key,
+/// which only the whole document's JSON form refuses) is an input error, never judged without
+/// PodSecurityPolicy: that admitted it.
+#[test]
+fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = write_file(
+        &dir,
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  x-extra: {? [k] : v}\n  spec: {containers: [{name: c, image: i}]}\n",
+    );
+    let out = podsec(&[
+        "check",
+        "--psp",
+        "--level",
+        "privileged",
+        list.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("document 0: item 0: line 7, column 15:"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains("0 allowed"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -245,38 +245,40 @@ fn judge_list(
 ) {
     // A YAML document is not cut into items, so the value PodSecurityPolicy needs is taken
     // from the whole document, decoded once when an item needs it. (JSON items come with it.)
-    let mut whole: Option<Option<Value>> = None;
+    // When that decoding fails, the items that need it are input errors: judging them without
+    // PodSecurityPolicy would admit what it may deny.
+    let mut whole: Option<Result<Value, DecodeError>> = None;
+    let item_error = |path: &[usize], error: &DecodeError| {
+        let place = match error.position {
+            Some(position) => format!("{position}: "),
+            None => String::new(),
+        };
+        let item = if path.is_empty() {
+            String::new()
+        } else {
+            format!("item {}: ", ItemPath(path))
+        };
+        Found::Error(ErrorReport {
+            source: at.source.to_owned(),
+            document: Some(error.document),
+            message: format!("{item}{place}{}", error.message),
+        })
+    };
     let mut on_item = |path: &[usize], result: input::ItemResult| match result {
         Ok((mut item, mut json)) => {
             item.apply_api_defaults();
             if json.is_none() && parsed == Parsed::Yaml && judge.needs_json(&item) {
-                let whole = whole.get_or_insert_with(|| input::decode::<Value>(doc).ok());
-                json = whole
-                    .as_ref()
-                    .and_then(|value| item_at(value, path))
-                    .cloned();
+                match whole.get_or_insert_with(|| input::decode::<Value>(doc)) {
+                    Ok(value) => json = item_at(value, path).cloned(),
+                    Err(error) => return out(item_error(path, error)),
+                }
             }
             let at = Location { item: path, ..at };
             judge.judge(&item, json.as_ref(), None, at, &mut |report| {
                 out(Found::Object(report));
             });
         }
-        Err(error) => {
-            let place = match error.position {
-                Some(position) => format!("{position}: "),
-                None => String::new(),
-            };
-            let item = if path.is_empty() {
-                String::new()
-            } else {
-                format!("item {}: ", ItemPath(path))
-            };
-            out(Found::Error(ErrorReport {
-                source: at.source.to_owned(),
-                document: Some(error.document),
-                message: format!("{item}{place}{}", error.message),
-            }));
-        }
+        Err(error) => out(item_error(path, &error)),
     };
     input::for_each_item(
         doc,

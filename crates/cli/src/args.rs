@@ -128,8 +128,10 @@ its containerPort.
 Pods are judged by enforce, audit and warn as upstream does. For pod templates, upstream only
 warns and audits (the pods are rejected later, when the controller creates them); podsec also
 reports the enforce verdict of those pods (defaulted as Pods), so the rejection shows up now.
-A --as user exempt by --config exempts a Pod, and a controller's warn and audit; not the pods
-the controller creates, which its service account requests.
+A --as user exempt by --config exempts a Pod, and a controller's warn and audit; the pods the
+controller creates are requested by its service account (system:serviceaccount:kube-system:
+replicaset-controller for a Deployment, and so on), exempt only if that is. A request in the
+input (an AdmissionReview) is made by its own userInfo, not by --as.
 
 PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
   PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also as items of a kind: List,

@@ -1377,3 +1377,63 @@ fn each_mode_gets_the_fix_its_own_violation_needs() {
         "{shown}"
     );
 }
+
+/// Username exemptions name whoever makes the request: the user of an AdmissionReview in the
+/// input (not `--as`), and for a template's pods the controller's service account.
+#[test]
+fn exemptions_look_at_the_user_who_makes_the_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_file(
+        &dir,
+        "config.yaml",
+        "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults: {enforce: baseline, warn: baseline, audit: baseline}\nexemptions: {usernames: [alice, \"system:serviceaccount:kube-system:replicaset-controller\"]}\n",
+    );
+    let review = write_file(
+        &dir,
+        "review.json",
+        r#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "1",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": "ns", "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                       "spec": {"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}]}}}}"#,
+    );
+    let deployment = write_file(
+        &dir,
+        "deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: ns}\nspec:\n  template:\n    spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n",
+    );
+    let config = config.to_str().expect("utf-8");
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        review.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["decision"], "exempt");
+    assert_eq!(report["objects"][0]["reason"], "user");
+
+    // The ReplicaSet controller is exempt: the Deployment's pods are, its own warning is not.
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        deployment.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["objects"][0]["decision"], "allowed");
+    let modes: Vec<&Value> = report["objects"][0]["evaluations"]
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .map(|e| &e["mode"])
+        .collect();
+    assert!(!modes.contains(&&Value::from("enforce")), "{modes:?}");
+    assert!(modes.contains(&&Value::from("warn")), "{modes:?}");
+}

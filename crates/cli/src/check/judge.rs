@@ -13,7 +13,7 @@ use podsec_admission::{ModeEvaluation, Object, Policy, WorkloadKind};
 use podsec_pss::{Evaluator, LevelVersion};
 use serde_json::Value;
 
-use super::psp::{PspAdmission, ReviewRequest};
+use super::psp::{PspAdmission, ReviewRequest, controller_user};
 use super::state::{ClusterState, is_cluster_state};
 use crate::report::{
     Decision, EvaluationReport, ObjectReport, PolicyReport, PolicySource, PssEvaluation,
@@ -95,7 +95,12 @@ impl Judge<'_> {
         if is_cluster_state(object) {
             return;
         }
-        let mut report = self.judge_one(object, at);
+        // The user of a request in the input is the request's; of a manifest, `--as`.
+        let requester = match request {
+            Some(request) => Some(request.user.name.as_str()),
+            None => self.user,
+        };
+        let mut report = self.judge_one(object, requester, at);
         if let (Some(psp), Some(json), Some(workload), Some(namespace)) = (
             &self.psp,
             json,
@@ -121,8 +126,13 @@ impl Judge<'_> {
         out(report);
     }
 
-    /// The Pod Security Standards verdict.
-    fn judge_one(&self, object: &Object, at: Location<'_>) -> ObjectReport {
+    /// The Pod Security Standards verdict of `object`, requested by `requester`.
+    fn judge_one(
+        &self,
+        object: &Object,
+        requester: Option<&str>,
+        at: Location<'_>,
+    ) -> ObjectReport {
         let mut report = ObjectReport {
             source: at.source.to_owned(),
             document: at.document,
@@ -196,10 +206,11 @@ impl Judge<'_> {
         }
         let is_pod = workload == podsec_admission::WorkloadKind::Pod;
         // A user exemption covers the requests that user makes: a Pod, or a controller's own
-        // warn and audit. The controller's pods are created by the controller's service
-        // account, which the exemption does not name, so their enforce verdict still stands.
-        let user_exempt = self.user.is_some_and(|user| self.exemptions.username(user));
-        if user_exempt && is_pod {
+        // warn and audit. The controller's pods are requested by the controller's service
+        // account ([`controller_user`]): their enforce verdict stands unless that is exempt.
+        let user_exempt = requester.is_some_and(|user| self.exemptions.username(user));
+        let pods_exempt = !is_pod && self.exemptions.username(&controller_user(workload).name);
+        if user_exempt && (is_pod || pods_exempt) {
             return exempt(report, "user");
         }
         // Upstream's short cut: a valid, fully privileged policy evaluates nothing, not even
@@ -219,7 +230,7 @@ impl Judge<'_> {
         } else {
             evaluate_pod(&self.evaluator, &policy, pod.metadata, pod.spec, is_pod)
         };
-        if !is_pod {
+        if !is_pod && !pods_exempt {
             // Upstream never denies a controller; podsec judges its pods as they would be
             // judged when the controller creates them: with the API server's defaulting of
             // Pods, which templates do not get (hostPort). Warn usually follows enforce, so its

@@ -1437,3 +1437,45 @@ fn exemptions_look_at_the_user_who_makes_the_request() {
     assert!(!modes.contains(&&Value::from("enforce")), "{modes:?}");
     assert!(modes.contains(&&Value::from("warn")), "{modes:?}");
 }
+
+/// A list with two `items` keys is refused, in JSON and in YAML: its items are judged as they
+/// are read, so the second list could not replace the first as a decoder keeping the last key
+/// would, and judging both would report two items at each position.
+#[test]
+fn a_list_with_two_items_keys_is_an_input_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pod = |name: &str| {
+        format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"{name}\"}},\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"i\"}}]}}}}"
+        )
+    };
+    let json_list = write_file(
+        &dir,
+        "twice.json",
+        format!(
+            "{{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[{}],\"items\":[{}]}}\n",
+            pod("a"),
+            pod("b")
+        ),
+    );
+    let yaml_list = write_file(
+        &dir,
+        "twice.yaml",
+        format!(
+            "kind: List\napiVersion: v1\nitems:\n- {}\nitems:\n- {}\n",
+            pod("a"),
+            pod("b")
+        ),
+    );
+    for list in [json_list, yaml_list] {
+        let out = podsec(&["check", list.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("duplicate field `items`"), "{stderr}");
+        assert!(
+            !text(&out.stdout).contains("default/b"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}

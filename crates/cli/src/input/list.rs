@@ -307,8 +307,14 @@ impl<'de, V: ItemsVisitor<'de>> Visitor<'de> for ItemsOf<V> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut seen_items = false;
         while let Some(is_items) = map.next_key_seed(IsItems)? {
             if is_items {
+                // The items are handed over as they are read: a second list cannot replace
+                // the first (as a decoder keeping the last key would), so it is refused.
+                if std::mem::replace(&mut seen_items, true) {
+                    return Err(de::Error::duplicate_field("items"));
+                }
                 map.next_value_seed(NullOrItems(&mut self.0))?;
             } else {
                 map.next_value::<IgnoredAny>()?;

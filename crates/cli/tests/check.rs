@@ -1479,3 +1479,39 @@ fn a_list_with_two_items_keys_is_an_input_error() {
         );
     }
 }
+
+/// Each YAML list item that cannot be read costs passes over the whole document; after ten
+/// the rest of the list is reported as not checked, rather than read again for every item.
+#[test]
+fn a_yaml_list_stops_after_ten_items_that_cannot_be_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = "- {apiVersion: v1, kind: Pod, metadata: {name: bad}, spec: {hostPID: \"true\", containers: [{name: c, image: i}]}}\n";
+    let good = "- {apiVersion: v1, kind: Pod, metadata: {name: good}, spec: {containers: [{name: c, image: i}]}}\n";
+    let list = write_file(
+        &dir,
+        "broken.yaml",
+        format!(
+            "kind: List\napiVersion: v1\nitems:\n{good}{}{good}",
+            bad.repeat(12)
+        ),
+    );
+    let out = podsec(&["check", list.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("invalid type: string \"true\", expected a boolean")
+            .count(),
+        10,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("document 0: 10 items of this list could not be read; the items after item 10, if any, are not checked"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains("1 object: 0 allowed, 1 denied; 11 input errors"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -13,7 +13,9 @@
 //! - YAML: items cannot be cut out of the text, so a pass over the document decodes the items
 //!   of the list in turn, skipping everything else. An error inside an item ends the pass; the
 //!   item is reported and a new pass resumes after it (the items before it are skipped). So an
-//!   item with an error costs one more pass over the document.
+//!   item with an error costs more passes over the document, and after
+//!   [`MAX_YAML_ITEM_ERRORS`] of them the rest of the list is reported as not checked rather
+//!   than read again and again (a list of thousands of broken items took minutes).
 //!
 //! A list inside a list is read by the same means once its own item is reached, and its items
 //! are numbered by their path: item 1.0 is the first item of the list that is item 1.
@@ -364,6 +366,7 @@ fn yaml_list(
 ) {
     let text = document.text.as_str();
     let mut resume = 0;
+    let mut item_errors = 0;
     // The fast path reads the pass until it meets what it does not read; serde-saphyr then
     // reads the rest (or reports the error), and the next pass tries the fast path again.
     let mut fast = true;
@@ -422,6 +425,10 @@ fn yaml_list(
                         path.push(index);
                         f(path, Err(error));
                         path.pop();
+                        item_errors += 1;
+                        if item_errors == MAX_YAML_ITEM_ERRORS {
+                            return f(path, Err(too_many_item_errors(document, index)));
+                        }
                         resume = index + 1;
                         fast = true;
                     }
@@ -430,6 +437,23 @@ fn yaml_list(
                 }
             }
         }
+    }
+}
+
+/// After this many items of a YAML list that cannot be read, the rest of the list is not read:
+/// each costs passes over the whole document.
+const MAX_YAML_ITEM_ERRORS: usize = 10;
+
+/// The error that ends a YAML list after [`MAX_YAML_ITEM_ERRORS`] items could not be read, the
+/// last of them at `index`.
+fn too_many_item_errors(document: &Document, index: usize) -> DecodeError {
+    DecodeError {
+        file: document.source.clone(),
+        document: document.index,
+        position: None,
+        message: format!(
+            "{MAX_YAML_ITEM_ERRORS} items of this list could not be read; the items after item {index}, if any, are not checked"
+        ),
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use podsec_admission::Object;
-use podsec_admission::object::{Body, ListOf};
+use podsec_admission::object::ListOf;
 use podsec_psp::RbacAuthorizer;
 use serde_json::Value;
 
@@ -106,11 +106,9 @@ impl ClusterState {
         state
     }
 
-    /// Records `object` if it is a Namespace (recursing into lists).
+    /// Records `object` if it is a Namespace (lists come item by item, from `for_each_item`).
     fn add(&mut self, object: &Object) {
-        if let Body::List(items) = &object.body {
-            items.iter().for_each(|item| self.add(item));
-        } else if is_namespace(object)
+        if is_namespace(object)
             && let Some(name) = object.metadata.name()
         {
             self.namespaces

@@ -380,10 +380,11 @@ fn yaml_list(
         });
         let target = path.clone();
         let result = {
+            let mut item_path = target.clone();
             let mut deliver = |index: usize, item: Object| {
-                let mut item_path = target.clone();
                 item_path.push(index);
                 f(&item_path, Ok((item, None)));
+                item_path.pop();
             };
             let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut deliver);
             let seed = ItemsOf(Navigate {
@@ -399,17 +400,15 @@ fn yaml_list(
             }
         };
         let state = state.into_inner();
+        if let (Err(_), Some((index, inner))) = (&result, &state.nested) {
+            path.push(*index);
+            yaml_list(document, inner, path, f);
+            path.pop();
+            resume = index + 1;
+            continue;
+        }
         match result {
             Ok(()) => return,
-            Err(_) if state.nested.is_some() => {
-                let Some((index, inner)) = state.nested else {
-                    return;
-                };
-                path.push(index);
-                yaml_list(document, &inner, path, f);
-                path.pop();
-                resume = index + 1;
-            }
             Err(None) => {
                 fast = false;
                 resume = state.current.unwrap_or(state.next);

@@ -28,6 +28,20 @@ pub enum Operation {
     Update,
 }
 
+impl Operation {
+    /// The operation of an admission request for pods (`CREATE`, `UPDATE`), or `None` when
+    /// PodSecurityPolicy leaves the request alone: another operation, or a subresource
+    /// (`ephemeralcontainers`, `status`, …), which the in-tree plugin never saw.
+    pub fn of_pod_request(operation: &str, sub_resource: &str) -> Option<Operation> {
+        match operation {
+            _ if !sub_resource.is_empty() => None,
+            "CREATE" => Some(Operation::Create),
+            "UPDATE" => Some(Operation::Update),
+            _ => None,
+        }
+    }
+}
+
 /// Which wording rejections use (serde form: `current`, `legacy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -31,10 +31,9 @@ pub struct ReviewRequest {
     /// `None` when the request is not PodSecurityPolicy's business (an operation other than
     /// CREATE and UPDATE, or a subresource), as the webhook leaves those alone.
     pub operation: Option<Operation>,
-    /// The `oldObject`, when there is one.
-    pub old_pod: Option<Value>,
-    /// The `oldObject` is not JSON the webhook could decode (which it denies).
-    pub old_pod_unreadable: bool,
+    /// The `oldObject`, when there is one; `Err` when it is not JSON the webhook could decode
+    /// (which it denies).
+    pub old_pod: Result<Option<Value>, ()>,
     /// The requesting user, as the API server named it (taken as is, like the webhook does).
     pub user: UserInfo,
 }
@@ -48,17 +47,15 @@ impl ReviewRequest {
         username: &str,
         groups: &[String],
     ) -> Self {
-        let operation = match operation {
-            _ if !sub_resource.is_empty() => None,
-            "CREATE" => Some(Operation::Create),
-            "UPDATE" => Some(Operation::Update),
-            _ => None,
-        };
-        let old_pod = old_object.map(serde_json::from_str::<Value>).transpose();
+        let operation = Operation::of_pod_request(operation, sub_resource);
+        let old_pod = old_object
+            .map(serde_json::from_str::<Value>)
+            .transpose()
+            .map(|old_pod| old_pod.filter(|value| !value.is_null()))
+            .map_err(|_| ());
         ReviewRequest {
             operation,
-            old_pod_unreadable: old_pod.is_err(),
-            old_pod: old_pod.ok().flatten().filter(|value| !value.is_null()),
+            old_pod,
             user: UserInfo::new(username.to_owned(), groups.iter().cloned()),
         }
     }
@@ -74,7 +71,9 @@ pub struct PspAdmission<'a> {
 }
 
 impl PspAdmission<'_> {
-    /// Admits the pod of `object` (a Pod, or the pod template of `workload`) in `namespace`.
+    /// Admits the pod of `object` (a Pod, or the pod template of `workload`) in `namespace`,
+    /// as a create request: by the `--as` user for a Pod, by the controller for a template's
+    /// pods.
     pub fn evaluate(
         &self,
         object: &Value,
@@ -82,45 +81,22 @@ impl PspAdmission<'_> {
         namespace: &str,
     ) -> PspEvaluation {
         // `/spec/template` for most kinds: where the template's paths start in the object.
-        let template_pointer = workload
+        let Some(template_pointer) = workload
             .template_path()
-            .map(|path| format!("/{}", path.replace('.', "/")));
-        let controller_pod;
-        let pod = match &template_pointer {
-            None => object,
-            Some(pointer) => {
-                controller_pod = pod_from_template(object.pointer(pointer));
-                &controller_pod
-            }
+            .map(|path| format!("/{}", path.replace('.', "/")))
+        else {
+            return self.admit_pod(object, None, namespace, &self.user, Operation::Create, None);
         };
-        let service_account_name = decode_pod(pod)
-            .map(|view| view.spec.effective_service_account().to_owned())
-            .unwrap_or_else(|_| "default".to_owned());
-        // The pods of a template are created by its controller, not by the --as user.
-        let controller;
-        let user = match &template_pointer {
-            None => &self.user,
-            Some(_) => {
-                controller = controller_user(workload);
-                &controller
-            }
-        };
-        let mut evaluation = new_evaluation(namespace, &service_account_name, user);
-        let request = AdmissionRequest {
-            pod,
-            old_pod: None,
+        let pod = pod_from_template(object.pointer(&template_pointer));
+        let controller = controller_user(workload);
+        self.admit_pod(
+            &pod,
+            None,
             namespace,
-            user,
-            operation: Operation::Create,
-        };
-        match admit(&request, &self.policies, self.authorizer, self.style) {
-            Ok(outcome) => {
-                fill(&mut evaluation, outcome, template_pointer.as_deref());
-            }
-            // The pod's fields have the wrong types (the API server would have refused it).
-            Err(error) => evaluation.message = Some(error.to_string()),
-        }
-        evaluation
+            &controller,
+            Operation::Create,
+            Some(&template_pointer),
+        )
     }
 
     /// Admits the Pod an admission request carries, as `request` says; `None` when the request
@@ -132,34 +108,52 @@ impl PspAdmission<'_> {
         request: &ReviewRequest,
     ) -> Option<PspEvaluation> {
         let operation = request.operation?;
-        let service_account_name = decode_pod(pod)
-            .map(|view| view.spec.effective_service_account().to_owned())
-            .unwrap_or_else(|_| "default".to_owned());
-        let mut evaluation = new_evaluation(namespace, &service_account_name, &request.user);
-        if request.old_pod_unreadable {
-            // The webhook's answer to an oldObject it cannot decode.
-            evaluation.message = Some("PodSecurityPolicy: unable to decode the pod".to_owned());
-            return Some(evaluation);
-        }
-        let admission = AdmissionRequest {
+        let old_pod = match &request.old_pod {
+            Ok(old_pod) => old_pod.as_ref(),
+            Err(()) => {
+                // The webhook's answer to an oldObject it cannot decode.
+                let mut evaluation = new_evaluation(namespace, pod, &request.user);
+                evaluation.message = Some("PodSecurityPolicy: unable to decode the pod".to_owned());
+                return Some(evaluation);
+            }
+        };
+        Some(self.admit_pod(pod, old_pod, namespace, &request.user, operation, None))
+    }
+
+    /// `admit`, the in-tree plugin's handling (the mutating phase on CREATE, the validating
+    /// phase alone on UPDATE, as the webhook's /mutate leaves UPDATE alone), as a report;
+    /// `template_pointer` places a template's patch in its object.
+    fn admit_pod(
+        &self,
+        pod: &Value,
+        old_pod: Option<&Value>,
+        namespace: &str,
+        user: &UserInfo,
+        operation: Operation,
+        template_pointer: Option<&str>,
+    ) -> PspEvaluation {
+        let mut evaluation = new_evaluation(namespace, pod, user);
+        let request = AdmissionRequest {
             pod,
-            old_pod: request.old_pod.as_ref(),
+            old_pod,
             namespace,
-            user: &request.user,
+            user,
             operation,
         };
-        // `admit` is the in-tree plugin's handling: the mutating phase on CREATE, the
-        // validating phase alone on UPDATE (as the webhook's /mutate leaves UPDATE alone).
-        match admit(&admission, &self.policies, self.authorizer, self.style) {
-            Ok(outcome) => fill(&mut evaluation, outcome, None),
+        match admit(&request, &self.policies, self.authorizer, self.style) {
+            Ok(outcome) => fill(&mut evaluation, outcome, template_pointer),
+            // The pod's fields have the wrong types (the API server would have refused it).
             Err(error) => evaluation.message = Some(error.to_string()),
         }
-        Some(evaluation)
+        evaluation
     }
 }
 
-/// A denial with nothing said yet, for the pod's service account and `user`.
-fn new_evaluation(namespace: &str, service_account_name: &str, user: &UserInfo) -> PspEvaluation {
+/// A denial with nothing said yet, for the service account of `pod` and `user`.
+fn new_evaluation(namespace: &str, pod: &Value, user: &UserInfo) -> PspEvaluation {
+    let service_account_name = decode_pod(pod)
+        .map(|view| view.spec.effective_service_account().to_owned())
+        .unwrap_or_else(|_| "default".to_owned());
     PspEvaluation {
         mode: "psp",
         allowed: false,
@@ -167,7 +161,7 @@ fn new_evaluation(namespace: &str, service_account_name: &str, user: &UserInfo) 
         patch: Value::Array(Vec::new()),
         violations: Vec::new(),
         message: None,
-        service_account: UserInfo::service_account(namespace, service_account_name).name,
+        service_account: UserInfo::service_account(namespace, &service_account_name).name,
         user: Some(user.name.clone()).filter(|name| !name.is_empty()),
         unusable_policies: Vec::new(),
     }

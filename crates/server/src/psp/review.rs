@@ -67,14 +67,10 @@ impl Psp {
         phase: Phase,
         deadline: Instant,
     ) -> Option<AdmissionResponse> {
-        let operation = match request.operation.as_str() {
-            "CREATE" => Operation::Create,
-            "UPDATE" if phase == Phase::Validating => Operation::Update,
-            _ => return None,
-        };
-        if !request.resource.group.is_empty()
+        let operation = Operation::of_pod_request(&request.operation, &request.sub_resource)?;
+        if (operation == Operation::Update && phase == Phase::Mutating)
+            || !request.resource.group.is_empty()
             || request.resource.resource != "pods"
-            || !request.sub_resource.is_empty()
         {
             return None;
         }

@@ -27,7 +27,7 @@ pub(crate) const MAX_CACHED_SIZE: usize = 2048;
 const CLASSES: usize = MAX_CACHED_SIZE / CLASS_BYTES;
 /// The most bytes one thread keeps cached, so that a thread that frees a large structure does
 /// not hold on to it.
-pub(crate) const MAX_CACHED_BYTES: usize = 64 * 1024;
+const MAX_CACHED_BYTES: usize = 64 * 1024;
 
 /// The size class of a request of `size` bytes (1 ..= [`MAX_CACHED_SIZE`]).
 #[inline]
@@ -103,6 +103,8 @@ impl ThreadCache {
                     mi::mi_free(block.cast::<c_void>());
                     block = next;
                 }
+                #[cfg(test)]
+                tests::count_release();
             }
         }
         self.cached_bytes.set(0);
@@ -160,7 +162,66 @@ pub(crate) fn keep(class: usize, block: *mut u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::Allocator;
+
+    thread_local! {
+        /// Whether this thread counts the blocks its cache gives back (no destructor, so it can
+        /// be read while the cache's own runs).
+        static COUNTING: Cell<bool> = const { Cell::new(false) };
+    }
+    static RELEASED: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn count_release() {
+        if COUNTING.try_with(Cell::get) == Ok(true) {
+            RELEASED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn cached_bytes() -> usize {
+        CACHE.with(|cache| cache.cached_bytes.get())
+    }
+
+    #[test]
+    fn a_thread_caches_at_most_its_limit() {
+        let allocator = Allocator;
+        let layout = Layout::from_size_align(MAX_CACHED_SIZE, 8).expect("valid");
+        // SAFETY: non-zero-sized layouts; each block freed once with its layout.
+        let blocks: Vec<*mut u8> = (0..100)
+            .map(|_| unsafe { allocator.alloc(layout) })
+            .collect();
+        for block in blocks {
+            // SAFETY: as above.
+            unsafe { allocator.dealloc(block, layout) };
+            assert!(cached_bytes() <= MAX_CACHED_BYTES, "{}", cached_bytes());
+        }
+        assert!(cached_bytes() > 0);
+    }
+
+    #[test]
+    fn a_thread_gives_its_cache_back_when_it_ends() {
+        std::thread::spawn(|| {
+            COUNTING.set(true);
+            let allocator = Allocator;
+            let layout = Layout::from_size_align(100, 8).expect("valid");
+            // SAFETY: non-zero-sized layouts; each block freed once with its layout.
+            let blocks: Vec<*mut u8> = (0..37)
+                .map(|_| unsafe { allocator.alloc(layout) })
+                .collect();
+            for block in blocks {
+                // SAFETY: as above.
+                unsafe { allocator.dealloc(block, layout) };
+            }
+            assert!(cached_bytes() >= 37 * class_size(class_of(100)));
+        })
+        .join()
+        .expect("no panic");
+        // The vector of pointers went back too (when cached): at least the 37 blocks.
+        assert!(RELEASED.load(Ordering::Relaxed) >= 37);
+    }
 
     #[test]
     fn classes_cover_every_cached_size() {

@@ -36,19 +36,21 @@ const MALLOC_ALIGNMENT: usize = 16;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Allocator;
 
-/// True when `mi_malloc(size)` returns memory aligned to `align`: the rule of Rust's `System`
-/// allocator (alignment within what malloc guarantees, and not above the size, since a block
-/// smaller than 16 bytes may be aligned to only 8).
+/// True when `mi_malloc` returns memory aligned to `align`: within what malloc guarantees.
+/// (Rust's `System` allocator also asks that the size be at least the alignment, as blocks
+/// under 16 bytes may be aligned to only 8; every block that does not go through the cache is
+/// larger than that.)
 #[inline]
-fn malloc_suffices(align: usize, size: usize) -> bool {
-    align <= MALLOC_ALIGNMENT && align <= size
+fn malloc_suffices(align: usize) -> bool {
+    align <= MALLOC_ALIGNMENT
 }
 
-/// True when a block of `layout` goes through the thread cache: small, and aligned to at most
-/// 16 bytes (every cached block is a `mi_malloc` block of a multiple of 16 bytes).
+/// True when a block of `size` bytes aligned to `align` goes through the thread cache: small,
+/// and aligned to at most 16 bytes (every cached block is a `mi_malloc` block of a multiple of
+/// 16 bytes).
 #[inline]
-fn cacheable(layout: Layout) -> bool {
-    layout.size() <= cache::MAX_CACHED_SIZE && layout.align() <= MALLOC_ALIGNMENT
+fn cacheable(size: usize, align: usize) -> bool {
+    size <= cache::MAX_CACHED_SIZE && malloc_suffices(align)
 }
 
 // SAFETY: every block comes from mimalloc and goes back to it through `mi_free` (directly, or
@@ -59,7 +61,7 @@ fn cacheable(layout: Layout) -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if cacheable(layout) {
+        if cacheable(layout.size(), layout.align()) {
             let class = cache::class_of(layout.size());
             let block = cache::take(class);
             if !block.is_null() {
@@ -70,7 +72,7 @@ unsafe impl GlobalAlloc for Allocator {
         }
         // SAFETY: mimalloc's allocation functions accept any size and power-of-two alignment.
         unsafe {
-            if malloc_suffices(layout.align(), layout.size()) {
+            if malloc_suffices(layout.align()) {
                 mi::mi_malloc(layout.size()).cast()
             } else {
                 mi::mi_malloc_aligned(layout.size(), layout.align()).cast()
@@ -82,9 +84,9 @@ unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
         unsafe {
-            if cacheable(layout) {
+            if cacheable(layout.size(), layout.align()) {
                 mi::mi_zalloc(cache::class_size(cache::class_of(layout.size()))).cast()
-            } else if malloc_suffices(layout.align(), layout.size()) {
+            } else if malloc_suffices(layout.align()) {
                 mi::mi_zalloc(layout.size()).cast()
             } else {
                 mi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
@@ -94,7 +96,9 @@ unsafe impl GlobalAlloc for Allocator {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if cacheable(layout) && cache::keep(cache::class_of(layout.size()), ptr) {
+        if cacheable(layout.size(), layout.align())
+            && cache::keep(cache::class_of(layout.size()), ptr)
+        {
             return;
         }
         // SAFETY: `ptr` came from this allocator, so from mimalloc.
@@ -103,12 +107,10 @@ unsafe impl GlobalAlloc for Allocator {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new_layout_cacheable =
-            new_size <= cache::MAX_CACHED_SIZE && layout.align() <= MALLOC_ALIGNMENT;
-        if new_layout_cacheable {
+        if cacheable(new_size, layout.align()) {
             let class = cache::class_of(new_size);
             // The block already has the class's size: a Vec growing within 16 bytes stays put.
-            if cacheable(layout) && cache::class_of(layout.size()) == class {
+            if cacheable(layout.size(), layout.align()) && cache::class_of(layout.size()) == class {
                 return ptr;
             }
             // SAFETY: `ptr` came from this allocator; the class size is a multiple of 16, so
@@ -119,7 +121,7 @@ unsafe impl GlobalAlloc for Allocator {
         }
         // SAFETY: `ptr` came from this allocator; the new block keeps `layout.align()`.
         unsafe {
-            if malloc_suffices(layout.align(), new_size) {
+            if malloc_suffices(layout.align()) {
                 mi::mi_realloc(ptr.cast::<c_void>(), new_size).cast()
             } else {
                 mi::mi_realloc_aligned(ptr.cast::<c_void>(), new_size, layout.align()).cast()
@@ -132,24 +134,51 @@ unsafe impl GlobalAlloc for Allocator {
 mod tests {
     use super::*;
 
+    unsafe extern "C" {
+        /// mimalloc's own size of a block (in its `extended` API, always compiled in).
+        fn mi_usable_size(block: *const c_void) -> usize;
+    }
+
+    /// A block of a cacheable size must hold any request of its class, however it was made.
+    fn assert_holds_its_class(block: *mut u8, size: usize, align: usize) {
+        if cacheable(size, align) {
+            // SAFETY: a live mimalloc block.
+            let usable = unsafe { mi_usable_size(block.cast()) };
+            let class_size = cache::class_size(cache::class_of(size));
+            assert!(usable >= class_size, "{size}: {usable} < {class_size}");
+        }
+    }
+
     #[test]
-    fn every_block_has_the_alignment_asked_for() {
+    fn every_block_has_the_alignment_and_size_asked_for() {
         let allocator = Allocator;
         for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
-            for size in [1, 3, 8, 12, 16, 24, 100, 264, 1056, 70_000] {
+            for size in [1, 3, 8, 12, 16, 24, 100, 264, 1056, 2048, 2049, 70_000] {
                 let layout = Layout::from_size_align(size, align).expect("valid layout");
                 // SAFETY: a non-zero-sized layout; every block is freed with its layout.
                 unsafe {
                     let block = allocator.alloc(layout);
                     assert!(!block.is_null());
                     assert_eq!(block as usize % align, 0, "alloc {size} aligned {align}");
+                    assert_holds_its_class(block, size, align);
                     block.write_bytes(0xa5, size);
-                    let grown = allocator.realloc(block, layout, size * 3);
-                    assert_eq!(grown as usize % align, 0, "realloc {size} aligned {align}");
-                    assert_eq!(*grown.add(size - 1), 0xa5, "realloc keeps the contents");
-                    allocator.dealloc(grown, Layout::from_size_align_unchecked(size * 3, align));
+                    let mut current = (block, size);
+                    for new_size in [size + 1, size * 3, size.div_ceil(2)] {
+                        let (block, old_size) = current;
+                        let before = Layout::from_size_align_unchecked(old_size, align);
+                        let moved = allocator.realloc(block, before, new_size);
+                        assert_eq!(moved as usize % align, 0, "realloc {size} aligned {align}");
+                        assert_holds_its_class(moved, new_size, align);
+                        let kept = old_size.min(new_size);
+                        assert_eq!(*moved.add(kept - 1), 0xa5, "realloc keeps the contents");
+                        moved.write_bytes(0xa5, new_size);
+                        current = (moved, new_size);
+                    }
+                    let (block, last_size) = current;
+                    allocator.dealloc(block, Layout::from_size_align_unchecked(last_size, align));
                     let zeroed = allocator.alloc_zeroed(layout);
                     assert_eq!(zeroed as usize % align, 0, "zalloc {size} aligned {align}");
+                    assert_holds_its_class(zeroed, size, align);
                     assert!((0..size).all(|i| *zeroed.add(i) == 0));
                     allocator.dealloc(zeroed, layout);
                 }
@@ -175,53 +204,103 @@ mod tests {
             let moved = allocator.realloc(second, Layout::from_size_align_unchecked(33, 8), 3000);
             assert!((0..33).all(|i| *moved.add(i) == 2));
             allocator.dealloc(moved, Layout::from_size_align_unchecked(3000, 8));
+
+            // Two freed blocks serve the next two requests, one each.
+            let a = allocator.alloc(small);
+            let b = allocator.alloc(small);
+            allocator.dealloc(a, small);
+            allocator.dealloc(b, small);
+            let c = allocator.alloc(small);
+            let d = allocator.alloc(small);
+            assert_ne!(c, d, "one block handed out twice");
+            let mut given = [c, d];
+            given.sort();
+            let mut freed = [a, b];
+            freed.sort();
+            assert_eq!(given, freed);
+            allocator.dealloc(c, small);
+            allocator.dealloc(d, small);
         }
+    }
+
+    /// Fills `block` with its own tag, so that two live blocks sharing memory show.
+    ///
+    /// # Safety
+    /// `block` holds `size` bytes.
+    unsafe fn tag(block: *mut u8, size: usize, tag: u64) {
+        for i in 0..size {
+            // SAFETY: within the block.
+            unsafe { *block.add(i) = tag.to_le_bytes()[i % 8] };
+        }
+    }
+
+    /// # Safety
+    /// `block` holds `size` bytes.
+    unsafe fn has_tag(block: *const u8, size: usize, tag: u64) -> bool {
+        // SAFETY: within the block.
+        (0..size).all(|i| unsafe { *block.add(i) } == tag.to_le_bytes()[i % 8])
     }
 
     #[test]
     fn blocks_freed_on_other_threads_and_at_thread_exit_are_sound() {
         // Blocks allocated here are freed on other threads (into their caches, which go back to
-        // mimalloc when those threads end), and theirs here, many times over: a double use of a
-        // block would show as a corrupted pattern.
+        // mimalloc when those threads end), and theirs here, many times over. Every live block
+        // carries its own tag and no two overlap: a block handed out twice would show.
         let allocator = Allocator;
-        for round in 0..20u8 {
-            let blocks: Vec<(usize, usize)> = (1..400usize)
-                .map(|size| {
-                    let layout = Layout::from_size_align(size * 7 % 2100 + 1, 8).expect("valid");
+        for round in 0..20u64 {
+            let blocks: Vec<(usize, usize, u64)> = (1..400usize)
+                .map(|n| {
+                    let layout = Layout::from_size_align(n * 7 % 2100 + 1, 8).expect("valid");
                     // SAFETY: a non-zero-sized layout.
                     let block = unsafe { allocator.alloc(layout) };
+                    let tag_value = round << 32 | n as u64;
                     // SAFETY: the block has `layout.size()` bytes.
-                    unsafe { block.write_bytes(round, layout.size()) };
-                    (block as usize, layout.size())
+                    unsafe { tag(block, layout.size(), tag_value) };
+                    (block as usize, layout.size(), tag_value)
                 })
                 .collect();
+            let mut ranges: Vec<(usize, usize)> = blocks
+                .iter()
+                .map(|&(at, size, _)| (at, at + size))
+                .collect();
+            ranges.sort();
+            assert!(
+                ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+                "blocks overlap"
+            );
             let handles: Vec<_> = blocks
                 .chunks(50)
-                .map(|chunk| {
+                .enumerate()
+                .map(|(thread, chunk)| {
                     let chunk = chunk.to_vec();
                     std::thread::spawn(move || {
                         let allocator = Allocator;
-                        let mine: Vec<_> = (0..50)
-                            .map(|_| {
-                                let layout = Layout::from_size_align(64, 8).expect("valid");
+                        let small = Layout::from_size_align(64, 8).expect("valid");
+                        let mine: Vec<(usize, u64)> = (0..50u64)
+                            .map(|i| {
                                 // SAFETY: a non-zero-sized layout.
-                                unsafe { allocator.alloc(layout) }
+                                let block = unsafe { allocator.alloc(small) };
+                                let tag_value = ((u64::MAX - thread as u64) << 8) | i;
+                                // SAFETY: the block has 64 bytes.
+                                unsafe { tag(block, 64, tag_value) };
+                                (block as usize, tag_value)
                             })
                             .collect();
-                        for (block, size) in chunk {
+                        for (block, size, tag_value) in chunk {
                             let block = block as *mut u8;
                             // SAFETY: each block is alive, `size` bytes, freed once, here.
                             unsafe {
-                                assert!((0..size).all(|i| *block.add(i) == round));
+                                assert!(has_tag(block, size, tag_value), "block changed");
                                 allocator
                                     .dealloc(block, Layout::from_size_align_unchecked(size, 8));
                             }
                         }
-                        for block in mine {
-                            // SAFETY: allocated above with this layout.
+                        for (block, tag_value) in mine {
+                            // SAFETY: allocated above with this layout, freed once, here.
                             unsafe {
-                                allocator.dealloc(block, Layout::from_size_align_unchecked(64, 8))
-                            };
+                                assert!(has_tag(block as *const u8, 64, tag_value));
+                                allocator.dealloc(block as *mut u8, small);
+                            }
                         }
                     })
                 })

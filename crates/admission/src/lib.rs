@@ -46,6 +46,7 @@
 pub mod admit;
 pub mod config;
 pub mod field_error;
+pub mod list_item;
 pub mod object;
 pub mod policy;
 pub mod review;

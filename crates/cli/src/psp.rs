@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use podsec_admission::list_item::list_item;
 use podsec_psp::field_error::go_quote;
 use podsec_psp::{FieldError, PodSecurityPolicy, render_policy_table, validate_policy};
 use serde_json::Value;
@@ -128,7 +129,7 @@ struct Rewritten {
 
 /// Sets the CRD's API version on the policies of a document or of its list items. A typed list
 /// of policies (`PodSecurityPolicyList`) gets it too: its items that name no apiVersion are
-/// policies of the list's version ([`PodSecurityPolicy::list_item`]), so they follow it.
+/// policies of the list's version ([`list_item`]), so they follow it.
 fn rewrite_policies(value: &mut Value, top: bool, rewritten: &mut Rewritten) {
     let typed_list = is_served_policy_list(value);
     if typed_list || is_served_policy(value) {
@@ -324,7 +325,7 @@ pub fn item_place(place: &str, item: Option<usize>) -> String {
 /// Calls `f` with every object of a decoded document: the document itself, or the items of a
 /// `kind: List` (or any `*List`), with their position. The items of a `PodSecurityPolicyList`
 /// that name no kind or apiVersion are completed as the list's
-/// ([`PodSecurityPolicy::list_item`]).
+/// ([`list_item`]).
 pub fn for_each_object(
     value: &Value,
     item: Option<usize>,
@@ -337,7 +338,7 @@ pub fn for_each_object(
     match value.get("items").and_then(Value::as_array) {
         Some(items) if is_list => {
             for (i, object) in items.iter().enumerate() {
-                let object = PodSecurityPolicy::list_item(value, object);
+                let object = list_item(value, object);
                 for_each_object(&object, Some(i), f);
             }
         }

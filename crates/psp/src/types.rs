@@ -4,7 +4,6 @@
 //! Rule fields are plain strings on purpose: an unknown rule must survive decoding so that object
 //! validation can report it as `Unsupported value` and provider construction can refuse it.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -382,37 +381,6 @@ impl PodSecurityPolicy {
         value.get("kind").and_then(Value::as_str) == Some(POLICY_LIST_KIND)
     }
 
-    /// An item of the list document `list` as the API means it: the API server writes the
-    /// items of a typed list without apiVersion and kind, so an item of a
-    /// `PodSecurityPolicyList` that names no kind is a PodSecurityPolicy, and one that names no
-    /// apiVersion has the list's (as a `PodList`'s items are Pods). Items of other lists are
-    /// returned as they are, without a copy.
-    pub fn list_item<'v>(list: &Value, item: &'v Value) -> Cow<'v, Value> {
-        // Absent, null or empty, as Go decodes them all to "" (another type stays, to be
-        // reported when the item is decoded).
-        let unnamed = |key: &str| match item.get(key) {
-            None | Some(Value::Null) => true,
-            Some(Value::String(text)) => text.is_empty(),
-            Some(_) => false,
-        };
-        let Some(object) = item.as_object() else {
-            return Cow::Borrowed(item);
-        };
-        if !Self::is_policy_list(list) || !(unnamed("kind") || unnamed("apiVersion")) {
-            return Cow::Borrowed(item);
-        }
-        let mut object = object.clone();
-        if unnamed("kind") {
-            object.insert("kind".to_owned(), Value::from(POLICY_KIND));
-        }
-        if unnamed("apiVersion")
-            && let Some(api_version) = list.get("apiVersion").filter(|v| v.is_string())
-        {
-            object.insert("apiVersion".to_owned(), api_version.clone());
-        }
-        Cow::Owned(Value::Object(object))
-    }
-
     /// Decodes a policy document and applies what the API server does on create before
     /// validation: the namespace of this cluster-scoped object is cleared and the v1beta1
     /// defaulting applied. Object validation is separate: see [`crate::validation::validate_policy`].
@@ -492,29 +460,6 @@ pub fn policies_from_objects<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn typed_list_items_are_policies_of_the_lists_version() {
-        let list = json!({"apiVersion": "extensions/v1beta1", "kind": "PodSecurityPolicyList",
-                          "items": []});
-        let item = json!({"metadata": {"name": "typed"}});
-        let completed = PodSecurityPolicy::list_item(&list, &item);
-        assert_eq!(completed["kind"], "PodSecurityPolicy");
-        assert_eq!(completed["apiVersion"], "extensions/v1beta1");
-        // What an item says stays; other lists' items are not completed.
-        let own = json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy"});
-        assert!(matches!(
-            PodSecurityPolicy::list_item(&list, &own),
-            Cow::Borrowed(_)
-        ));
-        let generic = json!({"apiVersion": "v1", "kind": "List", "items": []});
-        assert!(matches!(
-            PodSecurityPolicy::list_item(&generic, &item),
-            Cow::Borrowed(_)
-        ));
-        let odd = json!({"kind": 5});
-        assert_eq!(PodSecurityPolicy::list_item(&list, &odd)["kind"], 5);
-    }
 
     #[test]
     fn accepts_both_served_groups_and_defaults_privilege_escalation() {

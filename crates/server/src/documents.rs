@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use podsec_admission::list_item::complete_list_item;
 use serde_json::Value;
 
 /// Why a file could not be read as documents.
@@ -29,8 +30,9 @@ pub(crate) fn read_documents(path: &Path) -> Result<Vec<(usize, Value)>, Documen
             Value::Object(mut object) if is_list(&object) => {
                 // Taken, not cloned: a cluster's list can be most of the file.
                 if let Some(Value::Array(items)) = object.remove("items") {
+                    let list = Value::Object(object);
                     pending.extend(items.into_iter().rev().map(|mut item| {
-                        complete_list_item(&object, &mut item);
+                        complete_list_item(&list, &mut item);
                         (index, item)
                     }));
                 }
@@ -47,33 +49,6 @@ fn is_list(object: &serde_json::Map<String, Value>) -> bool {
         .get("kind")
         .and_then(Value::as_str)
         .is_some_and(|kind| kind.ends_with("List"))
-}
-
-/// Gives an item of a typed list (`<Kind>List`) that names no kind or apiVersion the list's
-/// (absent, null and "" all count as unnamed, as Go decodes them alike).
-fn complete_list_item(list: &serde_json::Map<String, Value>, item: &mut Value) {
-    let Some(item_kind) = list
-        .get("kind")
-        .and_then(Value::as_str)
-        .and_then(|kind| kind.strip_suffix("List"))
-        .filter(|kind| !kind.is_empty())
-    else {
-        return;
-    };
-    let Value::Object(item) = item else { return };
-    let unnamed = |value: Option<&Value>| match value {
-        None | Some(Value::Null) => true,
-        Some(Value::String(text)) => text.is_empty(),
-        Some(_) => false,
-    };
-    if unnamed(item.get("kind")) {
-        item.insert("kind".to_owned(), Value::from(item_kind));
-    }
-    if unnamed(item.get("apiVersion"))
-        && let Some(api_version) = list.get("apiVersion").filter(|v| v.is_string())
-    {
-        item.insert("apiVersion".to_owned(), api_version.clone());
-    }
 }
 
 /// How the files are parsed. They hold what a cluster holds, and a cluster's objects written

@@ -352,15 +352,6 @@ mod tests {
     }
 
     #[test]
-    fn go_quote_escapes_like_strconv() {
-        assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
-        // Invisible format characters are not printable to Go: a right-to-left override or a
-        // zero-width space in a path or a type cannot disguise a message.
-        assert_eq!(go_quote("/x\u{202e}"), "\"/x\\u202e\"");
-        assert_eq!(go_quote("a\u{200b}b"), "\"a\\u200bb\"");
-    }
-
-    #[test]
     fn id_ranges_use_go_syntax() {
         use crate::types::IdRange;
         assert_eq!(

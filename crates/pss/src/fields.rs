@@ -17,8 +17,8 @@ use crate::pod::{Container, PodMetadata, PodSpec};
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fields(u32);
 
-/// Declares the field constants, one bit each in order, and their names for `Debug`, from one
-/// list, so that the two cannot drift apart.
+/// Declares the field constants, one bit each, and their names for `Debug`, from one list, so
+/// that the two cannot drift apart; two fields given the same bit fail to compile.
 macro_rules! fields {
     ($($(#[$doc:meta])* $name:ident = $bit:literal,)*) => {
         impl Fields {
@@ -26,6 +26,14 @@ macro_rules! fields {
 
             const NAMES: &[(Fields, &'static str)] = &[$((Fields::$name, stringify!($name)),)*];
         }
+
+        const _: () = {
+            let mut all = 0u32;
+            $(
+                assert!(all & (1 << $bit) == 0, concat!(stringify!($name), " shares its bit"));
+                all |= 1 << $bit;
+            )*
+        };
     };
 }
 

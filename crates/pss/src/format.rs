@@ -299,6 +299,8 @@ mod tests {
             ("\u{0}\u{1f}\u{7f}", r#""\x00\x1f\x7f""#),
             ("é ünïcode", "\"é ünïcode\""),
             ("\u{200b}", r#""\u200b""#),
+            // A right-to-left override cannot disguise a message either.
+            ("/x\u{202e}", r#""/x\u202e""#),
             ("\u{a0}", r#""\u00a0""#),
             ("\u{e0001}", r#""\U000e0001""#),
             ("😀", "\"😀\""),

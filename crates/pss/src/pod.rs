@@ -108,7 +108,7 @@ impl PodSpec {
             // Ephemeral containers may not declare ports, so only these two lists matter.
             let containers = self.init_containers.iter_mut().chain(&mut self.containers);
             for port in containers.flat_map(|c| c.ports.iter_mut()) {
-                if port.host_port.is_none_or(|p| p == 0) {
+                if port.lacks_host_port() {
                     port.host_port = Some(port.container_port);
                 }
             }
@@ -123,7 +123,14 @@ impl PodSpec {
                 .iter()
                 .chain(&self.containers)
                 .flat_map(|c| &c.ports)
-                .any(|port| port.host_port.is_none_or(|p| p == 0))
+                .any(ContainerPort::lacks_host_port)
+    }
+}
+
+impl ContainerPort {
+    /// No `hostPort`, or `0`: what defaulting under `hostNetwork` fills in.
+    fn lacks_host_port(&self) -> bool {
+        self.host_port.is_none_or(|p| p == 0)
     }
 }
 

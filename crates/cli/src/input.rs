@@ -80,7 +80,7 @@ use std::sync::Arc;
 pub use decode::{DecodeError, Parsed, decode, decode_seed};
 pub use list::{ItemResult, decode_without_items, for_each_item};
 pub use prefilter::may_spell;
-pub use split::{Opening, opening};
+pub use split::{Opening, closes, opening};
 pub use walk::{read_documents, read_documents_as_written, read_documents_mentioning};
 
 /// The largest document accepted, in bytes. `kubectl get -A -o yaml` of a

@@ -226,14 +226,7 @@ impl Stream {
             out.write_all(b"\n")?;
         }
         self.started = true;
-        self.ended = text
-            .lines()
-            .rev()
-            .find(|line| !line.trim().is_empty())
-            .is_some_and(|line| {
-                line.strip_prefix("...")
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-            });
+        self.ended = input::closes(text);
         Ok(())
     }
 }

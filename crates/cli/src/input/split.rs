@@ -780,6 +780,17 @@ pub fn opening(text: &str) -> Opening {
     Opening::Bare
 }
 
+/// Whether a document's text closes with a `...` line (after which the next document may
+/// start bare or with directives): its last line that is not blank is one.
+pub fn closes(text: &str) -> bool {
+    text.as_bytes()
+        .split(|&b| b == b'\n')
+        .rev()
+        .map(classify)
+        .find(|line| *line != Line::Blank)
+        == Some(Line::End)
+}
+
 fn classify(line: &[u8]) -> Line {
     if let Some((kind, rest)) = marker(line) {
         return match kind {
@@ -1091,6 +1102,21 @@ impl<R: Read> LineReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_closes_with_an_end_marker_line() {
+        for (text, closes_it) in [
+            ("a: 1\n...\n", true),
+            ("a: 1\n... # end\n\n  \n", true),
+            ("a: 1\r\n...\r\n", true),
+            ("a: 1\n....\n", false),
+            ("a: 1\n  ...\n", false),
+            ("...\na: 1\n", false),
+            ("", false),
+        ] {
+            assert_eq!(closes(text), closes_it, "{text:?}");
+        }
+    }
 
     /// A document as the tests write it: index, first line, first column,
     /// text, format.

@@ -596,8 +596,10 @@ impl State {
                     && needed > LARGE_DOCUMENT_BYTES
                     && let Some(hint) = self.size_hint
                 {
-                    // No document is longer than the input (nor than the limit).
-                    let room = hint.min(self.max_document_bytes).max(needed);
+                    // No document is longer than what it has plus what is left of the input
+                    // (nor than the limit).
+                    let left = hint.saturating_sub(self.fresh_bytes);
+                    let room = (needed + left).min(self.max_document_bytes).max(needed);
                     self.text.reserve_exact(room - self.text.len());
                 }
                 self.text.extend_from_slice(bytes);

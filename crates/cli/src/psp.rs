@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::args::PspCommand;
 use crate::input;
 use crate::output::UntilClosed;
+use crate::report::ItemPath;
 
 pub fn run(command: PspCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -256,7 +257,7 @@ fn list(paths: &[String]) -> anyhow::Result<ExitCode> {
             continue;
         }
         match input::decode::<Value>(&document) {
-            Ok(value) => for_each_object(&value, None, &mut |object, item| {
+            Ok(value) => for_each_object(&value, &mut |object, item| {
                 if PodSecurityPolicy::has_policy_kind(object)
                     && let Err(message) = policies.add(object)
                 {
@@ -308,22 +309,22 @@ fn error_without_file(error: &input::InputError) -> String {
 pub const POLICY_KIND: &str = "PodSecurityPolicy";
 
 /// `place`, with the item of a list when there is one.
-pub fn item_place(place: &str, item: Option<usize>) -> String {
-    match item {
-        Some(item) => format!("{place}: item {item}"),
-        None => place.to_owned(),
+pub fn item_place(place: &str, item: &[usize]) -> String {
+    if item.is_empty() {
+        place.to_owned()
+    } else {
+        format!("{place}: item {}", ItemPath(item))
     }
 }
 
 /// Calls `f` with every object of a decoded document: the document itself, or the items of a
-/// `kind: List` (or any `*List`), with their position. The items of a `PodSecurityPolicyList`
-/// that name no kind or apiVersion are completed as the list's
-/// ([`list_item`]).
-pub fn for_each_object(
-    value: &Value,
-    item: Option<usize>,
-    f: &mut dyn FnMut(&Value, Option<usize>),
-) {
+/// `kind: List` (or any `*List`, completed by [`list_item`]), with their path (`[1, 0]` for the
+/// first item of the list that is item 1; empty for the document itself).
+pub fn for_each_object(value: &Value, f: &mut dyn FnMut(&Value, &[usize])) {
+    walk_objects(value, &mut Vec::new(), f);
+}
+
+fn walk_objects(value: &Value, path: &mut Vec<usize>, f: &mut dyn FnMut(&Value, &[usize])) {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
@@ -331,11 +332,12 @@ pub fn for_each_object(
     match value.get("items").and_then(Value::as_array) {
         Some(items) if is_list => {
             for (i, object) in items.iter().enumerate() {
-                let object = list_item(value, object);
-                for_each_object(&object, Some(i), f);
+                path.push(i);
+                walk_objects(&list_item(value, object), path, f);
+                path.pop();
             }
         }
-        _ => f(value, item),
+        _ => f(value, path),
     }
 }
 
@@ -476,22 +478,37 @@ mod tests {
         let list = json!({"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicyList",
                           "items": [{"metadata": {"name": "typed"}}]});
         let mut seen = Vec::new();
-        for_each_object(&list, None, &mut |object, item| {
-            seen.push((object["apiVersion"].clone(), object["kind"].clone(), item));
+        for_each_object(&list, &mut |object, item| {
+            seen.push((
+                object["apiVersion"].clone(),
+                object["kind"].clone(),
+                item.to_vec(),
+            ));
         });
         assert_eq!(
             seen,
-            vec![(json!("policy/v1beta1"), json!("PodSecurityPolicy"), Some(0))]
+            vec![(json!("policy/v1beta1"), json!("PodSecurityPolicy"), vec![0])]
         );
     }
 
     #[test]
     fn lists_are_walked_with_positions() {
-        let list = json!({"kind": "List", "items": [{"kind": "A"}, {"kind": "B"}]});
+        let list = json!({"kind": "List", "items": [{"kind": "A"},
+                          {"kind": "List", "items": [{"kind": "B"}]}]});
         let mut seen = Vec::new();
-        for_each_object(&list, None, &mut |object, item| {
-            seen.push((object["kind"].clone(), item));
+        for_each_object(&list, &mut |object, item| {
+            seen.push((object["kind"].clone(), item.to_vec()));
         });
-        assert_eq!(seen, vec![(json!("A"), Some(0)), (json!("B"), Some(1))]);
+        assert_eq!(seen, vec![(json!("A"), vec![0]), (json!("B"), vec![1, 0])]);
+        let mut whole = Vec::new();
+        for_each_object(&json!({"kind": "A"}), &mut |_, item| {
+            whole.push(item.to_vec())
+        });
+        assert_eq!(whole, vec![Vec::<usize>::new()]);
+        assert_eq!(
+            item_place("f: document 0", &[1, 0]),
+            "f: document 0: item 1.0"
+        );
+        assert_eq!(item_place("f: document 0", &[]), "f: document 0");
     }
 }

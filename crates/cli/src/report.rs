@@ -192,6 +192,15 @@ impl ObjectReport {
 /// item 1.
 pub struct ItemPath<'a>(pub &'a [usize]);
 
+/// `item 1.0: ` before a message about an item of a list; nothing for a whole document.
+pub fn item_prefix(path: &[usize]) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("item {}: ", ItemPath(path))
+    }
+}
+
 impl std::fmt::Display for ItemPath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, index) in self.0.iter().enumerate() {

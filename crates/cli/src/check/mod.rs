@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::args::CheckArgs;
 use crate::input::{self, DecodeError, Document, InputError, Parsed};
 use crate::output;
-use crate::report::{Decision, ErrorReport, ItemPath, ObjectReport, PolicySource, Summary};
+use crate::report::{Decision, ErrorReport, ObjectReport, PolicySource, Summary, item_prefix};
 use judge::{Judge, Location};
 use psp::{PspAdmission, ReviewRequest, requesting_user};
 use state::ClusterState;
@@ -253,11 +253,7 @@ fn judge_list(
             Some(position) => format!("{position}: "),
             None => String::new(),
         };
-        let item = if path.is_empty() {
-            String::new()
-        } else {
-            format!("item {}: ", ItemPath(path))
-        };
+        let item = item_prefix(path);
         Found::Error(ErrorReport {
             source: at.source.to_owned(),
             document: Some(error.document),

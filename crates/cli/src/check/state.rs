@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::input::{self, Document};
 use crate::psp::{POLICY_KIND, PolicySet, for_each_object};
+use crate::report::item_prefix;
 
 const NAMESPACE_KIND: &str = "Namespace";
 /// The API group of Roles, ClusterRoles and their bindings.
@@ -98,7 +99,7 @@ impl ClusterState {
                 || input::may_spell(&document.text, RBAC_GROUP))
                 && let Ok(value) = input::decode::<Value>(&document)
             {
-                for_each_object(&value, None, &mut |object, item| {
+                for_each_object(&value, &mut |object, item| {
                     state.add_access_control(object, &document, item);
                 });
             }
@@ -117,11 +118,11 @@ impl ClusterState {
     }
 
     /// Records `object` if it is a PodSecurityPolicy or an RBAC object.
-    fn add_access_control(&mut self, object: &Value, document: &Document, item: Option<usize>) {
+    fn add_access_control(&mut self, object: &Value, document: &Document, item: &[usize]) {
         let error = |message: String| StateError {
             source: document.source.clone(),
             document: document.index,
-            message: item_place_message(item, message),
+            message: format!("{}{message}", item_prefix(item)),
         };
         if podsec_psp::PodSecurityPolicy::has_policy_kind(object) {
             self.has_policy_documents = true;
@@ -131,14 +132,6 @@ impl ClusterState {
         } else if let Err(e) = self.rbac.add_object(object) {
             self.rbac_errors.push(error(e.to_string()));
         }
-    }
-}
-
-/// `item N: message` inside a list, else the message.
-fn item_place_message(item: Option<usize>, message: String) -> String {
-    match item {
-        Some(item) => format!("item {item}: {message}"),
-        None => message,
     }
 }
 

@@ -9,7 +9,10 @@
 #   1. idle RSS of podsec serve once ready (VmRSS from /proc);
 #   2. throughput: N_THROUGHPUT requests with CONNECTIONS keep-alive connections, podsec and
 #      the baseline taking turns ROUNDS times, the best of each and their ratio, and the
-#      servers' CPU time per request;
+#      servers' CPU time per request. A third server takes its turns too: the baseline with
+#      --validate, which checks the body is JSON (serde_json, IgnoredAny) before its constant
+#      answer. Its ratio is the ceiling for any webhook that refuses malformed reviews with a
+#      400, as podsec must, before it has decoded or decided anything;
 #   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max. oha's own
 #      start (opening its connections, TLS handshakes on both sides) delays the first requests
 #      of every run by 30-50 ms, for both servers and even with one connection: with latency
@@ -136,8 +139,13 @@ bport=$(free_port)
 "${server_cpu[@]}" "$baseline" "$tmp/tls.crt" "$tmp/tls.key" "$bport" 2> "$tmp/baseline.log" &
 baseline_pid=$!
 pids+=("$baseline_pid")
+vport=$(free_port)
+"${server_cpu[@]}" "$baseline" "$tmp/tls.crt" "$tmp/tls.key" "$vport" --validate 2> "$tmp/validating.log" &
+validating_pid=$!
+pids+=("$validating_pid")
 wait_ready "$port" /readyz
 wait_ready "$bport" /
+wait_ready "$vport" /
 # The answer must be the real one (allowed, with the restricted warning), not an error, and
 # the review actually sent must get the same answer as the committed file.
 answer() { curl -sk -X POST -H 'content-type: application/json' --data-binary @"$1" "https://127.0.0.1:$port/validate"; }
@@ -153,6 +161,9 @@ idle_rss=$(rss_kib "$serve_pid")
 
 run_oha podsec-warmup "$port" -n 5000 -c "$connections"
 run_oha baseline-warmup "$bport" -n 5000 -c "$connections"
+run_oha validating-warmup "$vport" -n 5000 -c "$connections"
+summary validating-warmup | grep -q '{"200":5000}' \
+  || { echo "the validating baseline refused the review" >&2; exit 1; }
 best() { # best NAME: the summary line of the round with the highest req/s
   for r in $(seq "$rounds"); do summary "$1-$r"; done | sort -k1,1nr | head -1
 }
@@ -164,6 +175,7 @@ for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$baseline_pid")
   run_oha "baseline-throughput-$r" "$bport" -n "$n_throughput" -c "$connections"
   b_ticks=$((b_ticks + $(cpu_ticks "$baseline_pid") - t0))
+  run_oha "validating-throughput-$r" "$vport" -n "$n_throughput" -c "$connections"
 done
 run_oha podsec-rate "$port" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
 run_oha baseline-rate "$bport" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
@@ -174,9 +186,11 @@ wait "$serve_pid" && serve_exit=0 || serve_exit=$?
 hz=$(getconf CLK_TCK)
 read -r p_rps p_p50 p_p99 p_max p_ok p_codes < <(best podsec-throughput)
 read -r b_rps b_p50 b_p99 b_max b_ok b_codes < <(best baseline-throughput)
+read -r v_rps v_p50 v_p99 v_max v_ok v_codes < <(best validating-throughput)
 read -r pr_rps pr_p50 pr_p99 pr_max pr_ok pr_codes < <(summary podsec-rate)
 read -r br_rps br_p50 br_p99 br_max br_ok br_codes < <(summary baseline-rate)
 ratio=$(python3 -c "print(f'{$p_rps / $b_rps:.2f}')")
+v_ratio=$(python3 -c "print(f'{$v_rps / $b_rps:.2f}')")
 total=$((rounds * n_throughput))
 p_us=$(python3 -c "print(f'{$p_ticks / $hz / $total * 1e6:.1f}')")
 b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
@@ -189,7 +203,9 @@ review: $review_name ($(wc -c < "$review") bytes), $connections keep-alive HTTPS
 throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 ms   max ms   success  status codes
   podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$p_rps" "$p_p50" "$p_p99" "$p_max" "$p_ok" "$p_codes")
   baseline                           $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$b_rps" "$b_p50" "$b_p99" "$b_max" "$b_ok" "$b_codes")
+  baseline --validate                $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$v_rps" "$v_p50" "$v_p99" "$v_max" "$v_ok" "$v_codes")
   ratio podsec / baseline            $ratio   (target >= 0.7)
+  ratio validating / baseline        $v_ratio   (the ceiling of a webhook that validates its input with serde_json)
   server CPU per request             podsec $p_us us, baseline $b_us us: throughput ratio at equal CPU $cpu_ratio
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -5,11 +5,17 @@
 //! before it can answer): dropping it unread would let HTTP/2 skip the body's flow control
 //! and make the yardstick cheaper than any real webhook could be.
 //!
-//!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT
+//! With `--validate` it also checks that the body is JSON (serde_json skipping it as
+//! `IgnoredAny`, a 400 when it is not) before the same constant answer: the most any webhook
+//! that refuses malformed reviews could do, and so a second yardstick. On a realistic review
+//! this alone costs a large share of the throughput, before anything is decoded or decided.
+//!
+//!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT [--validate]
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use axum::routing::any;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -21,8 +27,10 @@ const ALLOWED: &str = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Admiss
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [cert, key, port] = args.as_slice() else {
-        anyhow::bail!("usage: baseline CERT KEY PORT");
+    let (cert, key, port, validate) = match args.as_slice() {
+        [cert, key, port] => (cert, key, port, false),
+        [cert, key, port, flag] if flag == "--validate" => (cert, key, port, true),
+        _ => anyhow::bail!("usage: baseline CERT KEY PORT [--validate]"),
     };
     let chain = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key)?;
@@ -34,9 +42,12 @@ fn main() -> anyhow::Result<()> {
     .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let app = Router::new().fallback(any(|body: axum::body::Bytes| async move {
+    let app = Router::new().fallback(any(move |body: axum::body::Bytes| async move {
+        if validate && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            return (http::StatusCode::BAD_REQUEST, "malformed JSON\n").into_response();
+        }
         std::hint::black_box(body);
-        ([(http::header::CONTENT_TYPE, "application/json")], ALLOWED)
+        ([(http::header::CONTENT_TYPE, "application/json")], ALLOWED).into_response()
     }));
     let port: u16 = port.parse()?;
 
@@ -45,7 +56,12 @@ fn main() -> anyhow::Result<()> {
         .build()?
         .block_on(async move {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-            eprintln!("baseline listening on 127.0.0.1:{port}");
+            let what = if validate {
+                "validating baseline"
+            } else {
+                "baseline"
+            };
+            eprintln!("{what} listening on 127.0.0.1:{port}");
             loop {
                 let (stream, _) = listener.accept().await?;
                 let _ = stream.set_nodelay(true);

@@ -464,28 +464,63 @@ fn le_word(chunk: &[u8]) -> u64 {
 /// strings. `None` when fewer than sixteen bytes are left.
 #[inline(always)]
 fn first_special_within_16(bytes: &[u8], i: usize) -> Option<(usize, [u64; 2])> {
-    let chunk = bytes.get(i..i + 16)?;
+    let chunk: &[u8; 16] = bytes.get(i..i + 16)?.try_into().ok()?;
     let (first, second) = (le_word(&chunk[..8]), le_word(&chunk[8..]));
-    let offset = match (special_bytes(first), special_bytes(second)) {
-        (0, 0) => 16,
-        (0, found) => 8 + found.trailing_zeros() as usize / 8,
-        (found, _) => found.trailing_zeros() as usize / 8,
-    };
+    let offset = (special_mask_16(chunk) | 1 << 16).trailing_zeros() as usize;
     Some((offset, [first, second]))
 }
 
-/// The high bit of each byte of `word` that is a `"`, a `\` or a control character, and
-/// perhaps of bytes after the first such one (so only the lowest set bit is exact).
+/// Bit `n` set when byte `n` of `chunk` is a `"`, a `\` or a control character: one SSE2
+/// comparison of all sixteen bytes.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn special_bytes(word: u64) -> u64 {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    let quote = word ^ (ONES * u64::from(b'"'));
-    let quote = quote.wrapping_sub(ONES) & !quote;
-    let backslash = word ^ (ONES * u64::from(b'\\'));
-    let backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (control | quote | backslash) & HIGH
+fn special_mask_16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of every x86_64 target, so these intrinsics are always available;
+    // the unaligned load reads exactly the sixteen bytes of `chunk`.
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // min(v, 0x1f) == v exactly for the bytes 0x00..=0x1f, compared unsigned.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+/// [`special_mask_16`] without SIMD, eight bytes at a time.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn special_mask_16(chunk: &[u8; 16]) -> u32 {
+    let mut mask = 0;
+    for (n, &b) in chunk.iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            mask |= 1 << n;
+        }
+    }
+    mask
+}
+
+/// Bit `n` set when byte `n` of `chunk` is not ASCII.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn non_ascii_mask_16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{_mm_loadu_si128, _mm_movemask_epi8};
+    // SAFETY: as in `special_mask_16`.
+    unsafe { _mm_movemask_epi8(_mm_loadu_si128(chunk.as_ptr().cast())) as u32 }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn non_ascii_mask_16(chunk: &[u8; 16]) -> u32 {
+    let mut mask = 0;
+    for (n, &b) in chunk.iter().enumerate() {
+        mask |= u32::from(b >> 7) << n;
+    }
+    mask
 }
 
 /// A mask of the low `n` bytes of a word, `n < 8`.
@@ -670,16 +705,17 @@ fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
 }
 
 /// The index of the first `"`, `\` or control character at or after `from` (or the length).
-/// Eight bytes at a time: most strings in manifests are short, where this beats a SIMD search.
+/// Sixteen bytes at a time with [`special_mask_16`], the last few one by one.
 #[inline]
 fn find_string_special(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let found = special_bytes(le_word(chunk));
+    while let Some(chunk) = bytes.get(i..i + 16) {
+        let chunk: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
+        let found = special_mask_16(chunk);
         if found != 0 {
-            return i + found.trailing_zeros() as usize / 8;
+            return i + found.trailing_zeros() as usize;
         }
-        i += 8;
+        i += 16;
     }
     while let Some(&b) = bytes.get(i) {
         if b == b'"' || b == b'\\' || b < 0x20 {
@@ -695,28 +731,27 @@ fn find_string_special(bytes: &[u8], from: usize) -> usize {
 /// during the search is cheaper than a second pass.
 #[inline]
 fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) {
-    const HIGH: u64 = (u64::MAX / 255) << 7;
-    let mut high_bits = 0;
+    let mut non_ascii = 0;
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let word = le_word(chunk);
-        let found = special_bytes(word);
+    while let Some(chunk) = bytes.get(i..i + 16) {
+        let chunk: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
+        let found = special_mask_16(chunk);
         if found != 0 {
-            let n = found.trailing_zeros() as usize / 8;
-            high_bits |= word & HIGH & low_bytes(n);
-            return (i + n, high_bits == 0);
+            let before = (1 << found.trailing_zeros()) - 1;
+            non_ascii |= non_ascii_mask_16(chunk) & before;
+            return (i + found.trailing_zeros() as usize, non_ascii == 0);
         }
-        high_bits |= word & HIGH;
-        i += 8;
+        non_ascii |= non_ascii_mask_16(chunk);
+        i += 16;
     }
     while let Some(&b) = bytes.get(i) {
         if b == b'"' || b == b'\\' || b < 0x20 {
             break;
         }
-        high_bits |= u64::from(b & 0x80);
+        non_ascii |= u32::from(b & 0x80);
         i += 1;
     }
-    (i, high_bits == 0)
+    (i, non_ascii == 0)
 }
 
 /// Scalars: each is one reader call.
@@ -1054,6 +1089,33 @@ mod tests {
                         serde_json::from_str::<Boundaries>(&json).map_err(|_| ()),
                         "{json}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn string_searches_find_every_byte_at_every_offset() {
+        let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        for len in [0, 1, 7, 15, 16, 17, 31, 40] {
+            for at in 0..=len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    if at < len {
+                        bytes[at] = byte;
+                    }
+                    let want = bytes.iter().position(|&b| special(b)).unwrap_or(len);
+                    let ascii = bytes[..want].is_ascii();
+                    assert_eq!(find_string_special(&bytes, 0), want, "{bytes:?}");
+                    assert_eq!(
+                        find_string_special_noting_ascii(&bytes, 0),
+                        (want, ascii),
+                        "{bytes:?}"
+                    );
+                    if let Some((offset, words)) = first_special_within_16(&bytes, 0) {
+                        assert_eq!(offset, want.min(16), "{bytes:?}");
+                        assert_eq!(words, [le_word(&bytes[..8]), le_word(&bytes[8..16])]);
+                    }
                 }
             }
         }

@@ -311,7 +311,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A key without escapes, with its words (see [`Key`]). Keys of up to fifteen bytes, most
-    /// of them, are found with two word loads instead of a search.
+    /// of them, end within one sixteen-byte comparison ([`special_mask_16`]), not a search.
     #[inline(always)]
     fn struct_key(&mut self) -> Result<Key<'a>> {
         self.expect(b'"')?;
@@ -491,7 +491,7 @@ fn special_mask_16(chunk: &[u8; 16]) -> u32 {
     }
 }
 
-/// [`special_mask_16`] without SIMD, eight bytes at a time.
+/// [`special_mask_16`] without SIMD, a byte at a time.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn special_mask_16(chunk: &[u8; 16]) -> u32 {
@@ -630,8 +630,8 @@ fn skip_literal(bytes: &[u8], i: usize, literal: &[u8]) -> Result<usize> {
 /// this); returns the index after the closing quote.
 ///
 /// Most skipped strings are short keys and values (`"f:name"`, `"IfNotPresent"`): when the
-/// closing quote is within the next sixteen bytes, with nothing special before it, two word
-/// loads settle it here; everything else takes the general loop.
+/// closing quote is within the next sixteen bytes, with nothing special before it, one
+/// sixteen-byte comparison settles it here; everything else takes the general loop.
 #[inline(always)]
 fn skip_string(bytes: &[u8], i: usize) -> Result<usize> {
     match first_special_within_16(bytes, i) {

@@ -819,13 +819,27 @@ impl<T: FromJson> FromJson for Vec<T> {
         reader.array(|reader| {
             // The default is written straight into the list: `push` would build it on the stack
             // and copy it (a container is a few hundred bytes).
-            items.reserve(1);
+            if items.len() == items.capacity() {
+                grow(items);
+            }
             items.spare_capacity_mut()[0].write(T::default());
             // SAFETY: the slot just past the end was initialised on the line above.
             unsafe { items.set_len(items.len() + 1) };
             let last = items.len() - 1;
             T::read_into(reader, &mut items[last])
         })
+    }
+}
+
+/// Room for one more item. A list's first allocation, for four items as `Vec` itself would
+/// choose, is made directly: nearly every list in a pod is short, and the general growth path
+/// costs more than the allocation.
+#[inline]
+fn grow<T>(items: &mut Vec<T>) {
+    if items.capacity() == 0 {
+        *items = Vec::with_capacity(4);
+    } else {
+        items.reserve(1);
     }
 }
 

@@ -10,10 +10,8 @@
 //!   `serde_decode_only`, `serde_decode_value` (serde's derives, and a full `serde_json::Value`).
 
 use std::hint::black_box;
-use std::path::Path;
 
 use divan::counter::ItemsCount;
-use podsec_pss::pod::{PodMetadata, PodSpec};
 use podsec_pss::{Level, LevelVersion, Version, evaluate};
 
 /// The allocator of the `podsec` binary and of the webhook: decoding and evaluating allocate,
@@ -21,43 +19,9 @@ use podsec_pss::{Level, LevelVersion, Version, evaluate};
 #[global_allocator]
 static GLOBAL: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
-#[derive(Default, serde::Deserialize)]
-struct Pod {
-    #[serde(default)]
-    metadata: PodMetadata,
-    #[serde(default)]
-    spec: PodSpec,
-}
+mod common;
 
-podsec_pss::json_struct!(Pod { "metadata" => metadata, "spec" => spec });
-
-/// Every conformance pod as JSON bytes (falls back to two built-in pods without ../shared).
-fn pods_as_json() -> &'static [Vec<u8>] {
-    static PODS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
-    PODS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/pss");
-        let mut out = Vec::new();
-        for level in ["baseline", "restricted"] {
-            for minor in 0..=37 {
-                for outcome in ["pass", "fail"] {
-                    let dir = root.join(level).join(format!("v1.{minor}")).join(outcome);
-                    let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-                    for entry in entries.flatten() {
-                        let text = std::fs::read_to_string(entry.path()).expect("readable fixture");
-                        let value: serde_json::Value = serde_saphyr::from_str(&text).expect("fixture YAML");
-                        out.push(serde_json::to_vec(&value).expect("JSON"));
-                    }
-                }
-            }
-        }
-        if out.is_empty() {
-            eprintln!("../shared/conformance/pss not found: benchmarking two built-in pods");
-            out.push(br#"{"metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"nginx"}]}}"#.to_vec());
-            out.push(br#"{"metadata":{"name":"b"},"spec":{"securityContext":{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"c","image":"nginx","securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}"#.to_vec());
-        }
-        out
-    })
-}
+use common::{Pod, pods_as_json};
 
 fn decoded() -> Vec<Pod> {
     pods_as_json()

@@ -134,13 +134,17 @@ impl Evaluator {
             return Evaluation::default();
         }
         let set = Fields::set_in(metadata, spec);
-        let violations = checks
-            .iter()
-            .filter(|active| active.may_forbid(set))
-            .filter_map(|active| {
-                (active.check)(metadata, spec).map(|forbidden| Violation::new(active.id, forbidden))
-            })
-            .collect();
+        let mut violations = Vec::new();
+        for active in checks.iter().filter(|active| active.may_forbid(set)) {
+            if let Some(forbidden) = (active.check)(metadata, spec) {
+                if violations.capacity() == 0 {
+                    // Room for every check at the first violation: a pod that fails one check
+                    // usually fails several, and growing the list would move them all.
+                    violations.reserve_exact(checks.len());
+                }
+                violations.push(Violation::new(active.id, forbidden));
+            }
+        }
         Evaluation { violations }
     }
 }

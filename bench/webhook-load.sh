@@ -11,8 +11,9 @@
 #      the baseline taking turns ROUNDS times, the best of each and their ratio, and the
 #      servers' CPU time per request. A third server takes its turns too: the baseline with
 #      --validate, which checks the body is JSON (serde_json, IgnoredAny) before its constant
-#      answer. Its ratio is the ceiling for any webhook that refuses malformed reviews with a
-#      400, as podsec must, before it has decoded or decided anything;
+#      answer. Its ratio is the ceiling for a webhook that checks its input with serde_json
+#      (podsec must refuse malformed reviews with a 400), before it has decoded or decided
+#      anything;
 #   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max. oha's own
 #      start (opening its connections, TLS handshakes on both sides) delays the first requests
 #      of every run by 30-50 ms, for both servers and even with one connection: with latency
@@ -164,10 +165,16 @@ run_oha baseline-warmup "$bport" -n 5000 -c "$connections"
 run_oha validating-warmup "$vport" -n 5000 -c "$connections"
 summary validating-warmup | grep -q '{"200":5000}' \
   || { echo "the validating baseline refused the review" >&2; exit 1; }
+# And it is the validating server that answers there (ports are picked before the servers bind,
+# so two could collide): it refuses a body that is not JSON.
+kill -0 "$validating_pid" \
+  && [[ $(curl -sk -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d x \
+    "https://127.0.0.1:$vport/validate") == 400 ]] \
+  || { echo "the validating baseline is not the server on port $vport" >&2; exit 1; }
 best() { # best NAME: the summary line of the round with the highest req/s
   for r in $(seq "$rounds"); do summary "$1-$r"; done | sort -k1,1nr | head -1
 }
-p_ticks=0 b_ticks=0
+p_ticks=0 b_ticks=0 v_ticks=0
 for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$serve_pid")
   run_oha "podsec-throughput-$r" "$port" -n "$n_throughput" -c "$connections"
@@ -175,7 +182,9 @@ for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$baseline_pid")
   run_oha "baseline-throughput-$r" "$bport" -n "$n_throughput" -c "$connections"
   b_ticks=$((b_ticks + $(cpu_ticks "$baseline_pid") - t0))
+  t0=$(cpu_ticks "$validating_pid")
   run_oha "validating-throughput-$r" "$vport" -n "$n_throughput" -c "$connections"
+  v_ticks=$((v_ticks + $(cpu_ticks "$validating_pid") - t0))
 done
 run_oha podsec-rate "$port" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
 run_oha baseline-rate "$bport" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction
@@ -194,6 +203,7 @@ v_ratio=$(python3 -c "print(f'{$v_rps / $b_rps:.2f}')")
 total=$((rounds * n_throughput))
 p_us=$(python3 -c "print(f'{$p_ticks / $hz / $total * 1e6:.1f}')")
 b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
+v_us=$(python3 -c "print(f'{$v_ticks / $hz / $total * 1e6:.1f}')")
 cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
 
 cat <<EOF
@@ -206,7 +216,7 @@ throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 m
   baseline --validate                $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$v_rps" "$v_p50" "$v_p99" "$v_max" "$v_ok" "$v_codes")
   ratio podsec / baseline            $ratio   (target >= 0.7)
   ratio validating / baseline        $v_ratio   (the ceiling of a webhook that validates its input with serde_json)
-  server CPU per request             podsec $p_us us, baseline $b_us us: throughput ratio at equal CPU $cpu_ratio
+  server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us): throughput ratio at equal CPU $cpu_ratio
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)
 
 fixed rate $rate req/s ($n_rate requests, latency-corrected)

@@ -491,17 +491,11 @@ fn special_mask_16(chunk: &[u8; 16]) -> u32 {
     }
 }
 
-/// [`special_mask_16`] without SIMD, a byte at a time.
+/// [`special_mask_16`] without SIMD.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn special_mask_16(chunk: &[u8; 16]) -> u32 {
-    let mut mask = 0;
-    for (n, &b) in chunk.iter().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            mask |= 1 << n;
-        }
-    }
-    mask
+    special_mask_16_portable(chunk)
 }
 
 /// Bit `n` set when byte `n` of `chunk` is not ASCII.
@@ -513,9 +507,29 @@ fn non_ascii_mask_16(chunk: &[u8; 16]) -> u32 {
     unsafe { _mm_movemask_epi8(_mm_loadu_si128(chunk.as_ptr().cast())) as u32 }
 }
 
+/// [`non_ascii_mask_16`] without SIMD.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn non_ascii_mask_16(chunk: &[u8; 16]) -> u32 {
+    non_ascii_mask_16_portable(chunk)
+}
+
+/// [`special_mask_16`] a byte at a time: the version off x86_64, and on x86_64 the reference
+/// the SSE2 version is tested against.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn special_mask_16_portable(chunk: &[u8; 16]) -> u32 {
+    let mut mask = 0;
+    for (n, &b) in chunk.iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            mask |= 1 << n;
+        }
+    }
+    mask
+}
+
+/// [`non_ascii_mask_16`] a byte at a time (see [`special_mask_16_portable`]).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn non_ascii_mask_16_portable(chunk: &[u8; 16]) -> u32 {
     let mut mask = 0;
     for (n, &b) in chunk.iter().enumerate() {
         mask |= u32::from(b >> 7) << n;
@@ -710,6 +724,7 @@ fn skip_number(bytes: &[u8], mut i: usize) -> Result<usize> {
 fn find_string_special(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 16) {
+        // Exactly sixteen bytes: the conversion cannot fail.
         let chunk: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
         let found = special_mask_16(chunk);
         if found != 0 {
@@ -734,6 +749,7 @@ fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) 
     let mut non_ascii = 0;
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 16) {
+        // Exactly sixteen bytes: the conversion cannot fail.
         let chunk: &[u8; 16] = chunk.try_into().expect("sixteen bytes");
         let found = special_mask_16(chunk);
         if found != 0 {
@@ -831,8 +847,8 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-/// Room for one more item. A list's first allocation, for four items as `Vec` itself would
-/// choose, is made directly: nearly every list in a pod is short, and the general growth path
+/// Room for one more item. A list's first allocation, for four items (`Vec`'s own choice for
+/// items of 2 to 1,024 bytes, which all of the pod view's are), is made directly: nearly every list in a pod is short, and the general growth path
 /// costs more than the allocation.
 #[inline]
 fn grow<T>(items: &mut Vec<T>) {
@@ -1137,6 +1153,66 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_the_bytes_before_the_end_of_a_string_count_as_non_ascii() {
+        // A quote at `end`, one byte 0xc3 at `high`, from offsets 0 and 3: ASCII exactly when
+        // the high byte lies at or past the quote.
+        for len in [16, 20, 33, 48] {
+            for end in 0..len {
+                for high in 0..len {
+                    if high == end {
+                        continue;
+                    }
+                    let mut bytes = vec![b'a'; len];
+                    bytes[end] = b'"';
+                    bytes[high] = 0xc3;
+                    for from in [0, 3] {
+                        if from > end {
+                            continue;
+                        }
+                        let ascii = !(from..end).contains(&high);
+                        assert_eq!(
+                            find_string_special_noting_ascii(&bytes, from),
+                            (end, ascii),
+                            "end {end}, high {high}, from {from}, len {len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simd_masks_match_the_portable_ones_for_every_byte_at_every_position() {
+        for byte in 0..=255u8 {
+            for at in 0..16 {
+                let mut chunk = [b'a'; 16];
+                chunk[at] = byte;
+                assert_eq!(
+                    special_mask_16(&chunk),
+                    special_mask_16_portable(&chunk),
+                    "{chunk:?}"
+                );
+                assert_eq!(
+                    non_ascii_mask_16(&chunk),
+                    non_ascii_mask_16_portable(&chunk),
+                    "{chunk:?}"
+                );
+            }
+            let chunk = [byte; 16];
+            assert_eq!(
+                special_mask_16(&chunk),
+                special_mask_16_portable(&chunk),
+                "{byte}"
+            );
+            assert_eq!(
+                non_ascii_mask_16(&chunk),
+                non_ascii_mask_16_portable(&chunk),
+                "{byte}"
+            );
         }
     }
 

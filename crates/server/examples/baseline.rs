@@ -6,9 +6,10 @@
 //! and make the yardstick cheaper than any real webhook could be.
 //!
 //! With `--validate` it also checks that the body is JSON (serde_json skipping it as
-//! `IgnoredAny`, a 400 when it is not) before the same constant answer: the most any webhook
-//! that refuses malformed reviews could do, and so a second yardstick. On a realistic review
-//! this alone costs a large share of the throughput, before anything is decoded or decided.
+//! `IgnoredAny`, a 400 when it is not) before the same constant answer: the most a webhook
+//! that refuses malformed reviews could do if it checked them with serde_json, and so a second
+//! yardstick. On a realistic review this alone costs a large share of the throughput, before
+//! anything is decoded or decided.
 //!
 //!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT [--validate]
 

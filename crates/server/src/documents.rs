@@ -2,16 +2,32 @@
 //! `--rbac-file`): YAML or JSON documents, lists flattened into their items, and YAML errors as
 //! sentences that name what was refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use podsec_admission::list_item::complete_list_item;
 use serde_json::Value;
 
-/// Why a file could not be read as documents.
-#[derive(Debug)]
-pub(crate) enum DocumentsError {
-    Read(std::io::Error),
-    Parse(String),
+/// Why a cluster-state file (`--namespaces-file`, `--psp-file`, `--rbac-file`) could not be
+/// used: it could not be read, or what it holds is not what the flag takes.
+/// (The cause is in the message, so it is not also a `source()`, which chains would repeat.)
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    #[error("reading {path}: {error}")]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl StateFileError {
+    pub(crate) fn invalid(path: &Path, message: String) -> Self {
+        StateFileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        }
+    }
 }
 
 /// The objects of the file at `path`, each with the index of the document it came from. The
@@ -19,10 +35,13 @@ pub(crate) enum DocumentsError {
 /// order; an item of a typed list that names no kind or apiVersion gets the list's, as the API
 /// server writes them without (`kubectl get --raw /api/v1/namespaces`). Empty documents are
 /// left out.
-pub(crate) fn read_documents(path: &Path) -> Result<Vec<(usize, Value)>, DocumentsError> {
-    let text = std::fs::read_to_string(path).map_err(DocumentsError::Read)?;
+pub(crate) fn read_documents(path: &Path) -> Result<Vec<(usize, Value)>, StateFileError> {
+    let text = std::fs::read_to_string(path).map_err(|error| StateFileError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(&text, yaml_options())
-        .map_err(|error| DocumentsError::Parse(yaml_error(&error)))?;
+        .map_err(|error| StateFileError::invalid(path, yaml_error(&error)))?;
     let mut objects = Vec::with_capacity(docs.len());
     let mut pending: Vec<(usize, Value)> = docs.into_iter().enumerate().rev().collect();
     while let Some((index, doc)) = pending.pop() {

@@ -41,6 +41,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 pub use args::{LogFormat, ServeArgs};
+pub use documents::StateFileError;
 
 use crate::admit::{Admitter, ClusterState};
 use crate::http::{AppState, Readiness};

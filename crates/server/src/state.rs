@@ -9,14 +9,14 @@
 //! namespace relabel.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use podsec_admission::object::Pod;
 use podsec_admission::{NamespacePolicy, Policy};
 
-use crate::documents::{DocumentsError, read_documents};
+use crate::documents::{StateFileError, read_documents};
 
 /// The prefix of every label Pod Security reads.
 pub const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
@@ -140,19 +140,6 @@ impl NamespaceCache {
     }
 }
 
-/// Why `--namespaces-file` could not be used.
-/// (The cause is in the message, so it is not also a `source()`, which chains would repeat.)
-#[derive(Debug, thiserror::Error)]
-pub enum FileStateError {
-    #[error("reading {path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-}
-
 /// Cluster state read from a file of Namespace (and optionally Pod) objects.
 #[derive(Debug, Default)]
 pub struct FileState {
@@ -165,22 +152,12 @@ pub struct FileState {
 impl FileState {
     /// Reads YAML or JSON documents (multi-document YAML and `kind: List` included). Namespaces
     /// and Pods are kept; other kinds are ignored so a whole demo manifest can be passed.
-    pub fn load(path: &Path) -> Result<FileState, FileStateError> {
-        let objects = read_documents(path).map_err(|error| match error {
-            DocumentsError::Read(error) => FileStateError::Read {
-                path: path.to_path_buf(),
-                error,
-            },
-            DocumentsError::Parse(message) => FileStateError::Parse {
-                path: path.to_path_buf(),
-                message,
-            },
-        })?;
+    pub fn load(path: &Path) -> Result<FileState, StateFileError> {
+        let objects = read_documents(path)?;
         let mut state = FileState::default();
         for (index, object) in objects {
-            state.add(object).map_err(|message| FileStateError::Parse {
-                path: path.to_path_buf(),
-                message: format!("document {index}: {message}"),
+            state.add(object).map_err(|message| {
+                StateFileError::invalid(path, format!("document {index}: {message}"))
             })?;
         }
         Ok(state)

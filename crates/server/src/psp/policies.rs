@@ -9,7 +9,7 @@
 //! and one bad object must not stop admission for the others).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::cluster::{PAGE_SIZE, WatchName, WatchRetry, next_event};
-use crate::documents::{self, DocumentsError};
+use crate::documents::{StateFileError, read_documents};
 
 /// Our API group for the policy CRD (the `policy` group's PodSecurityPolicy is gone since 1.25).
 pub const CRD_GROUP: &str = "policy.podsec.dev";
@@ -80,19 +80,6 @@ impl PolicyStore {
     }
 }
 
-/// Why `--psp-file` or `--rbac-file` could not be used.
-/// (The cause is in the message, so it is not also a `source()`, which chains would repeat.)
-#[derive(Debug, thiserror::Error)]
-pub enum PspFileError {
-    #[error("reading {path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
 /// What the files say.
 #[derive(Debug, Default)]
 pub struct PspFiles {
@@ -108,18 +95,16 @@ impl PspFiles {
     /// A name is one policy: when several documents define it, the last one counts, as with
     /// `kubectl apply` (and as `podsec check` and `podsec psp list` read them). Keeping both
     /// would let the first copy decide, since selection goes by name.
-    pub fn load(psp_file: Option<&Path>, rbac_file: Option<&Path>) -> Result<Self, PspFileError> {
+    pub fn load(psp_file: Option<&Path>, rbac_file: Option<&Path>) -> Result<Self, StateFileError> {
         let mut files = PspFiles::default();
         let mut rbac = RbacAuthorizer::new();
         let mut rbac_objects = 0usize;
         if let Some(path) = psp_file {
             let mut by_name: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
-            for doc in read_documents(path)? {
+            for (_, doc) in read_documents(path)? {
                 if PodSecurityPolicy::has_policy_kind(&doc) {
-                    let policy = ingest(doc).map_err(|message| PspFileError::Invalid {
-                        path: path.to_path_buf(),
-                        message,
-                    })?;
+                    let policy =
+                        ingest(doc).map_err(|message| StateFileError::invalid(path, message))?;
                     by_name.insert(policy.name().to_owned(), policy);
                 } else {
                     rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
@@ -128,7 +113,7 @@ impl PspFiles {
             files.policies = by_name.into_values().collect();
         }
         if let Some(path) = rbac_file {
-            for doc in read_documents(path)? {
+            for (_, doc) in read_documents(path)? {
                 rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
             }
         }
@@ -139,26 +124,9 @@ impl PspFiles {
     }
 }
 
-fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool, PspFileError> {
-    rbac.add_object(doc).map_err(|error| PspFileError::Invalid {
-        path: path.to_path_buf(),
-        message: error.to_string(),
-    })
-}
-
-/// The objects of a `--psp-file` or `--rbac-file` ([`crate::documents::read_documents`]).
-fn read_documents(path: &Path) -> Result<Vec<Value>, PspFileError> {
-    let objects = documents::read_documents(path).map_err(|error| match error {
-        DocumentsError::Read(error) => PspFileError::Read {
-            path: path.to_path_buf(),
-            error,
-        },
-        DocumentsError::Parse(message) => PspFileError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        },
-    })?;
-    Ok(objects.into_iter().map(|(_, object)| object).collect())
+fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool, StateFileError> {
+    rbac.add_object(doc)
+        .map_err(|error| StateFileError::invalid(path, error.to_string()))
 }
 
 /// A policy document as the API server would have stored it: our CRD group read as

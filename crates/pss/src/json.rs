@@ -514,13 +514,20 @@ fn non_ascii_mask_16(chunk: &[u8; 16]) -> u32 {
     non_ascii_mask_16_portable(chunk)
 }
 
+/// A byte that ends or interrupts a string's plain text: `"`, `\\` or a control character
+/// (which JSON does not allow unescaped).
+#[inline(always)]
+fn is_string_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
 /// [`special_mask_16`] a byte at a time: the version off x86_64, and on x86_64 the reference
 /// the SSE2 version is tested against.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 fn special_mask_16_portable(chunk: &[u8; 16]) -> u32 {
     let mut mask = 0;
     for (n, &b) in chunk.iter().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if is_string_special(b) {
             mask |= 1 << n;
         }
     }
@@ -733,7 +740,7 @@ fn find_string_special(bytes: &[u8], from: usize) -> usize {
         i += 16;
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if is_string_special(b) {
             return i;
         }
         i += 1;
@@ -761,7 +768,7 @@ fn find_string_special_noting_ascii(bytes: &[u8], from: usize) -> (usize, bool) 
         i += 16;
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if is_string_special(b) {
             break;
         }
         non_ascii |= u32::from(b & 0x80);
@@ -848,8 +855,8 @@ impl<T: FromJson> FromJson for Vec<T> {
 }
 
 /// Room for one more item. A list's first allocation, for four items (`Vec`'s own choice for
-/// items of 2 to 1,024 bytes, which all of the pod view's are), is made directly: nearly every list in a pod is short, and the general growth path
-/// costs more than the allocation.
+/// items of 2 to 1,024 bytes, which all of the pod view's are), is made directly: nearly every
+/// list in a pod is short, and the general growth path costs more than the allocation.
 #[inline]
 fn grow<T>(items: &mut Vec<T>) {
     if items.capacity() == 0 {
@@ -1131,6 +1138,7 @@ mod tests {
 
     #[test]
     fn string_searches_find_every_byte_at_every_offset() {
+        // The test's own oracle, not `is_string_special`, which the code under test uses.
         let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
         for len in [0, 1, 7, 15, 16, 17, 31, 40] {
             for at in 0..=len {
@@ -1139,7 +1147,10 @@ mod tests {
                     if at < len {
                         bytes[at] = byte;
                     }
-                    let want = bytes.iter().position(|&b| special(b)).unwrap_or(len);
+                    let want = bytes
+                        .iter()
+                        .position(|&b| is_string_special(b))
+                        .unwrap_or(len);
                     let ascii = bytes[..want].is_ascii();
                     assert_eq!(find_string_special(&bytes, 0), want, "{bytes:?}");
                     assert_eq!(

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use divan::counter::ItemsCount;
-use podsec_pss::{Level, LevelVersion, Version, evaluate};
+use podsec_pss::evaluate;
 
 /// The allocator of the `podsec` binary and of the webhook: decoding and evaluating allocate,
 /// so the figures are those of the product.
@@ -21,7 +21,7 @@ static GLOBAL: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 mod common;
 
-use common::{Pod, pods_as_json};
+use common::{Pod, RESTRICTED_LATEST, pods_as_json};
 
 fn decoded() -> Vec<Pod> {
     pods_as_json()
@@ -29,8 +29,6 @@ fn decoded() -> Vec<Pod> {
         .map(|bytes| serde_json::from_slice(bytes).expect("lean decode"))
         .collect()
 }
-
-const RESTRICTED_LATEST: LevelVersion = LevelVersion::new(Level::Restricted, Version::Latest);
 
 #[divan::bench]
 fn evaluate_decoded(bencher: divan::Bencher) {
@@ -56,12 +54,9 @@ fn serde_decode_and_evaluate(bencher: divan::Bencher) {
 #[divan::bench]
 fn decode_and_evaluate(bencher: divan::Bencher) {
     let pods = pods_as_json();
-    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
-        for bytes in pods {
-            let pod: Pod = podsec_pss::json::from_slice(black_box(bytes)).expect("fast decode");
-            black_box(evaluate(RESTRICTED_LATEST, &pod.metadata, &pod.spec));
-        }
-    });
+    bencher
+        .counter(ItemsCount::new(pods.len()))
+        .bench(|| common::decode_and_evaluate(pods));
 }
 
 #[divan::bench]
@@ -78,13 +73,9 @@ fn decode_only(bencher: divan::Bencher) {
 #[divan::bench]
 fn skip_json(bencher: divan::Bencher) {
     let pods = pods_as_json();
-    bencher.counter(ItemsCount::new(pods.len())).bench(|| {
-        for bytes in pods {
-            let skipped: serde::de::IgnoredAny =
-                serde_json::from_slice(black_box(bytes)).expect("valid JSON");
-            black_box(skipped);
-        }
-    });
+    bencher
+        .counter(ItemsCount::new(pods.len()))
+        .bench(|| common::skip_json(pods));
 }
 
 fn main() {

@@ -9,10 +9,7 @@
 //! apart, and on a shared virtual machine their speed drifts by ±10% over seconds, so the ratio
 //! of two separate medians moves with it. Within a round both run under the same conditions.
 
-use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-use podsec_pss::{Level, LevelVersion, Version, evaluate};
 
 /// The allocator of the `podsec` binary and of the webhook, as in the `evaluate` bench.
 #[global_allocator]
@@ -20,29 +17,13 @@ static GLOBAL: podsec_alloc::Allocator = podsec_alloc::Allocator;
 
 mod common;
 
-use common::{Pod, pods_as_json};
+use common::{decode_and_evaluate, pods_as_json, skip_json};
 
-const RESTRICTED_LATEST: LevelVersion = LevelVersion::new(Level::Restricted, Version::Latest);
 /// Even, so that each side goes first equally often.
 const ROUNDS: usize = 40;
 /// Passes over all the pods per timing: long enough (about 10 ms) that the timer's own cost
 /// and resolution do not matter.
 const PASSES: u32 = 4;
-
-fn decode_and_evaluate(pods: &[Vec<u8>]) {
-    for bytes in pods {
-        let pod: Pod = podsec_pss::json::from_slice(black_box(bytes)).expect("fast decode");
-        black_box(evaluate(RESTRICTED_LATEST, &pod.metadata, &pod.spec));
-    }
-}
-
-fn skip_json(pods: &[Vec<u8>]) {
-    for bytes in pods {
-        let skipped: serde::de::IgnoredAny =
-            serde_json::from_slice(black_box(bytes)).expect("valid JSON");
-        black_box(skipped);
-    }
-}
 
 fn time(run: impl Fn()) -> Duration {
     let started = Instant::now();

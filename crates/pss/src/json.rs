@@ -1147,10 +1147,7 @@ mod tests {
                     if at < len {
                         bytes[at] = byte;
                     }
-                    let want = bytes
-                        .iter()
-                        .position(|&b| is_string_special(b))
-                        .unwrap_or(len);
+                    let want = bytes.iter().position(|&b| special(b)).unwrap_or(len);
                     let ascii = bytes[..want].is_ascii();
                     assert_eq!(find_string_special(&bytes, 0), want, "{bytes:?}");
                     assert_eq!(

@@ -1,9 +1,13 @@
-//! What the benchmarks of this crate share: the conformance pods as JSON bytes, and the pod
-//! type they decode into.
+//! What the benchmarks of this crate share: the conformance pods as JSON bytes, the pod type
+//! they decode into, and the two loops the decode target compares.
 
+use std::hint::black_box;
 use std::path::Path;
 
 use podsec_pss::pod::{PodMetadata, PodSpec};
+use podsec_pss::{Level, LevelVersion, Version, evaluate};
+
+pub const RESTRICTED_LATEST: LevelVersion = LevelVersion::new(Level::Restricted, Version::Latest);
 
 #[derive(Default, serde::Deserialize)]
 pub struct Pod {
@@ -41,4 +45,21 @@ pub fn pods_as_json() -> &'static [Vec<u8>] {
         }
         out
     })
+}
+
+/// Decodes each pod on the fast JSON path and evaluates it at `restricted:latest`.
+pub fn decode_and_evaluate(pods: &[Vec<u8>]) {
+    for bytes in pods {
+        let pod: Pod = podsec_pss::json::from_slice(black_box(bytes)).expect("fast decode");
+        black_box(evaluate(RESTRICTED_LATEST, &pod.metadata, &pod.spec));
+    }
+}
+
+/// serde_json merely skipping each pod's bytes (`IgnoredAny`): the yardstick.
+pub fn skip_json(pods: &[Vec<u8>]) {
+    for bytes in pods {
+        let skipped: serde::de::IgnoredAny =
+            serde_json::from_slice(black_box(bytes)).expect("valid JSON");
+        black_box(skipped);
+    }
 }

@@ -754,3 +754,40 @@ fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
         text(&out.stdout)
     );
 }
+
+/// The document's decoding failure is told once, at the item that first needed it: the
+/// other items are not checked either, but the position is not repeated as if it were theirs.
+#[test]
+fn a_list_whose_document_policy_cannot_read_tells_the_failure_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = write_file(
+        &dir,
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  x-extra: {? [k] : v}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: q}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: r}\n  spec: {containers: [{name: c, image: i}]}\n",
+    );
+    let out = podsec(&[
+        "check",
+        "--psp",
+        "--level",
+        "privileged",
+        list.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("line 7, column 15").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("document 0: item 0: line 7, column 15:"),
+        "{stderr}"
+    );
+    for item in [1, 2] {
+        assert!(
+            stderr.contains(&format!("document 0: item {item}: not checked: PodSecurityPolicy reads the document as JSON, and decoding it failed (the error above)")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        text(&out.stdout).contains("0 objects: 0 allowed, 0 denied; 3 input errors"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -246,8 +246,11 @@ fn judge_list(
     // A YAML document is not cut into items, so the value PodSecurityPolicy needs is taken
     // from the whole document, decoded once when an item needs it. (JSON items come with it.)
     // When that decoding fails, the items that need it are input errors: judging them without
-    // PodSecurityPolicy would admit what it may deny.
+    // PodSecurityPolicy would admit what it may deny. The failure itself is told once, with
+    // the first such item; the others point back to it rather than repeat its position as
+    // if it were theirs.
     let mut whole: Option<Result<Value, DecodeError>> = None;
+    let mut whole_failure_told = false;
     let item_error = |path: &[usize], error: &DecodeError| {
         let place = match error.position {
             Some(position) => format!("{position}: "),
@@ -266,7 +269,20 @@ fn judge_list(
             if json.is_none() && parsed == Parsed::Yaml && judge.needs_json(&item) {
                 match whole.get_or_insert_with(|| input::decode::<Value>(doc)) {
                     Ok(value) => json = item_at(value, path).cloned(),
-                    Err(error) => return out(item_error(path, error)),
+                    Err(error) if !whole_failure_told => {
+                        whole_failure_told = true;
+                        return out(item_error(path, error));
+                    }
+                    Err(error) => {
+                        return out(Found::Error(ErrorReport {
+                            source: at.source.to_owned(),
+                            document: Some(error.document),
+                            message: format!(
+                                "{}not checked: PodSecurityPolicy reads the document as JSON, and decoding it failed (the error above)",
+                                item_prefix(path)
+                            ),
+                        }));
+                    }
                 }
             }
             let at = Location { item: path, ..at };

@@ -129,28 +129,28 @@ Pods are judged by enforce, audit and warn as upstream does. For pod templates, 
 warns and audits (the pods are rejected later, when the controller creates them); podsec also
 reports the enforce verdict of those pods (defaulted as Pods), so the rejection shows up now.
 A --as user exempt by --config exempts a Pod, and a controller's warn and audit; the pods the
-controller creates are requested by its service account (system:serviceaccount:kube-system:
-replicaset-controller for a Deployment, and so on), exempt only if that is. A request in the
-input (an AdmissionReview) is made by its own userInfo, not by --as.
+controller creates are requested by its service account, exempt only if that is (for a
+Deployment: system:serviceaccount:kube-system:replicaset-controller, and so on). A request in
+the input (an AdmissionReview) is made by its own userInfo, not by --as.
 
 PodSecurityPolicy (on with --psp, or when the input holds a PodSecurityPolicy):
-  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also as items of a kind: List,
-  or in a PodSecurityPolicyList, whose items need not say apiVersion and kind) and RBAC objects (ClusterRole,
-  Role, ClusterRoleBinding, RoleBinding) in the input are the cluster's state, as if applied
-  first; they are not listed. Each pod is admitted as the PodSecurityPolicy admission plugin of
-  Kubernetes 1.21-1.24 admitted a create request: policies in name order, the first one that
-  admits the pod unchanged, else the first that defaults it, among those the pod's service
+  PodSecurityPolicy objects (policy/v1beta1, extensions/v1beta1; also as items of a kind: List, or
+  in a PodSecurityPolicyList, whose items need not say apiVersion and kind) and RBAC objects
+  (ClusterRole, Role, ClusterRoleBinding, RoleBinding) in the input are the cluster's state, as if
+  applied first; they are not listed. Each pod is admitted as the PodSecurityPolicy admission
+  plugin of Kubernetes 1.21-1.24 admitted a create request: policies in name order, the first one
+  that admits the pod unchanged, else the first that defaults it, among those the pod's service
   account or the --as user may `use`. The report names the admitting policy and the fields it
   defaults (an RFC 6902 patch in -o json), or the plugin's denial. A pod template is admitted as
   the pod its controller will create: in the object's namespace, as the template's
   serviceAccountName (or `default`), requested by the controller, not by the --as user
   (system:serviceaccount:kube-system:replicaset-controller for a Deployment or ReplicaSet,
   job-controller for a Job or CronJob, daemon-set-controller, statefulset-controller,
-  replication-controller; nobody for a PodTemplate). The Pod Security Standards still apply as above; add
-  --level privileged to judge by PodSecurityPolicy alone. An invalid PodSecurityPolicy is an input
-  error (the API server would have refused it). A Pod in an AdmissionReview is admitted as
-  podsec serve admits it: with the request's operation (an UPDATE is validated, not defaulted),
-  its oldObject, and its userInfo as the requesting user.
+  replication-controller; nobody for a PodTemplate). The Pod Security Standards still apply as
+  above; add --level privileged to judge by PodSecurityPolicy alone. An invalid PodSecurityPolicy
+  is an input error (the API server would have refused it). A Pod in an AdmissionReview is
+  admitted as podsec serve admits it: with the request's operation (an UPDATE is validated, not
+  defaulted), its oldObject, and its userInfo as the requesting user.
 
 Exit status: 0 every object admitted, 1 at least one denied, 2 usage error or unreadable input
 (everything readable is still checked and reported).

@@ -1416,6 +1416,24 @@ fn exemptions_look_at_the_user_who_makes_the_request() {
     assert_eq!(report["objects"][0]["decision"], "exempt");
     assert_eq!(report["objects"][0]["reason"], "user");
 
+    // The review's own user decides, whatever --as says: bob is not exempt, alice would be.
+    let bobs = std::fs::read_to_string(&review)
+        .expect("review")
+        .replace(r#""username": "alice""#, r#""username": "bob""#);
+    let bobs = write_file(&dir, "bobs-review.json", &bobs);
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        "--as",
+        "alice",
+        bobs.to_str().expect("utf-8"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["objects"][0]["decision"], "denied");
+
     // The ReplicaSet controller is exempt: the Deployment's pods are, its own warning is not.
     let out = podsec(&[
         "check",

@@ -28,6 +28,12 @@ impl StateFileError {
             message,
         }
     }
+
+    /// What is wrong with the object from document `index` of the file at `path` (the index
+    /// [`read_documents`] gives each object).
+    pub(crate) fn in_document(path: &Path, index: usize, message: impl std::fmt::Display) -> Self {
+        StateFileError::invalid(path, format!("document {index}: {message}"))
+    }
 }
 
 /// The objects of the file at `path`, each with the index of the document it came from. The

@@ -156,9 +156,9 @@ impl FileState {
         let objects = read_documents(path)?;
         let mut state = FileState::default();
         for (index, object) in objects {
-            state.add(object).map_err(|message| {
-                StateFileError::invalid(path, format!("document {index}: {message}"))
-            })?;
+            state
+                .add(object)
+                .map_err(|message| StateFileError::in_document(path, index, message))?;
         }
         Ok(state)
     }

@@ -794,3 +794,23 @@ async fn the_last_document_of_a_policy_name_counts() {
     }
     server.stop().await.expect("clean stop");
 }
+
+/// An object `--psp-file` cannot use is named by its document, as `--namespaces-file` names it.
+#[test]
+fn a_psp_file_error_names_the_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let psp_file = dir.path().join("psp.yaml");
+    std::fs::write(
+        &psp_file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated}\n---\n\
+         apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: broken}\nspec: {}\n",
+    )
+    .expect("write");
+    let error = podsec_server::psp::PspFiles::load(Some(&psp_file), None)
+        .expect_err("a policy without its required strategies");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}: document 1: ", psp_file.display())),
+        "{message}"
+    );
+}

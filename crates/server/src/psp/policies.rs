@@ -101,20 +101,20 @@ impl PspFiles {
         let mut rbac_objects = 0usize;
         if let Some(path) = psp_file {
             let mut by_name: BTreeMap<String, PodSecurityPolicy> = BTreeMap::new();
-            for (_, doc) in read_documents(path)? {
+            for (index, doc) in read_documents(path)? {
                 if PodSecurityPolicy::has_policy_kind(&doc) {
-                    let policy =
-                        ingest(doc).map_err(|message| StateFileError::invalid(path, message))?;
+                    let policy = ingest(doc)
+                        .map_err(|message| StateFileError::in_document(path, index, message))?;
                     by_name.insert(policy.name().to_owned(), policy);
                 } else {
-                    rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
+                    rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path, index)?);
                 }
             }
             files.policies = by_name.into_values().collect();
         }
         if let Some(path) = rbac_file {
-            for (_, doc) in read_documents(path)? {
-                rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path)?);
+            for (index, doc) in read_documents(path)? {
+                rbac_objects += usize::from(add_rbac(&mut rbac, &doc, path, index)?);
             }
         }
         if rbac_objects > 0 || rbac_file.is_some() {
@@ -124,9 +124,14 @@ impl PspFiles {
     }
 }
 
-fn add_rbac(rbac: &mut RbacAuthorizer, doc: &Value, path: &Path) -> Result<bool, StateFileError> {
+fn add_rbac(
+    rbac: &mut RbacAuthorizer,
+    doc: &Value,
+    path: &Path,
+    index: usize,
+) -> Result<bool, StateFileError> {
     rbac.add_object(doc)
-        .map_err(|error| StateFileError::invalid(path, error.to_string()))
+        .map_err(|error| StateFileError::in_document(path, index, error))
 }
 
 /// A policy document as the API server would have stored it: our CRD group read as

@@ -11,6 +11,15 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+/// Whether a document is a list whose `items` stand for it: any `kind` ending in `List` (a
+/// `kind: List`, or a typed list such as `NamespaceList`).
+pub fn is_list(object: &serde_json::Map<String, Value>) -> bool {
+    object
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind.ends_with("List"))
+}
+
 /// Completes `item`, an item of the list document `list`, in place (see the module
 /// documentation). Absent, `null` and `""` count as unnamed, as Go decodes them all to "";
 /// another type stays, to be reported when the item is decoded.

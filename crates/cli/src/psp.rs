@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use podsec_admission::list_item::list_item;
+use podsec_admission::list_item::{is_list, list_item};
 use podsec_psp::field_error::go_quote;
 use podsec_psp::{FieldError, PodSecurityPolicy, render_policy_table, validate_policy};
 use serde_json::Value;
@@ -325,12 +325,8 @@ pub fn for_each_object(value: &Value, f: &mut dyn FnMut(&Value, &[usize])) {
 }
 
 fn walk_objects(value: &Value, path: &mut Vec<usize>, f: &mut dyn FnMut(&Value, &[usize])) {
-    let is_list = value
-        .get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|kind| kind.ends_with("List"));
     match value.get("items").and_then(Value::as_array) {
-        Some(items) if is_list => {
+        Some(items) if value.as_object().is_some_and(is_list) => {
             for (i, object) in items.iter().enumerate() {
                 path.push(i);
                 walk_objects(&list_item(value, object), path, f);

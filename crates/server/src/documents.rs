@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use podsec_admission::list_item::complete_list_item;
+use podsec_admission::list_item::{complete_list_item, is_list};
 use serde_json::Value;
 
 /// Why a cluster-state file (`--namespaces-file`, `--psp-file`, `--rbac-file`) could not be
@@ -67,13 +67,6 @@ pub(crate) fn read_documents(path: &Path) -> Result<Vec<(usize, Value)>, StateFi
         }
     }
     Ok(objects)
-}
-
-fn is_list(object: &serde_json::Map<String, Value>) -> bool {
-    object
-        .get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|kind| kind.ends_with("List"))
 }
 
 /// How the files are parsed. They hold what a cluster holds, and a cluster's objects written

@@ -150,7 +150,7 @@ impl Cluster {
 #[derive(Default)]
 pub struct WatchRetry {
     backoff: DefaultBackoff,
-    failing: bool,
+    /// The latest failure of the outage under way; `None` while the watch is healthy.
     last_failure: Option<Instant>,
 }
 
@@ -174,11 +174,9 @@ impl WatchRetry {
     /// The watcher yielded an error.
     pub fn failed(&mut self) -> Retry {
         let now = Instant::now();
-        let first = !self.failing
-            || self
-                .last_failure
-                .is_some_and(|at| now.duration_since(at) > NEW_OUTAGE_AFTER);
-        self.failing = true;
+        let first = self
+            .last_failure
+            .is_none_or(|at| now.duration_since(at) > NEW_OUTAGE_AFTER);
         self.last_failure = Some(now);
         // DefaultBackoff never runs out; the cap stands in should that change.
         let delay = self.backoff.next().unwrap_or(Duration::from_secs(30));
@@ -193,7 +191,7 @@ impl WatchRetry {
             Event::Init | Event::InitApply(_) => false,
             Event::InitDone | Event::Apply(_) | Event::Delete(_) => {
                 self.backoff.reset();
-                std::mem::replace(&mut self.failing, false)
+                self.last_failure.take().is_some()
             }
         }
     }

@@ -442,17 +442,23 @@ pub fn select_policy<A: Authorizer + ?Sized>(
     }
 }
 
+/// The service account the pod `pod` runs as in `namespace` (`default` when it names none, or
+/// when the pod does not decode: [`admit`] then refuses it anyway).
+pub fn pod_service_account(namespace: &str, pod: &Value) -> UserInfo {
+    match decode_pod(pod) {
+        Ok(view) => UserInfo::service_account(namespace, view.spec.effective_service_account()),
+        Err(_) => UserInfo::service_account(namespace, "default"),
+    }
+}
+
 /// Every authorization question [`admit`] or [`validate`] may ask for this request, so that an
 /// async caller can resolve them up front (e.g. with SubjectAccessReviews) and answer from a table.
 pub fn access_checks(
     request: &AdmissionRequest<'_>,
     policies: &[PodSecurityPolicy],
 ) -> Vec<(UserInfo, AccessCheck)> {
-    let service_account_name = decode_pod(request.pod)
-        .map(|view| view.spec.effective_service_account().to_string())
-        .unwrap_or_else(|_| "default".to_string());
     let identities = [
-        UserInfo::service_account(request.namespace, &service_account_name),
+        pod_service_account(request.namespace, request.pod),
         request.user.clone(),
     ];
     let mut checks = Vec::new();

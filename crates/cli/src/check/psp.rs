@@ -10,7 +10,7 @@
 //! [`Value`] for it, and only when PodSecurityPolicy admission is on.
 
 use podsec_admission::WorkloadKind;
-use podsec_psp::pod::decode_pod;
+use podsec_psp::admission::pod_service_account;
 use podsec_psp::{
     AdmissionRequest, MessageStyle, Operation, Outcome, PodSecurityPolicy, RbacAuthorizer,
     UserInfo, admit,
@@ -151,9 +151,6 @@ impl PspAdmission<'_> {
 
 /// A denial with nothing said yet, for the service account of `pod` and `user`.
 fn new_evaluation(namespace: &str, pod: &Value, user: &UserInfo) -> PspEvaluation {
-    let service_account_name = decode_pod(pod)
-        .map(|view| view.spec.effective_service_account().to_owned())
-        .unwrap_or_else(|_| "default".to_owned());
     PspEvaluation {
         mode: "psp",
         allowed: false,
@@ -161,7 +158,7 @@ fn new_evaluation(namespace: &str, pod: &Value, user: &UserInfo) -> PspEvaluatio
         patch: Value::Array(Vec::new()),
         violations: Vec::new(),
         message: None,
-        service_account: UserInfo::service_account(namespace, &service_account_name).name,
+        service_account: pod_service_account(namespace, pod).name,
         user: Some(user.name.clone()).filter(|name| !name.is_empty()),
         unusable_policies: Vec::new(),
     }

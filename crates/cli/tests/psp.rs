@@ -724,17 +724,14 @@ fn template_pods_are_requested_by_their_controller_not_by_the_as_user() {
     );
 }
 
-/// A YAML list item whose PodSecurityPolicy input cannot be read (here a complex mapping key,
-/// which only the whole document's JSON form refuses) is an input error, never judged without
-/// PodSecurityPolicy: that admitted it.
-#[test]
-fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
+/// A pod in a YAML list whose document cannot become JSON (a complex mapping key, which only
+/// the whole document's JSON form refuses): its one item is the document's failure.
+const UNDECODABLE_LIST: &str = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  x-extra: {? [k] : v}\n  spec: {containers: [{name: c, image: i}]}\n";
+
+/// `podsec check --psp --level privileged` over a list file: the run, and its stderr.
+fn check_list_with_psp(list: &str) -> (std::process::Output, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let list = write_file(
-        &dir,
-        "list.yaml",
-        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  x-extra: {? [k] : v}\n  spec: {containers: [{name: c, image: i}]}\n",
-    );
+    let list = write_file(&dir, "list.yaml", list);
     let out = podsec(&[
         "check",
         "--psp",
@@ -744,6 +741,14 @@ fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
+    (out, stderr)
+}
+
+/// A YAML list item whose PodSecurityPolicy input cannot be read is an input error, never
+/// judged without PodSecurityPolicy: that admitted it.
+#[test]
+fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
+    let (out, stderr) = check_list_with_psp(UNDECODABLE_LIST);
     assert!(
         stderr.contains("document 0: item 0: line 7, column 15:"),
         "{stderr}"
@@ -759,21 +764,8 @@ fn a_list_item_policy_cannot_read_is_an_input_error_not_admitted() {
 /// other items are not checked either, but the position is not repeated as if it were theirs.
 #[test]
 fn a_list_whose_document_policy_cannot_read_tells_the_failure_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let list = write_file(
-        &dir,
-        "list.yaml",
-        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  x-extra: {? [k] : v}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: q}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: r}\n  spec: {containers: [{name: c, image: i}]}\n",
-    );
-    let out = podsec(&[
-        "check",
-        "--psp",
-        "--level",
-        "privileged",
-        list.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
-    let stderr = text(&out.stderr);
+    let more = "- apiVersion: v1\n  kind: Pod\n  metadata: {name: q}\n  spec: {containers: [{name: c, image: i}]}\n";
+    let (out, stderr) = check_list_with_psp(&format!("{UNDECODABLE_LIST}{more}{more}"));
     assert_eq!(stderr.matches("line 7, column 15").count(), 1, "{stderr}");
     assert!(
         stderr.contains("document 0: item 0: line 7, column 15:"),

@@ -1454,6 +1454,22 @@ fn exemptions_look_at_the_user_who_makes_the_request() {
         .collect();
     assert!(!modes.contains(&&Value::from("enforce")), "{modes:?}");
     assert!(modes.contains(&&Value::from("warn")), "{modes:?}");
+    // An allowed workload that violates its namespace's policy says why.
+    assert_eq!(report["objects"][0]["reason"], "controller");
+    let out = podsec(&[
+        "check",
+        "--config",
+        config,
+        deployment.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(
+            "pods exempt by user (--config exemptions): the controller's service account, which creates them, is exempt; warn and audit are judged"
+        ),
+        "{shown}"
+    );
 }
 
 /// A list with two `items` keys is refused, in JSON and in YAML: its items are judged as they

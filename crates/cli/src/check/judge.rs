@@ -273,6 +273,11 @@ impl Judge<'_> {
         if user_exempt {
             // Only the enforce verdict of the controller's pods was judged.
             report.reason = Some("user".to_owned());
+        } else if pods_exempt {
+            // The pods are exempt (the controller's service account is an exempt user): there
+            // is no enforce verdict, and an allowed violating workload would otherwise say
+            // nothing of why.
+            report.reason = Some("controller".to_owned());
         }
         report
     }

@@ -266,15 +266,20 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
                     Shown(why)
                 )?;
             }
-            // Judged with a reason: a controller whose warn and audit are exempt while its pods
-            // are not; or exempt from the Pod Security Standards and judged by
-            // PodSecurityPolicy.
+            // Judged with a reason: a controller whose pods are exempt while its warn and audit
+            // are not, or the other way round; or exempt from the Pod Security Standards and
+            // judged by PodSecurityPolicy.
             Decision::Allowed | Decision::Denied => {
                 let judged_pods = report
                     .evaluations
                     .iter()
                     .any(|e| matches!(e, EvaluationReport::Pss(_)));
                 match &report.reason {
+                    Some(why) if why == "controller" => writeln!(
+                        self.out,
+                        "    pods exempt by user (--config exemptions): the controller's service \
+                         account, which creates them, is exempt; warn and audit are judged"
+                    )?,
                     Some(why) if judged_pods => writeln!(
                         self.out,
                         "    warn and audit exempt by {} (--config exemptions); the pods are \

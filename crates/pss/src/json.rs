@@ -90,8 +90,7 @@ impl<'a> Reader<'a> {
     /// The next significant byte, not consumed.
     #[inline]
     pub fn peek(&mut self) -> Result<u8> {
-        self.skip_whitespace();
-        self.bytes.get(self.pos).copied().ok_or(Declined)
+        significant(self.bytes, &mut self.pos).ok_or(Declined)
     }
 
     #[inline]
@@ -559,6 +558,20 @@ fn whitespace(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The first byte at or after `*i` that is not whitespace, with `*i` moved to it; `None` at the
+/// end of the input. The API server sends compact JSON, where the byte at `*i` is nearly always
+/// it: one comparison (whitespace and control characters are all at or below the space) settles
+/// that before any whitespace is looked for.
+#[inline(always)]
+fn significant(bytes: &[u8], i: &mut usize) -> Option<u8> {
+    let byte = *bytes.get(*i)?;
+    if byte > b' ' {
+        return Some(byte);
+    }
+    *i = whitespace(bytes, *i);
+    bytes.get(*i).copied()
+}
+
 /// Skips one value starting at `i` (after optional whitespace), validating it with serde_json's
 /// rules for ignored values; returns where it ends. Containers may nest `depth` deep.
 ///
@@ -570,17 +583,16 @@ fn skip(bytes: &[u8], mut i: usize, depth: u32) -> Result<usize> {
     let mut open: u32 = 0;
     loop {
         // A value is expected here.
-        i = whitespace(bytes, i);
-        match bytes.get(i) {
+        match significant(bytes, &mut i) {
             Some(b'"') => i = skip_string(bytes, i + 1)?,
-            Some(&opening @ (b'{' | b'[')) => {
+            Some(opening @ (b'{' | b'[')) => {
                 if open >= depth {
                     return Err(Declined);
                 }
-                i = whitespace(bytes, i + 1);
+                i += 1;
                 let object = opening == b'{';
                 let close = if object { b'}' } else { b']' };
-                if bytes.get(i) == Some(&close) {
+                if significant(bytes, &mut i) == Some(close) {
                     i += 1;
                 } else {
                     objects = objects << 1 | u128::from(object);
@@ -603,12 +615,12 @@ fn skip(bytes: &[u8], mut i: usize, depth: u32) -> Result<usize> {
                 return Ok(i);
             }
             let in_object = objects & 1 == 1;
-            i = whitespace(bytes, i);
-            match bytes.get(i) {
+            match significant(bytes, &mut i) {
                 Some(b',') => {
                     i += 1;
                     if in_object {
-                        i = skip_key(bytes, whitespace(bytes, i))?;
+                        significant(bytes, &mut i);
+                        i = skip_key(bytes, i)?;
                     }
                     break;
                 }
@@ -629,8 +641,8 @@ fn skip_key(bytes: &[u8], i: usize) -> Result<usize> {
     if bytes.get(i) != Some(&b'"') {
         return Err(Declined);
     }
-    let i = whitespace(bytes, skip_string(bytes, i + 1)?);
-    if bytes.get(i) == Some(&b':') {
+    let mut i = skip_string(bytes, i + 1)?;
+    if significant(bytes, &mut i) == Some(b':') {
         Ok(i + 1)
     } else {
         Err(Declined)

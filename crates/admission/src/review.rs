@@ -415,7 +415,7 @@ mod fast {
             return Ok(None);
         }
         let (pod, text) = reader.with_text(json::read::<Pod>)?;
-        let text = std::str::from_utf8(text).map_err(|_| Declined)?;
+        let text = simdutf8::basic::from_utf8(text).map_err(|_| Declined)?;
         Ok(Some(RawJson {
             text: text.into(),
             pod: Some(Box::new(pod)),
@@ -433,7 +433,7 @@ mod fast {
 
     impl FromJson for RawJson {
         fn read_into(reader: &mut Reader<'_>, slot: &mut Self) -> json::Result<()> {
-            let raw = std::str::from_utf8(reader.raw_value()?).map_err(|_| Declined)?;
+            let raw = simdutf8::basic::from_utf8(reader.raw_value()?).map_err(|_| Declined)?;
             *slot = RawJson {
                 text: raw.into(),
                 pod: None,

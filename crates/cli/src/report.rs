@@ -219,6 +219,9 @@ pub struct ErrorReport {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<usize>,
+    /// The field the error is in, as `spec.containers[0].image`, when it is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     pub message: String,
 }
 

@@ -505,15 +505,15 @@ fn errors_in_a_request_object_are_placed_in_the_file() {
     for (path, expected) in [
         (
             &review_json,
-            "line 7, column 50: the AdmissionRequest's object: invalid type: integer `4000`, expected a string",
+            "line 7, column 50: request.object.metadata.labels.n: invalid type: integer `4000`, expected a string",
         ),
         (
             &bare_json,
-            "line 4, column 50: the AdmissionRequest's object: invalid type: string \"yes\", expected a boolean",
+            "line 4, column 50: object.spec.template.spec.hostPID: invalid type: string \"yes\", expected a boolean",
         ),
         (
             &review_yaml,
-            "line 11, column 16: the AdmissionRequest's object: invalid boolean",
+            "line 11, column 16: request.object.spec.hostPID: invalid boolean",
         ),
     ] {
         let out = podsec(&["check", "--level", "baseline", path, "-o", "json"]);
@@ -529,7 +529,7 @@ fn errors_in_a_request_object_are_placed_in_the_file() {
     let report = json(&out);
     assert_eq!(
         report["errors"][0]["message"],
-        "line 45, column 56: the AdmissionRequest's object: invalid type: integer `4000`, expected a string"
+        "line 45, column 56: request.object.metadata.annotations.kubewarden.sleep_duration_milliseconds: invalid type: integer `4000`, expected a string"
     );
 }
 
@@ -1162,7 +1162,10 @@ fn one_bad_list_item_spoils_only_itself() {
     // Each parser's own words and places, as for a document that is not a list.
     let json_words = r#"invalid type: string "abc", expected i64"#;
     let expected = |name: &str| match name {
-        "list.json" | "list.yaml" => format!("line 3, column 155: {json_words}"),
+        // The field is named from the item.
+        "list.json" | "list.yaml" => format!(
+            "line 3, column 155: spec.containers[0].securityContext.runAsUser: {json_words}"
+        ),
         // An item without `kind` is decoded once its end is read (JSON), or from the value
         // its members were held in until then (YAML): the error is placed at its end, or at
         // its start.
@@ -1297,23 +1300,23 @@ fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
     let cases = [
         (
             yaml("    securityContext: {privileged: \"false\"}\n"),
-            r#"line 8, column 23: invalid type: string "false", expected a boolean"#,
+            r#"line 8, column 23: spec.containers[0].securityContext.privileged: invalid type: string "false", expected a boolean"#,
         ),
         (
             yaml("    ports: [{containerPort: 80, hostPort: \"8080\"}]\n"),
-            r#"line 8, column 33: invalid type: string "8080", expected i32"#,
+            r#"line 8, column 33: spec.containers[0].ports[0].hostPort: invalid type: string "8080", expected i32"#,
         ),
         (
             yaml("    securityContext:\n      runAsUser: \"0\"\n"),
-            r#"line 9, column 7: invalid type: string "0", expected i64"#,
+            r#"line 9, column 7: spec.containers[0].securityContext.runAsUser: invalid type: string "0", expected i64"#,
         ),
         (
             yaml("  hostNetwork: 'false'\n"),
-            r#"line 8, column 3: invalid type: string "false", expected a boolean"#,
+            r#"line 8, column 3: spec.hostNetwork: invalid type: string "false", expected a boolean"#,
         ),
         (
             r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostNetwork": "false", "containers": [{"name": "c", "image": "x"}]}}"#.to_owned(),
-            r#"line 1, column 94: invalid type: string "false", expected a boolean"#,
+            r#"line 1, column 94: spec.hostNetwork: invalid type: string "false", expected a boolean"#,
         ),
     ];
     let files: Vec<(String, String)> = cases
@@ -1342,6 +1345,43 @@ fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
+/// An input error names the field whose value has the wrong shape, in the report's `field` and
+/// in its message, as kubectl does: in a document, in an item of a list (from the item), in
+/// YAML and in JSON. A syntax error is placed by its line and column only.
+#[test]
+fn input_errors_name_the_field() {
+    let cases = [
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n  - name: d\n    ports: {containerPort: 80}\n",
+            Some("spec.containers[1].ports"),
+            "line 9, column 12: spec.containers[1].ports: invalid type, expected a sequence",
+        ),
+        (
+            r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": []}}, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"hostPID": "yes"}}]}"#,
+            Some("spec.hostPID"),
+            r#"item 1: line 1, column 227: spec.hostPID: invalid type: string "yes", expected a boolean"#,
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p\n",
+            None,
+            "line 3, column 11: unclosed bracket '{'",
+        ),
+    ];
+    let files: Vec<(String, &str)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (input, _, _))| (format!("input{i}.yaml"), *input))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    for ((name, out), (_, field, message)) in check_files(&files).into_iter().zip(&cases) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        let error = &report["errors"][0];
+        assert_eq!(error["field"].as_str(), *field, "{name}: {error}");
+        assert_eq!(error["message"], *message, "{name}");
+    }
+}
+
 #[test]
 fn a_null_where_a_string_is_expected_is_reported_in_plain_words() {
     let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name:\n    image: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels:\n    pod-security.kubernetes.io/enforce: ~\n";
@@ -1350,8 +1390,8 @@ fn a_null_where_a_string_is_expected_is_reported_in_plain_words() {
     assert_eq!(
         error_messages(&json(&out)),
         [
-            "document 0: line 7, column 9: invalid type: null, expected a string",
-            "document 1: line 15, column 41: invalid type: null, expected a string",
+            "document 0: line 7, column 9: spec.containers[0].name: invalid type: null, expected a string",
+            "document 1: line 15, column 41: metadata.labels.pod-security.kubernetes.io/enforce: invalid type: null, expected a string",
         ]
     );
 }

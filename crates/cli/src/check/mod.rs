@@ -117,6 +117,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let report = ErrorReport {
             source: display_source(&error.source),
             document: Some(error.document),
+            field: None,
             message: error.message.clone(),
         };
         sink.error(&report).context(WRITING)?;
@@ -134,9 +135,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     // holds them): judge the object it carries.
                     let source = display_source(&doc.source);
                     if let Some(payload) = admission_payload(&doc, &judge, &source) {
-                        return match payload.map_err(|message| ErrorReport {
+                        return match payload.map_err(|(field, message)| ErrorReport {
                             source,
                             document: Some(doc.index),
+                            field,
                             message,
                         })? {
                             Payload::Object(object, json, request) => {
@@ -252,14 +254,12 @@ fn judge_list(
     let mut whole: Option<Result<Value, DecodeError>> = None;
     let mut whole_failure_told = false;
     let item_error = |path: &[usize], error: &DecodeError| {
-        let place = match error.position {
-            Some(position) => format!("{position}: "),
-            None => String::new(),
-        };
+        let place = error.location();
         let item = item_prefix(path);
         Found::Error(ErrorReport {
             source: at.source.to_owned(),
             document: Some(error.document),
+            field: error.field.clone(),
             message: format!("{item}{place}{}", error.message),
         })
     };
@@ -277,6 +277,7 @@ fn judge_list(
                         return out(Found::Error(ErrorReport {
                             source: at.source.to_owned(),
                             document: Some(error.document),
+                            field: None,
                             message: format!(
                                 "{}not checked: PodSecurityPolicy reads the document as JSON, and decoding it failed (the error above)",
                                 item_prefix(path)
@@ -342,12 +343,13 @@ enum Payload {
 }
 
 /// The payload of an AdmissionReview or a bare AdmissionRequest; `None` when the document is
-/// not one. `source` names the input in reports.
+/// not one, an error (the field when known, and the message) when its object cannot be
+/// decoded. `source` names the input in reports.
 fn admission_payload(
     doc: &Document,
     judge: &Judge<'_>,
     source: &str,
-) -> Option<Result<Payload, String>> {
+) -> Option<Result<Payload, (Option<String>, String)>> {
     let request = podsec_admission::review::request_from_slice(doc.text.as_bytes()).ok()?;
     let Some(raw) = &request.object else {
         // Every member of a request may be absent, so any mapping decodes as one; only one that
@@ -359,19 +361,25 @@ fn admission_payload(
     };
     // The object is decoded from its own text, so its errors are placed in that text; decoded
     // again where it is written, the error is placed in the file.
+    // The field, when known, is the path from the document (`request.object.spec…`), which
+    // says whose it is.
     let object_error = |error: serde_json::Error, kind: Option<&GroupVersionKind>| {
         let prefix = "the AdmissionRequest's object: ";
         match input::decode_seed(doc, RequestObject { kind }) {
+            Err(located) if located.field.is_some() => {
+                let message = format!("{}{}", located.location(), located.message);
+                (located.field, message)
+            }
             Err(located) => match located.position {
-                Some(position) => format!("{position}: {prefix}{}", located.message),
-                None => format!("{prefix}{}", located.message),
+                Some(position) => (None, format!("{position}: {prefix}{}", located.message)),
+                None => (None, format!("{prefix}{}", located.message)),
             },
             // Read in place it decodes (YAML may read a scalar as the string it wants): the
             // error without its position, which is in a copy the user never sees.
-            Ok(_) => format!("{prefix}{}", without_json_position(&error)),
+            Ok(_) => (None, format!("{prefix}{}", without_json_position(&error))),
         }
     };
-    let decode = || -> Result<Payload, String> {
+    let decode = || -> Result<Payload, (Option<String>, String)> {
         let mut object: Object =
             serde_json::from_str(raw.get()).map_err(|e| object_error(e, None))?;
         if object.kind.is_empty() {
@@ -530,10 +538,8 @@ fn decode_error(e: &DecodeError, display_source: &dyn Fn(&Arc<str>) -> String) -
     ErrorReport {
         source: display_source(&e.file),
         document: Some(e.document),
-        message: match e.position {
-            Some(position) => format!("{position}: {}", e.message),
-            None => e.message.clone(),
-        },
+        field: e.field.clone(),
+        message: format!("{}{}", e.location(), e.message),
     }
 }
 
@@ -547,6 +553,7 @@ fn input_error(error: &InputError, display_source: &dyn Fn(&Arc<str>) -> String)
     ErrorReport {
         source: display_source(&Arc::from(error.file())),
         document: error.document(),
+        field: None,
         message,
     }
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde::de::DeserializeSeed;
+use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_saphyr::MessageFormatter;
 
 use super::saphyr_options::yaml_options;
@@ -16,7 +16,7 @@ const USE_FAST_YAML: bool = true;
 
 /// A document that could not be decoded: its syntax, its shape, or a budget.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: document {document}: {}{message}", position_prefix(.position))]
+#[error("{file}: document {document}: {}{message}", located(.position, .field))]
 pub struct DecodeError {
     /// The input, as in [`Document::source`].
     pub file: Arc<str>,
@@ -24,12 +24,26 @@ pub struct DecodeError {
     pub document: usize,
     /// Where the problem is, counted from the start of the input.
     pub position: Option<Position>,
+    /// The field the problem is in, as `spec.containers[0].image` (see [`failing_field`]).
+    pub field: Option<String>,
     /// What the parser says, without the position.
     pub message: String,
 }
 
-fn position_prefix(position: &Option<Position>) -> String {
-    position.map(|p| format!("{p}: ")).unwrap_or_default()
+impl DecodeError {
+    /// `line L, column C: field: ` as far as they are known, to go before the message.
+    pub fn location(&self) -> String {
+        located(&self.position, &self.field)
+    }
+}
+
+fn located(position: &Option<Position>, field: &Option<String>) -> String {
+    let mut prefix = position.map(|p| format!("{p}: ")).unwrap_or_default();
+    if let Some(field) = field {
+        prefix.push_str(field);
+        prefix.push_str(": ");
+    }
+    prefix
 }
 
 /// Decodes `document` into `T`: JSON with serde_json, YAML with serde-saphyr.
@@ -62,16 +76,22 @@ fn position_prefix(position: &Option<Position>) -> String {
 pub fn decode<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
     let text = document.text.as_str();
     let looks_like_json = document.looks_like_json();
-    match document.format {
-        Format::Json => serde_json::from_str(text).map_err(|e| json_error(document, &e)),
+    let decoded = match document.format {
+        Format::Json => {
+            serde_json::from_str(text).map_err(|e| (json_error(document, &e), Parsed::Json))
+        }
         Format::Yaml if looks_like_json => match serde_json::from_str(text) {
             Ok(value) => Ok(value),
             // Valid JSON that does not fit `T` would not fit it as YAML either.
-            Err(error) if error.is_data() => Err(json_error(document, &error)),
-            Err(_) => decode_yaml(document),
+            Err(error) if error.is_data() => Err((json_error(document, &error), Parsed::Json)),
+            Err(_) => decode_yaml(document).map_err(|e| (e, Parsed::Yaml)),
         },
-        Format::Yaml => decode_yaml(document),
-    }
+        Format::Yaml => decode_yaml(document).map_err(|e| (e, Parsed::Yaml)),
+    };
+    decoded.map_err(|(mut error, parsed)| {
+        error.field = failing_field(text, std::marker::PhantomData::<T>, parsed);
+        error
+    })
 }
 
 /// [`decode`](fn@decode) through a seed, which may read a part of the document only: its errors
@@ -120,17 +140,105 @@ where
             .map(|value| (value, Parsed::Yaml))
             .map_err(|error| yaml_error(document, &error))
     };
-    match document.format {
-        Format::Json => json(seed)
+    let decoded = match document.format {
+        Format::Json => json(seed.clone())
             .map(|value| (value, Parsed::Json))
-            .map_err(|e| json_error(document, &e)),
+            .map_err(|e| (json_error(document, &e), Parsed::Json)),
         Format::Yaml if document.looks_like_json() => match json(seed.clone()) {
             Ok(value) => Ok((value, Parsed::Json)),
-            Err(error) if error.is_data() => Err(json_error(document, &error)),
-            Err(_) => yaml(seed),
+            Err(error) if error.is_data() => Err((json_error(document, &error), Parsed::Json)),
+            Err(_) => yaml(seed.clone()).map_err(|e| (e, Parsed::Yaml)),
         },
-        Format::Yaml => yaml(seed),
+        Format::Yaml => yaml(seed.clone()).map_err(|e| (e, Parsed::Yaml)),
+    };
+    decoded.map_err(|(mut error, parsed)| {
+        error.field = failing_field(&document.text, seed, parsed);
+        error
+    })
+}
+
+/// The field where decoding `text` with `seed` fails, as `spec.containers[0].image` (the
+/// notation of kubectl's errors); `None` when it fails outside any field, does not fail, or
+/// fails on the syntax: like kubectl, a field is named for a value of the wrong shape, and a
+/// syntax error is placed by its line and column alone.
+///
+/// Found by decoding the document again with the path tracked (serde_path_to_error), by the
+/// parser that reported the error: only a document that is refused pays for it. For YAML the
+/// lenient reading goes first, as in [`saphyr_seed`]: when it fails too, its error is the one
+/// reported.
+pub(super) fn failing_field<'a, S: DeserializeSeed<'a> + Clone>(
+    text: &'a str,
+    seed: S,
+    parsed: Parsed,
+) -> Option<String> {
+    let well_formed = match parsed {
+        Parsed::Json => serde_json::from_str::<IgnoredAny>(text).is_ok(),
+        Parsed::Yaml => saphyr_from_str::<IgnoredAny>(text).is_ok(),
+    };
+    if !well_formed {
+        return None;
     }
+    let mut track = serde_path_to_error::Track::new();
+    let failed = match parsed {
+        Parsed::Json => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            seed.deserialize(serde_path_to_error::Deserializer::new(
+                &mut deserializer,
+                &mut track,
+            ))
+            .is_err()
+        }
+        Parsed::Yaml => {
+            let tracked = |strict: bool, track: &mut serde_path_to_error::Track| {
+                serde_saphyr::with_deserializer_from_str_with_options(
+                    text,
+                    yaml_options(text.len()),
+                    |de| {
+                        let de = serde_path_to_error::Deserializer::new(de, track);
+                        if strict {
+                            seed.clone().deserialize(Strict(de))
+                        } else {
+                            seed.clone().deserialize(de)
+                        }
+                    },
+                )
+                .is_err()
+            };
+            tracked(false, &mut track) || {
+                track = serde_path_to_error::Track::new();
+                tracked(true, &mut track)
+            }
+        }
+    };
+    if !failed {
+        return None;
+    }
+    field_path(&track.path())
+}
+
+/// `spec.containers[0].image` from a tracked path. A key the parser had not read yet when it
+/// failed (a syntax error) is unknown: trailing unknown keys are left out, and a path with an
+/// unknown key inside is no path at all.
+fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut segments: Vec<&Segment> = path.iter().collect();
+    while matches!(segments.last(), Some(Segment::Unknown)) {
+        segments.pop();
+    }
+    let mut field = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(key);
+            }
+            Segment::Unknown => return None,
+        }
+    }
+    (!field.is_empty()).then_some(field)
 }
 
 fn decode_yaml<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
@@ -190,6 +298,7 @@ pub(super) fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> De
         file: document.source.clone(),
         document: document.index,
         position,
+        field: None,
         message: printable(&message),
     }
 }
@@ -208,6 +317,16 @@ impl MessageFormatter for Messages {
             serde_saphyr::Error::InvalidCharNull { .. } => {
                 Cow::Borrowed("invalid type: null, expected a character")
             }
+            // `expected sequence start` names a parser event; serde_json's wording for the
+            // same mistake names what the field holds.
+            serde_saphyr::Error::Unexpected {
+                expected: "sequence start",
+                ..
+            } => Cow::Borrowed("invalid type, expected a sequence"),
+            serde_saphyr::Error::Unexpected {
+                expected: "mapping start",
+                ..
+            } => Cow::Borrowed("invalid type, expected a map"),
             _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
         }
     }
@@ -229,6 +348,7 @@ pub(super) fn json_error(document: &Document, error: &serde_json::Error) -> Deco
         file: document.source.clone(),
         document: document.index,
         position,
+        field: None,
         message: printable(&message),
     }
 }
@@ -395,17 +515,17 @@ mod tests {
             (
                 Syntax::Yaml,
                 "\nname:\n",
-                "f: document 0: line 2, column 5: invalid type: null, expected a string",
+                "f: document 0: line 2, column 5: name: invalid type: null, expected a string",
             ),
             (
                 Syntax::Yaml,
                 "name: ~\n",
-                "f: document 0: line 1, column 7: invalid type: null, expected a string",
+                "f: document 0: line 1, column 7: name: invalid type: null, expected a string",
             ),
             (
                 Syntax::JsonUnlessNot,
                 "{\"name\": null}",
-                "f: document 0: line 1, column 13: invalid type: null, expected a string",
+                "f: document 0: line 1, column 13: name: invalid type: null, expected a string",
             ),
         ] {
             let messages: Vec<String> = Splitter::new(Arc::from("f"), syntax, input.as_bytes(), 64)
@@ -440,28 +560,28 @@ mod tests {
         let cases = [
             (
                 pod("    securityContext: {privileged: \"false\"}\n"),
-                "f: document 0: line 6, column 23: invalid type: string \"false\", expected a boolean",
+                "f: document 0: line 6, column 23: spec.containers[0].securityContext.privileged: invalid type: string \"false\", expected a boolean",
             ),
             (
                 pod("    securityContext:\n      privileged: 'true'\n"),
-                "f: document 0: line 7, column 7: invalid type: string \"true\", expected a boolean",
+                "f: document 0: line 7, column 7: spec.containers[0].securityContext.privileged: invalid type: string \"true\", expected a boolean",
             ),
             (
                 pod("    securityContext:\n      runAsUser: \"0\"\n"),
-                "f: document 0: line 7, column 7: invalid type: string \"0\", expected i64",
+                "f: document 0: line 7, column 7: spec.containers[0].securityContext.runAsUser: invalid type: string \"0\", expected i64",
             ),
             (
                 pod("    ports:\n    - containerPort: 80\n      hostPort: \"8080\"\n"),
-                "f: document 0: line 8, column 7: invalid type: string \"8080\", expected i32",
+                "f: document 0: line 8, column 7: spec.containers[0].ports[0].hostPort: invalid type: string \"8080\", expected i32",
             ),
             (
                 "apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: \"false\"\n".to_owned(),
-                "f: document 0: line 4, column 3: invalid type: string \"false\", expected a boolean",
+                "f: document 0: line 4, column 3: spec.hostNetwork: invalid type: string \"false\", expected a boolean",
             ),
             // Also off the fast path (an anchor sends the document to serde-saphyr alone).
             (
                 "apiVersion: v1\nkind: Pod\nspec: &s\n  hostPID: \"true\"\n".to_owned(),
-                "f: document 0: line 4, column 3: invalid type: string \"true\", expected a boolean",
+                "f: document 0: line 4, column 3: spec.hostPID: invalid type: string \"true\", expected a boolean",
             ),
             // Plain scalars are typed as before: YAML 1.1 booleans, octal, hexadecimal.
             (

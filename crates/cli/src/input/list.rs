@@ -30,7 +30,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::decode::{
-    DecodeError, Parsed, decode_seed_as, json_error, saphyr_seed_with, yaml_error,
+    DecodeError, Parsed, decode_seed_as, failing_field, json_error, saphyr_seed_with, yaml_error,
 };
 use super::{Document, fast_yaml};
 
@@ -167,7 +167,11 @@ impl JsonItems<'_, '_> {
         };
         let mut item = match decoded {
             Ok(item) => item,
-            Err(error) => return f(path, Err(self.error(&error, origin))),
+            Err(error) => {
+                let mut located = self.error(&error, origin);
+                located.field = failing_field(text, list.item_seed(), Parsed::Json);
+                return f(path, Err(located));
+            }
         };
         list.adopt(&mut item);
         if let Some(inner) = ListOf::of(&item) {
@@ -449,6 +453,7 @@ fn too_many_item_errors(document: &Document, index: usize) -> DecodeError {
     DecodeError {
         file: document.source.clone(),
         document: document.index,
+        field: None,
         position: None,
         message: format!(
             "{MAX_YAML_ITEM_ERRORS} items of this list could not be read; the items after item {index}, if any, are not checked"

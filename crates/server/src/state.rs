@@ -170,21 +170,19 @@ impl FileState {
             .unwrap_or_default();
         match kind {
             "Namespace" => {
-                let meta: Meta =
-                    serde_json::from_value(object.get("metadata").cloned().unwrap_or_default())
-                        .map_err(|e| format!("Namespace metadata: {e}"))?;
+                let meta: Meta = field_of(&object, "metadata")
+                    .map_err(|(field, e)| format!("Namespace {field}: {e}"))?;
                 if meta.name.is_empty() {
                     return Err("Namespace without metadata.name".into());
                 }
                 self.namespaces.insert(meta.name, psa_labels(&meta.labels));
             }
             "Pod" => {
-                let meta: Meta =
-                    serde_json::from_value(object.get("metadata").cloned().unwrap_or_default())
-                        .map_err(|e| format!("Pod metadata: {e}"))?;
+                let meta: Meta = field_of(&object, "metadata")
+                    .map_err(|(field, e)| format!("Pod {field}: {e}"))?;
                 let namespace = meta.namespace.unwrap_or_else(|| "default".to_owned());
-                let pod: Pod = serde_json::from_value(object)
-                    .map_err(|e| format!("Pod {}: {e}", meta.name))?;
+                let pod: Pod = serde_path_to_error::deserialize(object)
+                    .map_err(|e| format!("Pod {}: {}: {}", meta.name, e.path(), e.inner()))?;
                 self.pods.entry(namespace).or_default().push(pod);
             }
             // Kinds without pod-security meaning, so that a whole demo manifest can be passed.
@@ -192,6 +190,22 @@ impl FileState {
         }
         Ok(())
     }
+}
+
+/// The member `name` of `object` (absent: `null`) as a `T`; an error comes with the path of the
+/// field it is in (`metadata.labels`), for the file's reader to find it.
+fn field_of<T: serde::de::DeserializeOwned>(
+    object: &serde_json::Value,
+    name: &str,
+) -> Result<T, (String, serde_json::Error)> {
+    let value = object.get(name).cloned().unwrap_or_default();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = match e.path().iter().next() {
+            Some(_) => format!("{name}.{}", e.path()),
+            None => name.to_owned(),
+        };
+        (field, e.into_inner())
+    })
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -327,6 +341,28 @@ mod tests {
             "{error}"
         );
         assert!(error.to_lowercase().contains("alias"), "{error}");
+    }
+
+    /// A value of the wrong shape is named by its document and its field, for the file's
+    /// reader to find it.
+    #[test]
+    fn a_malformed_object_is_named_by_its_field() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, expected) in [
+            (
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: [x]}\n",
+                "document 0: Namespace metadata.labels: invalid type: sequence, expected a map",
+            ),
+            (
+                "kind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, securityContext: {privileged: 3}}]}\n",
+                "document 1: Pod p: spec.containers[0].securityContext.privileged: invalid type: integer `3`, expected a boolean",
+            ),
+        ] {
+            let file = dir.path().join("state.yaml");
+            std::fs::write(&file, text).unwrap();
+            let error = FileState::load(&file).expect_err(text).to_string();
+            assert_eq!(error, format!("{}: {expected}", file.display()));
+        }
     }
 
     fn labels(pairs: &[(&str, &str)]) -> PsaLabels {

@@ -1162,9 +1162,9 @@ fn one_bad_list_item_spoils_only_itself() {
     // Each parser's own words and places, as for a document that is not a list.
     let json_words = r#"invalid type: string "abc", expected i64"#;
     let expected = |name: &str| match name {
-        // The field is named from the item.
+        // The field is named from the document.
         "list.json" | "list.yaml" => format!(
-            "line 3, column 155: spec.containers[0].securityContext.runAsUser: {json_words}"
+            "line 3, column 155: items[1].spec.containers[0].securityContext.runAsUser: {json_words}"
         ),
         // An item without `kind` is decoded once its end is read (JSON), or from the value
         // its members were held in until then (YAML): the error is placed at its end, or at
@@ -1346,7 +1346,7 @@ fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
 }
 
 /// An input error names the field whose value has the wrong shape, in the report's `field` and
-/// in its message, as kubectl does: in a document, in an item of a list (from the item), in
+/// in its message, as kubectl does: in a document, in an item of a list (the path from the document), in
 /// YAML and in JSON. A syntax error is placed by its line and column only.
 #[test]
 fn input_errors_name_the_field() {
@@ -1358,8 +1358,8 @@ fn input_errors_name_the_field() {
         ),
         (
             r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": []}}, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"hostPID": "yes"}}]}"#,
-            Some("spec.hostPID"),
-            r#"item 1: line 1, column 227: spec.hostPID: invalid type: string "yes", expected a boolean"#,
+            Some("items[1].spec.hostPID"),
+            r#"item 1: line 1, column 227: items[1].spec.hostPID: invalid type: string "yes", expected a boolean"#,
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p\n",
@@ -1506,7 +1506,7 @@ fn exemptions_look_at_the_user_who_makes_the_request() {
     let shown = text(&out.stdout);
     assert!(
         shown.contains(
-            "pods exempt by user (--config exemptions): the controller's service account, which creates them, is exempt; warn and audit are judged"
+            "pods exempt from the Pod Security Standards by user (--config exemptions): the controller's service account, which creates them, is exempt; warn and audit are judged"
         ),
         "{shown}"
     );

@@ -181,8 +181,12 @@ impl FileState {
                 let meta: Meta = field_of(&object, "metadata")
                     .map_err(|(field, e)| format!("Pod {field}: {e}"))?;
                 let namespace = meta.namespace.unwrap_or_else(|| "default".to_owned());
-                let pod: Pod = serde_path_to_error::deserialize(object)
-                    .map_err(|e| format!("Pod {}: {}: {}", meta.name, e.path(), e.inner()))?;
+                let pod: Pod = serde_path_to_error::deserialize(object).map_err(|e| {
+                    match e.path().iter().next() {
+                        Some(_) => format!("Pod {}: {}: {}", meta.name, e.path(), e.inner()),
+                        None => format!("Pod {}: {}", meta.name, e.inner()),
+                    }
+                })?;
                 self.pods.entry(namespace).or_default().push(pod);
             }
             // Kinds without pod-security meaning, so that a whole demo manifest can be passed.

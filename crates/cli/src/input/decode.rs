@@ -160,7 +160,10 @@ where
 /// The field where decoding `text` with `seed` fails, as `spec.containers[0].image` (the
 /// notation of kubectl's errors); `None` when it fails outside any field, does not fail, or
 /// fails on the syntax: like kubectl, a field is named for a value of the wrong shape, and a
-/// syntax error is placed by its line and column alone.
+/// syntax error is placed by its line and column alone. What counts as syntax is what the
+/// parser refuses to skip (`IgnoredAny`), so a value that parses but cannot be what its field
+/// holds (`1e400`, a lone surrogate escape, nesting deeper than decoding allows) is named
+/// too.
 ///
 /// Found by decoding the document again with the path tracked (serde_path_to_error), by the
 /// parser that reported the error: only a document that is refused pays for it. For YAML the

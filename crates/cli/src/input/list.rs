@@ -169,7 +169,11 @@ impl JsonItems<'_, '_> {
             Ok(item) => item,
             Err(error) => {
                 let mut located = self.error(&error, origin);
-                located.field = failing_field(text, list.item_seed(), Parsed::Json);
+                // From the document, like every other field: the report has no item member.
+                located.field = failing_field(text, list.item_seed(), Parsed::Json).map(|field| {
+                    let items: String = path.iter().map(|i| format!("items[{i}].")).collect();
+                    format!("{items}{field}")
+                });
                 return f(path, Err(located));
             }
         };

@@ -277,8 +277,9 @@ impl<W: Write, E: Write> Sink for TextSink<W, E> {
                 match &report.reason {
                     Some(why) if why == "controller" => writeln!(
                         self.out,
-                        "    pods exempt by user (--config exemptions): the controller's service \
-                         account, which creates them, is exempt; warn and audit are judged"
+                        "    pods exempt from the Pod Security Standards by user (--config \
+                         exemptions): the controller's service account, which creates them, is \
+                         exempt; warn and audit are judged"
                     )?,
                     Some(why) if judged_pods => writeln!(
                         self.out,

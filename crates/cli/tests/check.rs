@@ -1346,8 +1346,8 @@ fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
 }
 
 /// An input error names the field whose value has the wrong shape, in the report's `field` and
-/// in its message, as kubectl does: in a document, in an item of a list (the path from the document), in
-/// YAML and in JSON. A syntax error is placed by its line and column only.
+/// in its message, as kubectl does: in a document, in an item of a list (the path from the
+/// document), in YAML and in JSON. A syntax error is placed by its line and column only.
 #[test]
 fn input_errors_name_the_field() {
     let cases = [

@@ -1170,8 +1170,12 @@ fn one_bad_list_item_spoils_only_itself() {
         // its members were held in until then (YAML): the error is placed at its end, or at
         // its start.
         "podlist.json" => format!("line 3, column 145: {json_words}"),
-        "podlist.yaml" => format!("line 10, column 3: {json_words}"),
-        _ => "line 18, column 36: invalid i64".to_owned(),
+        // Held until its end, the item is named as a whole.
+        "podlist.yaml" => format!("line 10, column 3: items[1]: {json_words}"),
+        _ => {
+            "line 18, column 36: items[1].spec.containers[0].securityContext.runAsUser: invalid i64"
+                .to_owned()
+        }
     };
     for (name, out) in check_files(&files) {
         assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
@@ -1360,6 +1364,11 @@ fn input_errors_name_the_field() {
             r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": []}}, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"hostPID": "yes"}}]}"#,
             Some("items[1].spec.hostPID"),
             r#"item 1: line 1, column 227: items[1].spec.hostPID: invalid type: string "yes", expected a boolean"#,
+        ),
+        (
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: []}}\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: b}\n    spec: {hostPID: \"yes\"}\n",
+            Some("items[0].items[1].spec.hostPID"),
+            r#"item 0.1: line 11, column 12: items[0].items[1].spec.hostPID: invalid type: string "yes", expected a boolean"#,
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p\n",

@@ -222,7 +222,7 @@ pub(super) fn failing_field<'a, S: DeserializeSeed<'a> + Clone>(
 /// `spec.containers[0].image` from a tracked path. A key the parser had not read yet when it
 /// failed (a syntax error) is unknown: trailing unknown keys are left out, and a path with an
 /// unknown key inside is no path at all.
-fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+pub(super) fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
     use serde_path_to_error::Segment;
     let mut segments: Vec<&Segment> = path.iter().collect();
     while matches!(segments.last(), Some(Segment::Unknown)) {

@@ -30,8 +30,11 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::decode::{
-    DecodeError, Parsed, decode_seed_as, failing_field, json_error, saphyr_seed_with, yaml_error,
+    DecodeError, Parsed, decode_seed_as, failing_field, field_path, json_error, saphyr_from_str,
+    saphyr_seed_with, yaml_error,
 };
+use super::saphyr_options::yaml_options;
+use super::strict::Strict;
 use super::{Document, fast_yaml};
 
 /// What [`for_each_item`] gives for one item: the object, with the item as a JSON value when
@@ -426,7 +429,10 @@ fn yaml_list(
                     Some(index) => first_error(text, &target, list, index).unwrap_or(error),
                     None => error,
                 };
-                let error = yaml_error(document, &error);
+                let mut error = yaml_error(document, &error);
+                if let Some(index) = state.current {
+                    error.field = item_field(text, &target, list, index);
+                }
                 match state.current {
                     Some(index) => {
                         path.push(index);
@@ -445,6 +451,50 @@ fn yaml_list(
             }
         }
     }
+}
+
+/// The field of the error reported for the item at `index` of the list at `target`, from the
+/// document (`items[1].spec.hostPID`): the probe of [`first_error`] run again with the path
+/// tracked, without `Strict` first as there, whose error is the one reported when it fails in
+/// the item. `None` for a document that is not well-formed YAML (see `failing_field`).
+fn item_field(text: &str, target: &[usize], list: &ListOf, index: usize) -> Option<String> {
+    saphyr_from_str::<IgnoredAny>(text).ok()?;
+    let tracked = |strict: bool| {
+        let state = RefCell::new(PassState {
+            resume: index,
+            current: None,
+            next: index,
+            nested: None,
+            probe: true,
+        });
+        let mut ignore = |_: usize, _: Object| {};
+        let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut ignore);
+        let seed = ItemsOf(Navigate {
+            target,
+            list,
+            state: &state,
+            on_item: &on_item,
+        });
+        let mut track = serde_path_to_error::Track::new();
+        let failed = serde_saphyr::with_deserializer_from_str_with_options(
+            text,
+            yaml_options(text.len()),
+            |de| {
+                let de = serde_path_to_error::Deserializer::new(de, &mut track);
+                if strict {
+                    seed.deserialize(Strict(de))
+                } else {
+                    seed.deserialize(de)
+                }
+            },
+        )
+        .is_err();
+        let in_item = state.borrow().current.is_some();
+        (failed && in_item)
+            .then(|| field_path(&track.path()))
+            .flatten()
+    };
+    tracked(false).or_else(|| tracked(true))
 }
 
 /// After this many items of a YAML list that cannot be read, the rest of the list is not read:

@@ -460,41 +460,55 @@ fn yaml_list(
 fn item_field(text: &str, target: &[usize], list: &ListOf, index: usize) -> Option<String> {
     saphyr_from_str::<IgnoredAny>(text).ok()?;
     let tracked = |strict: bool| {
-        let state = RefCell::new(PassState {
-            resume: index,
-            current: None,
-            next: index,
-            nested: None,
-            probe: true,
-        });
-        let mut ignore = |_: usize, _: Object| {};
-        let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut ignore);
-        let seed = ItemsOf(Navigate {
-            target,
-            list,
-            state: &state,
-            on_item: &on_item,
-        });
         let mut track = serde_path_to_error::Track::new();
-        let failed = serde_saphyr::with_deserializer_from_str_with_options(
-            text,
-            yaml_options(text.len()),
-            |de| {
-                let de = serde_path_to_error::Deserializer::new(de, &mut track);
-                if strict {
-                    seed.deserialize(Strict(de))
-                } else {
-                    seed.deserialize(de)
-                }
-            },
-        )
-        .is_err();
-        let in_item = state.borrow().current.is_some();
+        let (failed, in_item) = probe(target, list, index, |seed| {
+            serde_saphyr::with_deserializer_from_str_with_options(
+                text,
+                yaml_options(text.len()),
+                |de| {
+                    let de = serde_path_to_error::Deserializer::new(de, &mut track);
+                    if strict {
+                        seed.deserialize(Strict(de))
+                    } else {
+                        seed.deserialize(de)
+                    }
+                },
+            )
+            .is_err()
+        });
         (failed && in_item)
             .then(|| field_path(&track.path()))
             .flatten()
     };
     tracked(false).or_else(|| tracked(true))
+}
+
+/// Reads the document with `read` through a probe: a pass that skips the items of the list at
+/// `target` before `index`, decodes that item (handing nothing over) and stops. Also says
+/// whether the pass stopped inside the item.
+fn probe<R>(
+    target: &[usize],
+    list: &ListOf,
+    index: usize,
+    read: impl FnOnce(ItemsOf<Navigate<'_, '_>>) -> R,
+) -> (R, bool) {
+    let state = RefCell::new(PassState {
+        resume: index,
+        current: None,
+        next: index,
+        nested: None,
+        probe: true,
+    });
+    let mut ignore = |_: usize, _: Object| {};
+    let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut ignore);
+    let read = read(ItemsOf(Navigate {
+        target,
+        list,
+        state: &state,
+        on_item: &on_item,
+    }));
+    let in_item = state.borrow().current.is_some();
+    (read, in_item)
 }
 
 /// After this many items of a YAML list that cannot be read, the rest of the list is not read:
@@ -516,32 +530,19 @@ fn too_many_item_errors(document: &Document, index: usize) -> DecodeError {
 }
 
 /// The error serde-saphyr gives for the item at `index` of the list at `target` without
-/// [`Strict`], if any: when the strict reading fails, that error is the
-/// one to report, as `decode` reports it (see `saphyr_seed`).
+/// [`Strict`], if any: when the strict reading fails, that error is the one to report, as
+/// `decode` reports it (see `saphyr_seed`).
 fn first_error(
     text: &str,
     target: &[usize],
     list: &ListOf,
     index: usize,
 ) -> Option<serde_saphyr::Error> {
-    let state = RefCell::new(PassState {
-        resume: index,
-        current: None,
-        next: index,
-        nested: None,
-        probe: true,
+    let (read, in_item) = probe(target, list, index, |seed| {
+        saphyr_seed_with(text, seed, false)
     });
-    let mut ignore = |_: usize, _: Object| {};
-    let on_item: RefCell<&mut dyn FnMut(usize, Object)> = RefCell::new(&mut ignore);
-    let seed = ItemsOf(Navigate {
-        target,
-        list,
-        state: &state,
-        on_item: &on_item,
-    });
-    let error = saphyr_seed_with(text, seed, false).err()?;
     // Stopped in the item: its error. Stopped after it: the item reads without `Strict`.
-    state.borrow().current.map(|_| error)
+    read.err().filter(|_| in_item)
 }
 
 /// One pass: finds the list at `target` (indexes of list items from the document down) and

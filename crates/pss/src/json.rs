@@ -79,12 +79,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn skip_whitespace(&mut self) {
-        while let Some(&b) = self.bytes.get(self.pos) {
-            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-                break;
-            }
-            self.pos += 1;
-        }
+        self.pos = whitespace(self.bytes, self.pos);
     }
 
     /// The next significant byte, not consumed.

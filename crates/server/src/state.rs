@@ -181,11 +181,9 @@ impl FileState {
                 let meta: Meta = field_of(&object, "metadata")
                     .map_err(|(field, e)| format!("Pod {field}: {e}"))?;
                 let namespace = meta.namespace.unwrap_or_else(|| "default".to_owned());
-                let pod: Pod = serde_path_to_error::deserialize(object).map_err(|e| {
-                    match e.path().iter().next() {
-                        Some(_) => format!("Pod {}: {}: {}", meta.name, e.path(), e.inner()),
-                        None => format!("Pod {}: {}", meta.name, e.inner()),
-                    }
+                let pod: Pod = from_value(object).map_err(|(field, e)| match field {
+                    Some(field) => format!("Pod {}: {field}: {e}", meta.name),
+                    None => format!("Pod {}: {e}", meta.name),
                 })?;
                 self.pods.entry(namespace).or_default().push(pod);
             }
@@ -202,12 +200,27 @@ fn field_of<T: serde::de::DeserializeOwned>(
     object: &serde_json::Value,
     name: &str,
 ) -> Result<T, (String, serde_json::Error)> {
-    let value = object.get(name).cloned().unwrap_or_default();
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = match e.path().iter().next() {
-            Some(_) => format!("{name}.{}", e.path()),
+    from_value(object.get(name).cloned().unwrap_or_default()).map_err(|(field, e)| {
+        let field = match field {
+            Some(field) => format!("{name}.{field}"),
             None => name.to_owned(),
         };
+        (field, e)
+    })
+}
+
+/// `value` as a `T`; an error comes with the path of the field it is in, `None` when it is the
+/// value itself.
+fn from_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, (Option<String>, serde_json::Error)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e
+            .path()
+            .iter()
+            .next()
+            .is_some()
+            .then(|| e.path().to_string());
         (field, e.into_inner())
     })
 }

@@ -74,24 +74,7 @@ fn located(position: &Option<Position>, field: &Option<String>) -> String {
 /// manifests are written in ten times faster and refuses anything else; on
 /// any error from it, serde-saphyr reads the document and reports the error.
 pub fn decode<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
-    let text = document.text.as_str();
-    let looks_like_json = document.looks_like_json();
-    let decoded = match document.format {
-        Format::Json => {
-            serde_json::from_str(text).map_err(|e| (json_error(document, &e), Parsed::Json))
-        }
-        Format::Yaml if looks_like_json => match serde_json::from_str(text) {
-            Ok(value) => Ok(value),
-            // Valid JSON that does not fit `T` would not fit it as YAML either.
-            Err(error) if error.is_data() => Err((json_error(document, &error), Parsed::Json)),
-            Err(_) => decode_yaml(document).map_err(|e| (e, Parsed::Yaml)),
-        },
-        Format::Yaml => decode_yaml(document).map_err(|e| (e, Parsed::Yaml)),
-    };
-    decoded.map_err(|(mut error, parsed)| {
-        error.field = failing_field(text, std::marker::PhantomData::<T>, parsed);
-        error
-    })
+    decode_seed_as(document, std::marker::PhantomData::<T>, true).map(|(value, _)| value)
 }
 
 /// [`decode`](fn@decode) through a seed, which may read a part of the document only: its errors
@@ -192,24 +175,9 @@ pub(super) fn failing_field<'a, S: DeserializeSeed<'a> + Clone>(
             .is_err()
         }
         Parsed::Yaml => {
-            let tracked = |strict: bool, track: &mut serde_path_to_error::Track| {
-                serde_saphyr::with_deserializer_from_str_with_options(
-                    text,
-                    yaml_options(text.len()),
-                    |de| {
-                        let de = serde_path_to_error::Deserializer::new(de, track);
-                        if strict {
-                            seed.clone().deserialize(Strict(de))
-                        } else {
-                            seed.clone().deserialize(de)
-                        }
-                    },
-                )
-                .is_err()
-            };
-            tracked(false, &mut track) || {
+            saphyr_seed_tracked(text, seed.clone(), false, &mut track).is_err() || {
                 track = serde_path_to_error::Track::new();
-                tracked(true, &mut track)
+                saphyr_seed_tracked(text, seed, true, &mut track).is_err()
             }
         }
     };
@@ -244,13 +212,6 @@ pub(super) fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
     (!field.is_empty()).then_some(field)
 }
 
-fn decode_yaml<'a, T: Deserialize<'a>>(document: &'a Document) -> Result<T, DecodeError> {
-    if USE_FAST_YAML && let Ok(value) = fast_yaml::from_str(&document.text) {
-        return Ok(value);
-    }
-    saphyr_from_str(&document.text).map_err(|error| yaml_error(document, &error))
-}
-
 /// serde-saphyr as `decode` runs it: configured by [`yaml_options`], quoted scalars strings
 /// ([`Strict`]).
 pub(super) fn saphyr_from_str<'a, T: Deserialize<'a>>(
@@ -280,6 +241,24 @@ pub(super) fn saphyr_seed_with<'a, S: DeserializeSeed<'a>>(
     strict: bool,
 ) -> Result<S::Value, serde_saphyr::Error> {
     serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(text.len()), |de| {
+        if strict {
+            seed.deserialize(Strict(de))
+        } else {
+            seed.deserialize(de)
+        }
+    })
+}
+
+/// [`saphyr_seed_with`] with the path of the value being read tracked in `track`, for
+/// [`failing_field`] once a decoding has failed (tracking costs, so decoding itself does not).
+pub(super) fn saphyr_seed_tracked<'a, S: DeserializeSeed<'a>>(
+    text: &'a str,
+    seed: S,
+    strict: bool,
+    track: &mut serde_path_to_error::Track,
+) -> Result<S::Value, serde_saphyr::Error> {
+    serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(text.len()), |de| {
+        let de = serde_path_to_error::Deserializer::new(de, track);
         if strict {
             seed.deserialize(Strict(de))
         } else {

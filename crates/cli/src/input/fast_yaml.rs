@@ -49,7 +49,6 @@ mod scalar;
 #[cfg(test)]
 mod tests;
 
-use serde::Deserialize;
 use serde::de::DeserializeSeed;
 
 use de::NodeDeserializer;
@@ -130,8 +129,10 @@ impl FastYamlError {
     }
 }
 
-/// Decodes one YAML document into `T`, or refuses.
-pub fn from_str<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, FastYamlError> {
+/// Decodes one YAML document into `T`, or refuses: [`from_str_seed`] for the tests (decoding
+/// goes through `decode::decode_seed_as`).
+#[cfg(test)]
+pub fn from_str<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Result<T, FastYamlError> {
     from_str_seed(text, std::marker::PhantomData::<T>)
 }
 

@@ -31,10 +31,8 @@ use serde_json::value::RawValue;
 
 use super::decode::{
     DecodeError, Parsed, decode_seed_as, failing_field, field_path, json_error, saphyr_from_str,
-    saphyr_seed_with, yaml_error,
+    saphyr_seed_tracked, saphyr_seed_with, yaml_error,
 };
-use super::saphyr_options::yaml_options;
-use super::strict::Strict;
 use super::{Document, fast_yaml};
 
 /// What [`for_each_item`] gives for one item: the object, with the item as a JSON value when
@@ -462,19 +460,7 @@ fn item_field(text: &str, target: &[usize], list: &ListOf, index: usize) -> Opti
     let tracked = |strict: bool| {
         let mut track = serde_path_to_error::Track::new();
         let (failed, in_item) = probe(target, list, index, |seed| {
-            serde_saphyr::with_deserializer_from_str_with_options(
-                text,
-                yaml_options(text.len()),
-                |de| {
-                    let de = serde_path_to_error::Deserializer::new(de, &mut track);
-                    if strict {
-                        seed.deserialize(Strict(de))
-                    } else {
-                        seed.deserialize(de)
-                    }
-                },
-            )
-            .is_err()
+            saphyr_seed_tracked(text, seed, strict, &mut track).is_err()
         });
         (failed && in_item)
             .then(|| field_path(&track.path()))
@@ -530,7 +516,7 @@ fn too_many_item_errors(document: &Document, index: usize) -> DecodeError {
 }
 
 /// The error serde-saphyr gives for the item at `index` of the list at `target` without
-/// [`Strict`], if any: when the strict reading fails, that error is the one to report, as
+/// [`Strict`](super::strict::Strict), if any: when the strict reading fails, that error is the one to report, as
 /// `decode` reports it (see `saphyr_seed`).
 fn first_error(
     text: &str,

@@ -13,7 +13,9 @@
 //! Errors carry the [`Position`] of the problem in the file that holds it: for unknown and
 //! repeated fields the key itself, also inside an AdmissionConfiguration (the inline
 //! configuration is decoded where it is written) and in the file its `path` names
-//! ([`ConfigError::PluginFile`]). A configuration file holds one YAML document.
+//! ([`ConfigError::PluginFile`]). A type error also names the field of its value
+//! (`defaults.enforce`), found from the position once decoding has failed (`node_path`). A
+//! configuration file holds one YAML document.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -31,6 +33,7 @@ use serde::de::{
 use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter, Spanned};
 
 use crate::field_error::{Aggregate, FieldError, FieldErrorList, FieldPath};
+use crate::node_path::{self, Placement};
 use crate::policy::Policy;
 
 /// The API group of PodSecurityConfiguration.
@@ -53,9 +56,12 @@ pub const PLUGIN_NAME: &str = "PodSecurity";
 pub enum ConfigError {
     /// The bytes are not a configuration (syntax, missing or unknown type, strict decoding);
     /// `position` is where in them, when the parser says.
-    #[error("{}{message}", position_prefix(.position))]
+    /// `field` is the path of the value at `position` (`defaults.enforce`), when a type error
+    /// places one there; errors about keys name their key in `message`.
+    #[error("{}{}{message}", position_prefix(.position), field_prefix(.field))]
     Decode {
         position: Option<Position>,
+        field: Option<String>,
         message: String,
     },
     /// A YAML file of more than one document (only the first would count upstream, silently).
@@ -87,6 +93,7 @@ impl ConfigError {
     fn decode(message: String) -> Self {
         ConfigError::Decode {
             position: None,
+            field: None,
             message,
         }
     }
@@ -94,6 +101,10 @@ impl ConfigError {
 
 fn position_prefix(position: &Option<Position>) -> String {
     position.map(|p| format!("{p}: ")).unwrap_or_default()
+}
+
+fn field_prefix(field: &Option<String>) -> String {
+    field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default()
 }
 
 /// A 1-based line and column in a configuration file, counted as its parser counts them
@@ -574,6 +585,7 @@ fn decode_strict(
         return decode_strict_yaml(bytes, target, &slot).map_err(|error| match slot.take() {
             Some(key) => ConfigError::Decode {
                 position: key.position.or_else(|| yaml_position(&error)),
+                field: None,
                 message: key.message,
             },
             None => yaml_error(bytes, &error),
@@ -597,10 +609,21 @@ fn decode_strict(
                 .or_else(|| json_position(&error));
             ConfigError::Decode {
                 position,
+                field: None,
                 message: key.message,
             }
         }
-        None => json_error(&error),
+        None => {
+            let mut decode_error = json_error(&error);
+            if let ConfigError::Decode { field, .. } = &mut decode_error
+                && error.classify() == serde_json::error::Category::Data
+            {
+                // serde_json keeps no path; the position leads to it.
+                *field = json_position(&error)
+                    .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Within));
+            }
+            decode_error
+        }
     })
 }
 
@@ -632,7 +655,11 @@ fn json_error(error: &serde_json::Error) -> ConfigError {
         (Some(_), Some(stripped)) => stripped.to_owned(),
         _ => message,
     };
-    ConfigError::Decode { position, message }
+    ConfigError::Decode {
+        position,
+        field: None,
+        message,
+    }
 }
 
 fn json_position(error: &serde_json::Error) -> Option<Position> {
@@ -651,8 +678,12 @@ fn yaml_error(bytes: &[u8], error: &serde_saphyr::Error) -> ConfigError {
             line: document_start_line(bytes, to_usize(location.line())),
         };
     }
+    let position = yaml_position(error);
     ConfigError::Decode {
-        position: yaml_position(error),
+        position,
+        // Found only now that decoding has failed; a syntax error leaves no tree to look in.
+        field: position
+            .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Start)),
         message: DefaultMessageFormatter.format_message(error).into_owned(),
     }
 }
@@ -1149,9 +1180,13 @@ exemptions:
             error(&json),
             "line 4, column 5: strict decoding error: duplicate field \"exemptions.usernames\""
         );
-        // Other errors keep the parser's position, apart from the message.
-        let Err(ConfigError::Decode { position, message }) =
-            load(&format!("{HEAD}exemptions:\n  usernames: 5\n"))
+        // Other errors keep the parser's position, apart from the message, and name the field
+        // of the value they are about.
+        let Err(ConfigError::Decode {
+            position,
+            field,
+            message,
+        }) = load(&format!("{HEAD}exemptions:\n  usernames: 5\n"))
         else {
             panic!("a type error")
         };
@@ -1162,12 +1197,17 @@ exemptions:
                 column: 14
             })
         );
+        assert_eq!(field.as_deref(), Some("exemptions.usernames"));
         assert!(!message.contains("line"), "{message}");
-        let Err(ConfigError::Decode { position, message }) =
-            load("{\"apiVersion\": \"v1\",\n \"kind\": }")
+        let Err(ConfigError::Decode {
+            position,
+            field,
+            message,
+        }) = load("{\"apiVersion\": \"v1\",\n \"kind\": }")
         else {
             panic!("a syntax error")
         };
+        assert_eq!(field, None, "a syntax error has no field");
         assert_eq!(
             (position, message.as_str()),
             (
@@ -1177,6 +1217,36 @@ exemptions:
                 }),
                 "expected value"
             )
+        );
+    }
+
+    /// As `podsec check` names the fields of manifests, in YAML and JSON, and inside an
+    /// AdmissionConfiguration by the path in that file.
+    #[test]
+    fn a_type_error_names_its_field() {
+        assert_eq!(
+            error(&format!("{HEAD}defaults:\n  enforce: [baseline]\n")),
+            "line 4, column 12: defaults.enforce: expected string scalar"
+        );
+        let json = "{\"apiVersion\": \"pod-security.admission.config.k8s.io/v1\",\n \"kind\": \"PodSecurityConfiguration\",\n \"exemptions\": {\"usernames\": [\"a\", 3], \"namespaces\":[]}}";
+        assert_eq!(
+            error(json),
+            "line 3, column 36: exemptions.usernames[1]: invalid type: integer `3`, expected a string"
+        );
+        // serde_json places a container just before it.
+        let json = json
+            .replace("{\"usernames\"", "[{\"usernames\"")
+            .replace("[]}}", "[]}]}");
+        assert_eq!(
+            error(&json),
+            "line 3, column 15: exemptions: invalid type: sequence, expected PodSecurityConfiguration exemptions"
+        );
+        let admission = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults:\n      enforce: {level: baseline}\n";
+        let error = load_configuration(admission.as_bytes(), Path::new("."), &mut no_files)
+            .expect_err("a type error");
+        assert_eq!(
+            error.to_string(),
+            "line 9, column 16: plugins[0].configuration.defaults.enforce: expected string scalar"
         );
     }
 

@@ -47,6 +47,7 @@ pub mod admit;
 pub mod config;
 pub mod field_error;
 pub mod list_item;
+mod node_path;
 pub mod object;
 pub mod policy;
 pub mod review;

@@ -1,0 +1,299 @@
+//! The field path of the YAML node that starts at a position: how a configuration error that
+//! serde-saphyr places by line and column (`line 4, column 12: expected string scalar`) also
+//! names its field (`defaults.enforce`), as `podsec check` names the fields of manifests.
+//!
+//! The strict configuration decoder reads its keys through position-carrying seeds, which a
+//! path-tracking deserializer cannot see through; so the path is found afterwards, from the
+//! position alone, by reading the same text once more as a tree of located nodes. Only after a
+//! decode has failed, so valid configurations pay nothing.
+
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+
+/// Where a parser places an error about a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// At the value's first character, as serde-saphyr does.
+    Start,
+    /// Somewhere inside the value's text (at its last character for a scalar), or in the gap
+    /// of blanks, `:` or `,` just before it, as serde_json does: the value is the innermost one
+    /// that starts at or before the position past that gap. serde_json counts columns in bytes,
+    /// this module in characters, so an ASCII text only.
+    Within,
+}
+
+/// The path (`exemptions.usernames[1]`, `plugins[0].configuration.defaults`) of the value at
+/// `line` and `column` (1-based, in characters) in the YAML (or JSON) `text`, the position
+/// understood as `placement` says. `None` when no value but the document itself is there, or
+/// the text is not YAML.
+pub(crate) fn field_at(
+    text: &[u8],
+    line: usize,
+    column: usize,
+    placement: Placement,
+) -> Option<String> {
+    let options = serde_saphyr::options! {
+        // Every entry is a node with a position, a repeated key too.
+        duplicate_keys: DuplicateKeyPolicy::PassThrough,
+        with_snippet: false,
+    };
+    let column = match placement {
+        Placement::Start => column,
+        Placement::Within => past_gap(text, line, column)?,
+    };
+    let root: Spanned<Shape> = serde_saphyr::from_slice_with_options(text, options).ok()?;
+    let target = (line as u64, column as u64);
+    let mut path = String::new();
+    let mut node = &root.value;
+    loop {
+        // The last child that starts at or before the target holds it, if any node does.
+        let Some((step, child)) = node
+            .children()
+            .filter(|(_, child)| start(child) <= target)
+            .last()
+        else {
+            return (placement == Placement::Within && !path.is_empty()).then_some(path);
+        };
+        match step {
+            Step::Key(key) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Step::Index(index) => {
+                let _ = write!(path, "[{index}]");
+            }
+        }
+        if placement == Placement::Start && start(child) == target {
+            return Some(path);
+        }
+        node = &child.value;
+    }
+}
+
+/// The column of the first character at or after `column` on `line` that is not a blank, `:`
+/// or `,` (the column itself when the line ends first). `None` for a text that is not ASCII.
+fn past_gap(text: &[u8], line: usize, column: usize) -> Option<usize> {
+    if !text.is_ascii() {
+        return None;
+    }
+    let row = text.split(|&b| b == b'\n').nth(line.checked_sub(1)?)?;
+    let gap = row
+        .get(column.checked_sub(1)?..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r' | b':' | b','))
+        .count();
+    Some(if column - 1 + gap < row.len() {
+        column + gap
+    } else {
+        column
+    })
+}
+
+fn start(node: &Spanned<Shape>) -> (u64, u64) {
+    (node.referenced.line(), node.referenced.column())
+}
+
+/// A YAML node with the positions of its children; scalars keep nothing.
+enum Shape {
+    Scalar,
+    /// Entries whose key is not a scalar (a YAML complex key) have no name and are left out.
+    Mapping(Vec<(String, Spanned<Shape>)>),
+    Sequence(Vec<Spanned<Shape>>),
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Shape {
+    fn children(&self) -> Box<dyn Iterator<Item = (Step<'_>, &Spanned<Shape>)> + '_> {
+        match self {
+            Shape::Scalar => Box::new(std::iter::empty()),
+            Shape::Mapping(entries) => Box::new(
+                entries
+                    .iter()
+                    .map(|(key, value)| (Step::Key(key.as_str()), value)),
+            ),
+            Shape::Sequence(items) => Box::new(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| (Step::Index(index), item)),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor)
+    }
+}
+
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::Scalar)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shape, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Shape::Sequence(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<KeyText>()? {
+            let value: Spanned<Shape> = map.next_value()?;
+            if let KeyText(Some(key)) = key {
+                entries.push((key, value));
+            }
+        }
+        Ok(Shape::Mapping(entries))
+    }
+}
+
+/// A mapping key as a path shows it: its scalar text; `None` for a complex key.
+struct KeyText(Option<String>);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = KeyText;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyText, E> {
+        Ok(KeyText(Some(key.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, key: bool) -> Result<KeyText, E> {
+        Ok(KeyText(Some(key.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, key: i64) -> Result<KeyText, E> {
+        Ok(KeyText(Some(key.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, key: u64) -> Result<KeyText, E> {
+        Ok(KeyText(Some(key.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, key: f64) -> Result<KeyText, E> {
+        Ok(KeyText(Some(key.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+        Ok(KeyText(Some("null".to_owned())))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyText, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(KeyText(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyText, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(KeyText(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Placement, field_at};
+
+    const CONFIG: &str = "\
+apiVersion: pod-security.admission.config.k8s.io/v1
+kind: PodSecurityConfiguration
+defaults:
+  enforce: [baseline]
+exemptions:
+  usernames: [\"a\", 3]
+  namespaces:
+  - kube-system
+  - 7
+";
+
+    #[test]
+    fn a_node_is_named_by_the_keys_and_indexes_that_lead_to_it() {
+        let at = |line, column| field_at(CONFIG.as_bytes(), line, column, Placement::Start);
+        assert_eq!(at(4, 12).as_deref(), Some("defaults.enforce"));
+        assert_eq!(at(4, 13).as_deref(), Some("defaults.enforce[0]"));
+        assert_eq!(at(6, 20).as_deref(), Some("exemptions.usernames[1]"));
+        assert_eq!(at(9, 5).as_deref(), Some("exemptions.namespaces[1]"));
+        // A block mapping starts at its first key.
+        assert_eq!(at(4, 3).as_deref(), Some("defaults"));
+    }
+
+    #[test]
+    fn a_position_where_no_node_starts_names_nothing() {
+        let at = |line, column| field_at(CONFIG.as_bytes(), line, column, Placement::Start);
+        assert_eq!(at(1, 1), None, "the document itself");
+        assert_eq!(at(4, 14), None, "inside a scalar");
+        assert_eq!(at(40, 1), None, "past the end");
+        assert_eq!(field_at(b"a: [", 1, 4, Placement::Start), None, "not YAML");
+    }
+
+    #[test]
+    fn within_names_the_innermost_value_that_starts_before_the_position() {
+        let json = "{\"a\": {\"b\": [\"x\", \"yz\"], \"c\": 1}}";
+        let at = |column| field_at(json.as_bytes(), 1, column, Placement::Within);
+        assert_eq!(
+            at(21).as_deref(),
+            Some("a.b[1]"),
+            "the last character of \"yz\""
+        );
+        assert_eq!(at(13).as_deref(), Some("a.b"), "the sequence's bracket");
+        assert_eq!(at(31).as_deref(), Some("a.c"));
+        assert_eq!(at(29).as_deref(), Some("a.c"), "the gap before the value");
+        assert_eq!(at(1), None, "the document");
+    }
+}

@@ -30,11 +30,12 @@ use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
     Visitor,
 };
-use serde_saphyr::{DefaultMessageFormatter, DuplicateKeyPolicy, MessageFormatter, Spanned};
+use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned};
 
 use crate::field_error::{Aggregate, FieldError, FieldErrorList, FieldPath};
 use crate::node_path::{self, Placement};
 use crate::policy::Policy;
+use crate::yaml_messages::UserMessages;
 
 /// The API group of PodSecurityConfiguration.
 pub const CONFIG_GROUP: &str = "pod-security.admission.config.k8s.io";
@@ -684,7 +685,7 @@ fn yaml_error(bytes: &[u8], error: &serde_saphyr::Error) -> ConfigError {
         // Found only now that decoding has failed; a syntax error leaves no tree to look in.
         field: position
             .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Start)),
-        message: DefaultMessageFormatter.format_message(error).into_owned(),
+        message: UserMessages.format_message(error).into_owned(),
     }
 }
 
@@ -1240,6 +1241,10 @@ exemptions:
         assert_eq!(
             error(&json),
             "line 3, column 15: exemptions: invalid type: sequence, expected PodSecurityConfiguration exemptions"
+        );
+        assert_eq!(
+            error(&format!("{HEAD}exemptions: [1]\n")),
+            "line 3, column 13: exemptions: invalid type, expected a map"
         );
         let admission = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults:\n      enforce: {level: baseline}\n";
         let error = load_configuration(admission.as_bytes(), Path::new("."), &mut no_files)

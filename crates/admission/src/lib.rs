@@ -11,6 +11,7 @@
 //! - [`config`]: PodSecurityConfiguration and AdmissionConfiguration loading and validation.
 //! - [`review`]: AdmissionReview `v1` / `v1beta1` wire types.
 //! - [`admit`](mod@admit): the decision flow for pods, pod controllers and namespaces.
+//! - [`yaml_messages`]: serde-saphyr's errors worded for users.
 //!
 //! Offline, as `podsec check` uses it: decode a manifest, resolve the namespace's labels and
 //! evaluate the pod template in each mode.
@@ -51,6 +52,7 @@ mod node_path;
 pub mod object;
 pub mod policy;
 pub mod review;
+pub mod yaml_messages;
 
 pub use admit::{
     Admission, Clock, Cluster, ModeEvaluation, Outcome, RequestContext, admit, evaluate_pod,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use podsec_admission::list_item::{complete_list_item, is_list};
+use podsec_admission::yaml_messages::UserMessages;
 use serde_json::Value;
 
 /// Why a cluster-state file (`--namespaces-file`, `--psp-file`, `--rbac-file`) could not be
@@ -97,7 +98,7 @@ fn yaml_error(error: &serde_saphyr::Error) -> String {
         inner = error;
     }
     let Error::Budget { breach, location } = inner else {
-        return error.to_string();
+        return error.render_with_formatter(&UserMessages);
     };
     let limits = serde_saphyr::Budget::default();
     let what = match breach {

@@ -1,8 +1,8 @@
 //! Decoding one document into a serde type, with errors located in the file.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
+use podsec_admission::yaml_messages::UserMessages;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_saphyr::MessageFormatter;
@@ -275,42 +275,13 @@ pub(super) fn yaml_error(document: &Document, error: &serde_saphyr::Error) -> De
         .map(|location| {
             document.position_in_input(to_usize(location.line()), to_usize(location.column()))
         });
-    let message = Messages.format_message(error);
+    let message = UserMessages.format_message(error);
     DecodeError {
         file: document.source.clone(),
         document: document.index,
         position,
         field: None,
         message: printable(&message),
-    }
-}
-
-/// serde-saphyr's messages, except where they speak to the programmer: a null where a string
-/// is expected reads `…; use Option<String>` there, advice about Rust types that a user cannot
-/// follow. Those say what the JSON path says for the same document instead.
-struct Messages;
-
-impl MessageFormatter for Messages {
-    fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
-        match error {
-            serde_saphyr::Error::NullIntoString { .. } => {
-                Cow::Borrowed("invalid type: null, expected a string")
-            }
-            serde_saphyr::Error::InvalidCharNull { .. } => {
-                Cow::Borrowed("invalid type: null, expected a character")
-            }
-            // `expected sequence start` names a parser event; serde_json's wording for the
-            // same mistake names what the field holds.
-            serde_saphyr::Error::Unexpected {
-                expected: "sequence start",
-                ..
-            } => Cow::Borrowed("invalid type, expected a sequence"),
-            serde_saphyr::Error::Unexpected {
-                expected: "mapping start",
-                ..
-            } => Cow::Borrowed("invalid type, expected a map"),
-            _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
-        }
     }
 }
 

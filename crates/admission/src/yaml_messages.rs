@@ -1,0 +1,36 @@
+//! serde-saphyr's error messages as a user should read them: where the library speaks to the
+//! programmer (a Rust type to use, a parser event it expected), say what serde_json says for
+//! the same mistake in the same document. Shared by `podsec check`'s manifests and the
+//! `--config` files, so that one mistake reads the same in both.
+
+use std::borrow::Cow;
+
+use serde_saphyr::MessageFormatter;
+
+/// The [`MessageFormatter`] for errors shown to users.
+pub struct UserMessages;
+
+impl MessageFormatter for UserMessages {
+    fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
+        match error {
+            // serde-saphyr's own text ends `…; use Option<String>`: advice about Rust types.
+            serde_saphyr::Error::NullIntoString { .. } => {
+                Cow::Borrowed("invalid type: null, expected a string")
+            }
+            serde_saphyr::Error::InvalidCharNull { .. } => {
+                Cow::Borrowed("invalid type: null, expected a character")
+            }
+            // `expected sequence start` names a parser event; serde_json's wording for the
+            // same mistake names what the field holds.
+            serde_saphyr::Error::Unexpected {
+                expected: "sequence start",
+                ..
+            } => Cow::Borrowed("invalid type, expected a sequence"),
+            serde_saphyr::Error::Unexpected {
+                expected: "mapping start",
+                ..
+            } => Cow::Borrowed("invalid type, expected a map"),
+            _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
+        }
+    }
+}

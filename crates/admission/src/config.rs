@@ -680,11 +680,16 @@ fn yaml_error(bytes: &[u8], error: &serde_saphyr::Error) -> ConfigError {
         };
     }
     let position = yaml_position(error);
+    // Found only now that decoding has failed; a syntax error leaves no tree to look in. Not
+    // through an alias: the position is where the alias is used, and the value in error may lie
+    // anywhere inside what it stands for.
+    let field = match error {
+        serde_saphyr::Error::AliasError { .. } => None,
+        _ => position.and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Start)),
+    };
     ConfigError::Decode {
         position,
-        // Found only now that decoding has failed; a syntax error leaves no tree to look in.
-        field: position
-            .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Start)),
+        field,
         message: UserMessages.format_message(error).into_owned(),
     }
 }

@@ -69,25 +69,40 @@ pub(crate) fn field_at(
             }
         }
         if placement == Placement::Start && start(child) == target {
-            return Some(path);
+            // A block sequence starts where its first item does: an error placed there may be
+            // about either, so it names neither.
+            let first_starts_here = child
+                .value
+                .children()
+                .next()
+                .is_some_and(|(_, first)| start(first) == target);
+            return (!first_starts_here).then_some(path);
         }
         node = &child.value;
     }
 }
 
 /// The column of the first character at or after `column` on `line` that is not a blank, `:`
-/// or `,` (the column itself when the line ends first). `None` for a text that is not ASCII.
+/// or `,` (the column itself when the line ends first). serde_json places an error about an
+/// array's first element at the array's `[`, which it has read: that `[` is part of the gap.
+/// `None` for a text that is not ASCII, or that ends lines with a bare `\r` (serde_json counts
+/// only `\n`, YAML both).
 fn past_gap(text: &[u8], line: usize, column: usize) -> Option<usize> {
-    if !text.is_ascii() {
+    let bare_cr = text
+        .windows(2)
+        .any(|pair| pair[0] == b'\r' && pair[1] != b'\n')
+        || text.last() == Some(&b'\r');
+    if !text.is_ascii() || bare_cr {
         return None;
     }
     let row = text.split(|&b| b == b'\n').nth(line.checked_sub(1)?)?;
-    let gap = row
-        .get(column.checked_sub(1)?..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r' | b':' | b','))
-        .count();
+    let from = row.get(column.checked_sub(1)?..).unwrap_or_default();
+    let opening = usize::from(from.first() == Some(&b'['));
+    let gap = opening
+        + from[opening..]
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r' | b':' | b','))
+            .count();
     Some(if column - 1 + gap < row.len() {
         column + gap
     } else {
@@ -280,6 +295,13 @@ exemptions:
         assert_eq!(at(4, 14), None, "inside a scalar");
         assert_eq!(at(40, 1), None, "past the end");
         assert_eq!(field_at(b"a: [", 1, 4, Placement::Start), None, "not YAML");
+        // `usernames:` and its first item both start at line 3, column 3.
+        let block = b"exemptions:\n  usernames:\n  - [a]\n  - b\n";
+        assert_eq!(field_at(block, 3, 5, Placement::Start), None);
+        assert_eq!(
+            field_at(block, 4, 5, Placement::Start).as_deref(),
+            Some("exemptions.usernames[1]")
+        );
     }
 
     #[test]
@@ -291,9 +313,17 @@ exemptions:
             Some("a.b[1]"),
             "the last character of \"yz\""
         );
-        assert_eq!(at(13).as_deref(), Some("a.b"), "the sequence's bracket");
+        assert_eq!(at(12).as_deref(), Some("a.b"), "the blank before the bracket");
         assert_eq!(at(31).as_deref(), Some("a.c"));
         assert_eq!(at(29).as_deref(), Some("a.c"), "the gap before the value");
         assert_eq!(at(1), None, "the document");
+        // serde_json has read the outer `[` when the first element is in error.
+        let nested = b"{\"a\":[[\"x\"]]}";
+        assert_eq!(
+            field_at(nested, 1, 6, Placement::Within).as_deref(),
+            Some("a[0]")
+        );
+        // A bare `\r` ends a line for YAML, not for serde_json.
+        assert_eq!(field_at(b"{\"a\":\r[1]}", 1, 5, Placement::Within), None);
     }
 }

@@ -12,7 +12,14 @@ pub struct UserMessages;
 
 impl MessageFormatter for UserMessages {
     fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
-        match error {
+        // The error itself, under the source excerpt and the alias that led there, if any.
+        let mut inner = error;
+        while let serde_saphyr::Error::WithSnippet { error, .. }
+        | serde_saphyr::Error::AliasError { error, .. } = inner
+        {
+            inner = error;
+        }
+        match inner {
             // serde-saphyr's own text ends `…; use Option<String>`: advice about Rust types.
             serde_saphyr::Error::NullIntoString { .. } => {
                 Cow::Borrowed("invalid type: null, expected a string")

@@ -313,7 +313,11 @@ exemptions:
             Some("a.b[1]"),
             "the last character of \"yz\""
         );
-        assert_eq!(at(12).as_deref(), Some("a.b"), "the blank before the bracket");
+        assert_eq!(
+            at(12).as_deref(),
+            Some("a.b"),
+            "the blank before the bracket"
+        );
         assert_eq!(at(31).as_deref(), Some("a.c"));
         assert_eq!(at(29).as_deref(), Some("a.c"), "the gap before the value");
         assert_eq!(at(1), None, "the document");

@@ -542,7 +542,7 @@ fn yaml_options(duplicate_keys: DuplicateKeyPolicy) -> serde_saphyr::Options {
 /// decoder does.
 fn decode_lenient<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConfigError> {
     if is_json(bytes) {
-        return serde_json::from_slice(bytes).map_err(|e| json_error(&e));
+        return serde_json::from_slice(bytes).map_err(|e| json_error_in(bytes, &e));
     }
     serde_saphyr::from_slice_with_options(bytes, yaml_options(DuplicateKeyPolicy::LastWins))
         .map_err(|e| yaml_error(bytes, &e))
@@ -614,18 +614,22 @@ fn decode_strict(
                 message: key.message,
             }
         }
-        None => {
-            let mut decode_error = json_error(&error);
-            if let ConfigError::Decode { field, .. } = &mut decode_error
-                && error.classify() == serde_json::error::Category::Data
-            {
-                // serde_json keeps no path; the position leads to it.
-                *field = json_position(&error)
-                    .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Within));
-            }
-            decode_error
-        }
+        None => json_error_in(bytes, &error),
     })
+}
+
+/// [`json_error`] for an error in `bytes`, the file as written: a type error also names the
+/// field of its value.
+fn json_error_in(bytes: &[u8], error: &serde_json::Error) -> ConfigError {
+    let mut decode_error = json_error(error);
+    if let ConfigError::Decode { field, .. } = &mut decode_error
+        && error.classify() == serde_json::error::Category::Data
+    {
+        // serde_json keeps no path; the position leads to it.
+        *field = json_position(error)
+            .and_then(|p| node_path::field_at(bytes, p.line, p.column, Placement::Within));
+    }
+    decode_error
 }
 
 fn decode_strict_yaml(
@@ -1250,6 +1254,11 @@ exemptions:
         assert_eq!(
             error(&format!("{HEAD}exemptions: [1]\n")),
             "line 3, column 13: exemptions: invalid type, expected a map"
+        );
+        // Also where the type is read, before the strict decode.
+        assert_eq!(
+            error("{\"apiVersion\": \"pod-security.admission.config.k8s.io/v1\", \"kind\": 5}"),
+            "line 1, column 67: kind: invalid type: integer `5`, expected a string"
         );
         let admission = "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults:\n      enforce: {level: baseline}\n";
         let error = load_configuration(admission.as_bytes(), Path::new("."), &mut no_files)

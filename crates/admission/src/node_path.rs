@@ -7,11 +7,11 @@
 //! position alone, by reading the same text once more as a tree of located nodes. Only after a
 //! decode has failed, so valid configurations pay nothing.
 
-use std::fmt::Write as _;
-
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+
+use crate::field_error::FieldPath;
 
 /// Where a parser places an error about a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,37 +46,24 @@ pub(crate) fn field_at(
     };
     let root: Spanned<Shape> = serde_saphyr::from_slice_with_options(text, options).ok()?;
     let target = (line as u64, column as u64);
-    let mut path = String::new();
+    let mut path = FieldPath::new("");
     let mut node = &root.value;
     loop {
         // The last child that starts at or before the target holds it, if any node does.
-        let Some((step, child)) = node
-            .children()
-            .filter(|(_, child)| start(child) <= target)
-            .last()
-        else {
-            return (placement == Placement::Within && !path.is_empty()).then_some(path);
+        let Some((step, child)) = node.0.iter().rfind(|(_, child)| start(child) <= target) else {
+            return (placement == Placement::Within && !path.as_str().is_empty())
+                .then(|| path.to_string());
         };
-        match step {
-            Step::Key(key) => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-            }
-            Step::Index(index) => {
-                let _ = write!(path, "[{index}]");
-            }
-        }
+        path = step.from(&path);
         if placement == Placement::Start && start(child) == target {
             // A block sequence starts where its first item does: an error placed there may be
             // about either, so it names neither.
             let first_starts_here = child
                 .value
-                .children()
-                .next()
+                .0
+                .first()
                 .is_some_and(|(_, first)| start(first) == target);
-            return (!first_starts_here).then_some(path);
+            return (!first_starts_here).then(|| path.to_string());
         }
         node = &child.value;
     }
@@ -114,34 +101,22 @@ fn start(node: &Spanned<Shape>) -> (u64, u64) {
     (node.referenced.line(), node.referenced.column())
 }
 
-/// A YAML node with the positions of its children; scalars keep nothing.
-enum Shape {
-    Scalar,
-    /// Entries whose key is not a scalar (a YAML complex key) have no name and are left out.
-    Mapping(Vec<(String, Spanned<Shape>)>),
-    Sequence(Vec<Spanned<Shape>>),
-}
+/// A YAML node: its children with the step that leads to each, in document order (none for a
+/// scalar). Entries whose key is not a scalar (a YAML complex key) have no name and are left
+/// out.
+#[derive(Default)]
+struct Shape(Vec<(Step, Spanned<Shape>)>);
 
-enum Step<'a> {
-    Key(&'a str),
+enum Step {
+    Key(String),
     Index(usize),
 }
 
-impl Shape {
-    fn children(&self) -> Box<dyn Iterator<Item = (Step<'_>, &Spanned<Shape>)> + '_> {
+impl Step {
+    fn from(&self, path: &FieldPath) -> FieldPath {
         match self {
-            Shape::Scalar => Box::new(std::iter::empty()),
-            Shape::Mapping(entries) => Box::new(
-                entries
-                    .iter()
-                    .map(|(key, value)| (Step::Key(key.as_str()), value)),
-            ),
-            Shape::Sequence(items) => Box::new(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(index, item)| (Step::Index(index), item)),
-            ),
+            Step::Key(key) => path.child(key),
+            Step::Index(index) => path.index(*index),
         }
     }
 }
@@ -162,34 +137,34 @@ impl<'de> Visitor<'de> for ShapeVisitor {
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_i128<E: de::Error>(self, _: i128) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_u128<E: de::Error>(self, _: u128) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_none<E: de::Error>(self) -> Result<Shape, E> {
-        Ok(Shape::Scalar)
+        Ok(Shape::default())
     }
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shape, D::Error> {
         deserializer.deserialize_any(self)
@@ -198,66 +173,25 @@ impl<'de> Visitor<'de> for ShapeVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element()? {
-            items.push(item);
+            items.push((Step::Index(items.len()), item));
         }
-        Ok(Shape::Sequence(items))
+        Ok(Shape(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<KeyText>()? {
+        // A key as a path shows it: a scalar's text (as JSON writes it, for a number or a
+        // boolean).
+        while let Some(key) = map.next_key::<serde_json::Value>()? {
             let value: Spanned<Shape> = map.next_value()?;
-            if let KeyText(Some(key)) = key {
-                entries.push((key, value));
-            }
+            let key = match key {
+                serde_json::Value::String(key) => key,
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => continue,
+                scalar => scalar.to_string(),
+            };
+            entries.push((Step::Key(key), value));
         }
-        Ok(Shape::Mapping(entries))
-    }
-}
-
-/// A mapping key as a path shows it: its scalar text; `None` for a complex key.
-struct KeyText(Option<String>);
-
-impl<'de> Deserialize<'de> for KeyText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = KeyText;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a mapping key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyText, E> {
-        Ok(KeyText(Some(key.to_owned())))
-    }
-    fn visit_bool<E: de::Error>(self, key: bool) -> Result<KeyText, E> {
-        Ok(KeyText(Some(key.to_string())))
-    }
-    fn visit_i64<E: de::Error>(self, key: i64) -> Result<KeyText, E> {
-        Ok(KeyText(Some(key.to_string())))
-    }
-    fn visit_u64<E: de::Error>(self, key: u64) -> Result<KeyText, E> {
-        Ok(KeyText(Some(key.to_string())))
-    }
-    fn visit_f64<E: de::Error>(self, key: f64) -> Result<KeyText, E> {
-        Ok(KeyText(Some(key.to_string())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
-        Ok(KeyText(Some("null".to_owned())))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyText, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(KeyText(None))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyText, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(KeyText(None))
+        Ok(Shape(entries))
     }
 }
 

@@ -12,14 +12,7 @@ pub struct UserMessages;
 
 impl MessageFormatter for UserMessages {
     fn format_message<'a>(&self, error: &'a serde_saphyr::Error) -> Cow<'a, str> {
-        // The error itself, under the source excerpt and the alias that led there, if any.
-        let mut inner = error;
-        while let serde_saphyr::Error::WithSnippet { error, .. }
-        | serde_saphyr::Error::AliasError { error, .. } = inner
-        {
-            inner = error;
-        }
-        match inner {
+        match original(error) {
             // serde-saphyr's own text ends `…; use Option<String>`: advice about Rust types.
             serde_saphyr::Error::NullIntoString { .. } => {
                 Cow::Borrowed("invalid type: null, expected a string")
@@ -40,4 +33,14 @@ impl MessageFormatter for UserMessages {
             _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
         }
     }
+}
+
+/// The error itself, under the source excerpt and the alias that led there, if any.
+pub fn original(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::WithSnippet { error: inner, .. }
+    | serde_saphyr::Error::AliasError { error: inner, .. } = error
+    {
+        error = inner;
+    }
+    error
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use podsec_admission::list_item::{complete_list_item, is_list};
-use podsec_admission::yaml_messages::UserMessages;
+use podsec_admission::yaml_messages::{self, UserMessages};
 use serde_json::Value;
 
 /// Why a cluster-state file (`--namespaces-file`, `--psp-file`, `--rbac-file`) could not be
@@ -92,12 +92,7 @@ fn yaml_options() -> serde_saphyr::Options {
 fn yaml_error(error: &serde_saphyr::Error) -> String {
     use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
-    // Under the source excerpt and the alias that led there, if any.
-    let mut inner = error;
-    while let Error::WithSnippet { error, .. } | Error::AliasError { error, .. } = inner {
-        inner = error;
-    }
-    let Error::Budget { breach, location } = inner else {
+    let Error::Budget { breach, location } = yaml_messages::original(error) else {
         return error.render_with_formatter(&UserMessages);
     };
     let limits = serde_saphyr::Budget::default();

@@ -3,6 +3,11 @@
 //! loop on one thread. Explains the gap between `podsec serve` and the baseline in
 //! `bench/webhook-load.sh`.
 //!
+//! It also times `serde_json` merely validating the same body (`IgnoredAny`, what the
+//! benchmark's `baseline --validate` does per request) in alternating rounds, and prints the
+//! review's cost as a multiple of that: on a shared VM whose speed drifts by ±10% over seconds,
+//! a ratio measured in pairs is the steadier figure.
+//!
 //!     cargo run --release -p podsec-server --example review_cost -- REVIEW.json NAMESPACES.yaml [N]
 
 use std::path::Path;
@@ -66,6 +71,51 @@ fn main() -> anyhow::Result<()> {
             "{review} ({} bytes): {wall:.1} us wall, {cpu:.1} us CPU per review ({n} reviews)",
             body.len()
         );
+
+        // Paired rounds, alternating which goes first.
+        let per_round = (n / PAIRED_ROUNDS).max(1);
+        let (mut reviews, mut skips) = (Vec::new(), Vec::new());
+        for round in 0..PAIRED_ROUNDS {
+            let time_reviews = async {
+                let started = Instant::now();
+                for _ in 0..per_round {
+                    std::hint::black_box(admitter.review(std::hint::black_box(&body), None).await?);
+                }
+                anyhow::Ok(started.elapsed().as_secs_f64() / f64::from(per_round) * 1e6)
+            };
+            let time_skips = || {
+                let started = Instant::now();
+                for _ in 0..per_round {
+                    let skipped = serde_json::from_slice::<serde::de::IgnoredAny>(
+                        std::hint::black_box(&body),
+                    );
+                    std::hint::black_box(skipped.is_ok());
+                }
+                started.elapsed().as_secs_f64() / f64::from(per_round) * 1e6
+            };
+            if round % 2 == 0 {
+                reviews.push(time_reviews.await?);
+                skips.push(time_skips());
+            } else {
+                skips.push(time_skips());
+                reviews.push(time_reviews.await?);
+            }
+        }
+        let ratios: Vec<f64> = reviews.iter().zip(&skips).map(|(r, s)| r / s).collect();
+        println!(
+            "serde_json validating the same body (IgnoredAny): {:.2} us; review / validation: \
+             median {:.2} over {PAIRED_ROUNDS} paired rounds",
+            median(skips),
+            median(ratios)
+        );
         Ok(())
     })
+}
+
+/// Rounds of the paired comparison; even, so that each side goes first equally often.
+const PAIRED_ROUNDS: u32 = 20;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

@@ -242,7 +242,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value of any type, validating it with serde_json's rules for ignored values.
+    ///
+    /// A string, the most common value skipped (`"imagePullPolicy":"IfNotPresent"`), is skipped
+    /// here without entering [`skip`]'s general loop.
+    #[inline]
     pub fn skip_value(&mut self) -> Result<()> {
+        if self.peek()? == b'"' {
+            self.pos = skip_string(self.bytes, self.pos + 1)?;
+            return Ok(());
+        }
         self.pos = skip(self.bytes, self.pos, MAX_DEPTH - self.depth.min(MAX_DEPTH))?;
         Ok(())
     }

@@ -583,7 +583,20 @@ fn decode_strict(
 ) -> Result<Option<PodSecurityConfiguration>, ConfigError> {
     let slot = KeyErrorSlot::default();
     if !is_json(bytes) {
-        return decode_strict_yaml(bytes, target, &slot).map_err(|error| match slot.take() {
+        // The scalar typing's `invalid type` errors are placed less precisely than
+        // serde-saphyr's own, so a document that fails without that typing too reports that
+        // failure; only one that reads without it has a scalar of the wrong type.
+        let result = decode_strict_yaml(bytes, target, &slot, true).map_err(|typed| {
+            let untyped = KeyErrorSlot::default();
+            match decode_strict_yaml(bytes, target, &untyped, false) {
+                Ok(_) => typed,
+                Err(error) => {
+                    slot.replace(untyped.take());
+                    error
+                }
+            }
+        });
+        return result.map_err(|error| match slot.take() {
             Some(key) => ConfigError::Decode {
                 position: key.position.or_else(|| yaml_position(&error)),
                 field: None,
@@ -604,7 +617,7 @@ fn decode_strict(
                 .position
                 .or_else(|| {
                     let again = KeyErrorSlot::default();
-                    let _ = decode_strict_yaml(bytes, target, &again);
+                    let _ = decode_strict_yaml(bytes, target, &again, false);
                     again.take().filter(|k| k.message == key.message)?.position
                 })
                 .or_else(|| json_position(&error));
@@ -632,10 +645,14 @@ fn json_error_in(bytes: &[u8], error: &serde_json::Error) -> ConfigError {
     decode_error
 }
 
+/// `typed`: scalars typed as the API server's YAML-to-JSON conversion types them
+/// ([`Strict`](crate::yaml_strict::Strict)): `usernames: [a, 3]` holds a number, which its JSON
+/// decoding refuses.
 fn decode_strict_yaml(
     bytes: &[u8],
     target: Target,
     slot: &KeyErrorSlot,
+    typed: bool,
 ) -> Result<Option<PodSecurityConfiguration>, serde_saphyr::Error> {
     // Around an inline configuration, repeated keys of the AdmissionConfiguration keep the last
     // value, as in the lenient decode that found the plugin. The strict visitors read mappings,
@@ -647,7 +664,13 @@ fn decode_strict_yaml(
     serde_saphyr::with_deserializer_from_slice_with_options(
         bytes,
         yaml_options(duplicate_keys),
-        |deserializer| target.decode(deserializer, slot),
+        |deserializer| {
+            if typed {
+                target.decode(crate::yaml_strict::Strict(deserializer), slot)
+            } else {
+                target.decode(deserializer, slot)
+            }
+        },
     )
 }
 
@@ -873,6 +896,10 @@ struct KeyErrorSlot(Cell<Option<KeyError>>);
 impl KeyErrorSlot {
     fn take(&self) -> Option<KeyError> {
         self.0.take()
+    }
+
+    fn replace(&self, key: Option<KeyError>) {
+        self.0.set(key);
     }
 }
 
@@ -1243,6 +1270,22 @@ exemptions:
             error(json),
             "line 3, column 36: exemptions.usernames[1]: invalid type: integer `3`, expected a string"
         );
+        // YAML types plain scalars as the API server's conversion to JSON does: a number is
+        // not a string there either, and neither is `yes`; quoted, they are.
+        assert_eq!(
+            error(&format!("{HEAD}exemptions:\n  usernames: [\"a\", 3]\n")),
+            "line 4, column 20: exemptions.usernames[1]: invalid type: integer `3`, expected a string"
+        );
+        assert_eq!(
+            error(&format!(
+                "{HEAD}exemptions:\n  runtimeClasses:\n  - a\n  - yes\n"
+            )),
+            "line 6, column 5: exemptions.runtimeClasses[1]: invalid type: boolean `true`, expected a string"
+        );
+        load(&format!(
+            "{HEAD}exemptions:\n  usernames: [\"3\", 'yes', !!str 4]\n"
+        ))
+        .expect("quoted and tagged strings are strings");
         // serde_json places a container just before it.
         let json = json
             .replace("{\"usernames\"", "[{\"usernames\"")

@@ -53,6 +53,7 @@ pub mod object;
 pub mod policy;
 pub mod review;
 pub mod yaml_messages;
+pub mod yaml_strict;
 
 pub use admit::{
     Admission, Clock, Cluster, ModeEvaluation, Outcome, RequestContext, admit, evaluate_pod,

@@ -1,22 +1,33 @@
-//! Booleans and numbers only where YAML writes them as such.
+//! Booleans and numbers only where YAML writes them as such, and strings only where YAML
+//! writes strings.
 //!
-//! serde-saphyr gives a typed request (`bool`, `i64`, …) the text of any scalar, quoted or not,
-//! so `privileged: "false"` reads as `false`. The API server reads the same manifest as JSON,
-//! where a quoted scalar is a string, and its typed decoding refuses it (`invalid type: string
-//! "false", expected a boolean`): kubectl apply fails. [`Strict`] wraps serde-saphyr's
-//! deserializer and answers typed scalar requests through `deserialize_any`, which types a
-//! plain scalar as YAML does (YAML 1.1 booleans, legacy octal, as configured) and leaves a
-//! quoted one a string; a string is then refused with serde's own `invalid type` error, whose
-//! text is the one serde_json gives for the same value. serde-saphyr has no option for this.
+//! kubectl converts a YAML manifest to JSON with go-yaml's YAML 1.1 types, and the API server's
+//! typed decoding of that JSON refuses a value of the wrong type. serde-saphyr is more lenient
+//! in both directions, and [`Strict`] wraps its deserializer to refuse what the API server
+//! refuses:
+//! - A typed request (`bool`, `i64`, …): serde-saphyr gives it the text of any scalar, quoted
+//!   or not, so `privileged: "false"` reads as `false`; in JSON a quoted scalar is a string
+//!   (`invalid type: string "false", expected a boolean`).
+//! - A string request: serde-saphyr gives it the text of any scalar, so `prometheus.io/port:
+//!   8080` or a container named `yes` reads as a string; in JSON they are a number and a
+//!   boolean (`invalid type: integer `8080`, expected a string`), which is kubectl's familiar
+//!   `cannot unmarshal number into Go struct field … of type string`.
+//!
+//! Both are answered through `deserialize_any`, which types a plain scalar as YAML does (YAML
+//! 1.1 booleans, legacy octal, as configured) and leaves a quoted or block scalar a string; the
+//! wrong type is then refused with serde's own `invalid type` error, whose text is the one
+//! serde_json gives for the same value. serde-saphyr's `no_schema` option is not the same rule:
+//! it refuses keys too, where the conversion to JSON keeps the text (`1: a` is the key `"1"`).
 //!
 //! Everything else is passed through; maps, sequences, options and enums are wrapped so that
-//! the rule holds at any depth.
+//! the rule holds at any depth. Map keys are not wrapped (see above).
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 
-/// A deserializer whose typed scalar requests refuse strings (see the module documentation).
+/// A deserializer whose typed scalar requests refuse strings, and whose string requests refuse
+/// booleans and numbers (see the module documentation).
 pub struct Strict<D>(pub D);
 
 /// Visitor methods that hand a value on to the inner visitor `self.0` unchanged.
@@ -77,6 +88,55 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Scalar<V> {
         visit_map(map: MapAccess),
         visit_seq(seq: SeqAccess),
     );
+}
+
+/// A string request: strings go to the request's own visitor, a plain scalar that YAML types
+/// as a boolean, a number or null is refused as JSON refuses it.
+struct Text<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Text<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    forward_values!(
+        visit_str(&str),
+        visit_borrowed_str(&'de str),
+        visit_string(String),
+    );
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V::Value, E> {
+        Err(de::Error::invalid_type(de::Unexpected::Bool(v), &self))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+        Err(de::Error::invalid_type(de::Unexpected::Signed(v), &self))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+        Err(de::Error::invalid_type(de::Unexpected::Unsigned(v), &self))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<V::Value, E> {
+        let text = format!("integer `{v}`");
+        Err(de::Error::invalid_type(de::Unexpected::Other(&text), &self))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<V::Value, E> {
+        let text = format!("integer `{v}`");
+        Err(de::Error::invalid_type(de::Unexpected::Other(&text), &self))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
+        Err(de::Error::invalid_type(de::Unexpected::Float(v), &self))
+    }
+    /// serde_json's words for a null where a string is expected.
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        Err(de::Error::invalid_type(
+            de::Unexpected::Other("null"),
+            &self,
+        ))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.visit_unit()
+    }
 }
 
 /// A visitor whose nested deserializers and accessors are wrapped.
@@ -172,8 +232,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     wrapped_requests!(
         deserialize_any,
         deserialize_char,
-        deserialize_str,
-        deserialize_string,
         deserialize_bytes,
         deserialize_byte_buf,
         deserialize_option,
@@ -183,6 +241,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         deserialize_identifier,
         deserialize_ignored_any,
     );
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(Text(visitor))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(Text(visitor))
+    }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
@@ -255,7 +321,8 @@ impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for Strict<A> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(Strict(seed))
+        // Keys keep their text (see the module documentation).
+        self.0.next_key_seed(seed)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {

@@ -68,7 +68,6 @@ mod list;
 mod prefilter;
 mod saphyr_options;
 mod split;
-mod strict;
 #[cfg(test)]
 mod tests;
 mod walk;

@@ -1295,6 +1295,66 @@ fn null_documents_are_skipped_as_kubectl_skips_them() {
 }
 
 #[test]
+fn plain_booleans_and_numbers_are_refused_where_strings_are_expected_as_in_json() {
+    let yaml = |metadata: &str, container: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n{metadata}spec:\n  containers:\n  - name: c\n    image: x\n{container}"
+        )
+    };
+    let cases = [
+        (
+            yaml("  annotations:\n    prometheus.io/port: 8080\n", ""),
+            "line 6, column 5: metadata.annotations.prometheus.io/port: invalid type: integer `8080`, expected a string",
+        ),
+        (
+            yaml("  annotations:\n    automountServiceAccountToken: false\n", ""),
+            "line 6, column 5: metadata.annotations.automountServiceAccountToken: invalid type: boolean `false`, expected a string",
+        ),
+        (
+            yaml("", "    securityContext:\n      procMount: 1.5\n"),
+            "line 10, column 7: spec.containers[0].securityContext.procMount: invalid type: floating point `1.5`, expected a string",
+        ),
+        (
+            // YAML 1.1, as kubectl reads it: `yes` is a boolean.
+            yaml("", "  - name: yes\n    image: x\n"),
+            "line 9, column 5: spec.containers[1].name: invalid type: boolean `true`, expected a string",
+        ),
+        (
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"a": 1}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}"#.to_owned(),
+            "line 1, column 84: metadata.annotations.a: invalid type: integer `1`, expected a string",
+        ),
+    ];
+    let files: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (input, _))| (format!("pod{i}.yaml"), input.clone()))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    for ((name, out), (_, expected)) in check_files(&files).into_iter().zip(&cases) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(
+            error_messages(&report),
+            [format!("document 0: {expected}")],
+            "{name}"
+        );
+    }
+    // Strings written as strings are strings, whatever they look like; keys keep their text, as
+    // the conversion to JSON keeps it.
+    let strings = yaml(
+        "  annotations:\n    a: \"8080\"\n    b: !!str true\n    c: |\n      1.5\n    1: one\n    true: yes-as-text\n",
+        "",
+    )
+    .replace("yes-as-text", "'yes'");
+    let (_, out) = check_files(&[("strings.yaml", &strings)]).remove(0);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(error_messages(&json(&out)), Vec::<String>::new());
+}
+
+#[test]
 fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
     let yaml = |fields: &str| {
         format!(

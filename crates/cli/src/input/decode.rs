@@ -8,8 +8,8 @@ use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_saphyr::MessageFormatter;
 
 use super::saphyr_options::yaml_options;
-use super::strict::Strict;
 use super::{Document, Format, Position, fast_yaml};
+use podsec_admission::yaml_strict::Strict;
 
 /// Whether YAML documents go through [`fast_yaml`] before serde-saphyr.
 const USE_FAST_YAML: bool = true;

@@ -99,10 +99,19 @@ pub(super) struct ScalarDeserializer<'de> {
 }
 
 impl<'de> ScalarDeserializer<'de> {
-    /// The text of a scalar asked for as a string: null is an error there.
+    /// The text of a scalar asked for as a string: null is an error there, and so is a plain
+    /// scalar that YAML types as a boolean or a number (see `podsec_admission::yaml_strict`; serde-saphyr
+    /// reports it with its position).
     fn string_text(&self) -> Result<Cow<'de, str>, FastYamlError> {
         if self.scalar.is_null() {
             return Err(de::Error::custom("null where a string is expected"));
+        }
+        if let RawScalar::Plain(text) = self.scalar
+            && !matches!(resolve_plain(text)?, Resolved::Str(_))
+        {
+            return Err(de::Error::custom(
+                "a boolean or a number where a string is expected",
+            ));
         }
         Ok(self.scalar.text())
     }
@@ -112,7 +121,7 @@ impl<'de> ScalarDeserializer<'de> {
     }
 
     /// A quoted or block scalar is a string, which a boolean or a number is not (see
-    /// `input/strict.rs`): an error here, and serde-saphyr reports it with its position.
+    /// `podsec_admission::yaml_strict`): an error here, and serde-saphyr reports it with its position.
     fn plain(&self, expected: &str) -> Result<(), FastYamlError> {
         if self.scalar.is_plain() {
             Ok(())

@@ -385,3 +385,135 @@ impl<'de, A: de::VariantAccess<'de>> de::VariantAccess<'de> for Strict<A> {
         self.0.struct_variant(fields, Wrap(visitor))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    use super::Strict;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fields {
+        s: Option<String>,
+        b: Option<bool>,
+        n: Option<i64>,
+    }
+
+    /// `field: scalar` read with [`Strict`].
+    fn strict(document: &str) -> Result<Fields, String> {
+        serde_saphyr::with_deserializer_from_str_with_options(
+            document,
+            serde_saphyr::Options::default(),
+            |de| Fields::deserialize(Strict(de)),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// What the API server decodes: the document converted to JSON (plain scalars typed by
+    /// YAML, the rest strings), then decoded as JSON.
+    fn through_json(document: &str) -> Result<Fields, String> {
+        let json: serde_json::Value =
+            serde_saphyr::from_str(document).map_err(|e| e.to_string())?;
+        serde_json::from_value(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scalars_read_as_their_json_conversion_reads() {
+        let ok = |s: Option<&str>, b: Option<bool>, n: Option<i64>| {
+            Ok::<_, String>(Fields {
+                s: s.map(str::to_owned),
+                b,
+                n,
+            })
+        };
+        let refused = |document: &str| strict(document).map_err(|_| ());
+        for (document, expected) in [
+            ("s: text", ok(Some("text"), None, None)),
+            ("s: \"8080\"", ok(Some("8080"), None, None)),
+            ("s: 'yes'", ok(Some("yes"), None, None)),
+            ("s: !!str 1.5", ok(Some("1.5"), None, None)),
+            ("s: |\n  true\n", ok(Some("true\n"), None, None)),
+            ("s: 1.2.3", ok(Some("1.2.3"), None, None)),
+            ("s: ~", ok(None, None, None)),
+            ("b: yes", ok(None, Some(true), None)),
+            ("b: Off", ok(None, Some(false), None)),
+            ("n: 0x10", ok(None, None, Some(16))),
+            ("n: -7", ok(None, None, Some(-7))),
+        ] {
+            assert_eq!(
+                strict(document).map_err(|_| ()),
+                expected.map_err(|_| ()),
+                "{document}"
+            );
+        }
+        for document in [
+            "s: 8080",
+            "s: -1",
+            "s: 1.5",
+            "s: 1e3",
+            "s: yes",
+            "s: false",
+            "s: [a]",
+            "b: 'true'",
+            "b: \"no\"",
+            "n: '1'",
+            "n: 1.5",
+        ] {
+            assert!(refused(document).is_err(), "{document}");
+        }
+        let error = strict("s: 8080").expect_err("a number");
+        assert!(
+            error.contains("invalid type: integer `8080`, expected a string"),
+            "{error}"
+        );
+    }
+
+    /// Plain, quoted and tagged spellings of numbers, booleans, nulls and words.
+    fn scalar() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("8080".to_owned()),
+            Just("-12".to_owned()),
+            Just("+3".to_owned()),
+            Just("0".to_owned()),
+            Just("007".to_owned()),
+            Just("0x1F".to_owned()),
+            Just("0o17".to_owned()),
+            Just("1.5".to_owned()),
+            Just("-0.25".to_owned()),
+            Just("1e3".to_owned()),
+            Just("true".to_owned()),
+            Just("False".to_owned()),
+            Just("yes".to_owned()),
+            Just("No".to_owned()),
+            Just("on".to_owned()),
+            Just("OFF".to_owned()),
+            Just("null".to_owned()),
+            Just("~".to_owned()),
+            Just("1.2.3".to_owned()),
+            Just("v1.30".to_owned()),
+            "[a-z][a-z0-9-]{0,8}",
+            "[0-9]{1,6}",
+        ];
+        (word, 0..4).prop_map(|(word, style)| match style {
+            0 => word,
+            1 => format!("\"{word}\""),
+            2 => format!("'{word}'"),
+            _ => format!("!!str {word}"),
+        })
+    }
+
+    proptest! {
+        /// Whatever the spelling, a field reads with [`Strict`] exactly as the API server reads
+        /// the document's conversion to JSON: the same value, or an error in both.
+        #[test]
+        fn strict_reading_agrees_with_the_json_conversion(
+            field in prop_oneof![Just("s"), Just("b"), Just("n")],
+            value in scalar(),
+        ) {
+            let document = format!("{field}: {value}\n");
+            prop_assert_eq!(strict(&document).ok(), through_json(&document).ok(), "{}", document);
+        }
+    }
+}

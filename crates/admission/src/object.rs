@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use podsec_pss::pod::{OwnerReference, PodMetadata, PodSpec, Text};
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::review::GroupVersionKind;
 
@@ -184,11 +184,11 @@ struct MetaWire {
     generate_name: Option<Text>,
     #[serde(default)]
     namespace: Option<Text>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::values_as_default")]
     labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::values_as_default")]
     annotations: BTreeMap<Text, Text>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     owner_references: Vec<OwnerReference>,
 }
 
@@ -211,9 +211,9 @@ impl From<MetaWire> for ObjectMeta {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct PodTemplateSpec {
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     pub metadata: PodMetadata,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     pub spec: PodSpec,
 }
 
@@ -226,9 +226,9 @@ pub struct Pod {
     #[serde(rename = "apiVersion")]
     pub api_version: Option<Text>,
     pub kind: Option<Text>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     pub metadata: PodMetadata,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     pub spec: PodSpec,
 }
 
@@ -246,7 +246,7 @@ impl Pod {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct PodList {
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     pub items: Vec<Pod>,
 }
 
@@ -579,7 +579,7 @@ struct Parts {
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct TemplateWire {
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "podsec_pss::nulls::as_default")]
     metadata: PodMetadata,
     spec: Option<PodSpec>,
 }
@@ -1168,14 +1168,6 @@ mod fast {
 }
 
 /// `null` decodes like an absent field (the API treats them the same).
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + DeserializeOwned,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
@@ -25,9 +24,9 @@ pub const ADMISSION_REVIEW_KIND: &str = "AdmissionReview";
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionReview {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub api_version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<AdmissionRequest>,
@@ -61,11 +60,11 @@ impl AdmissionReview {
 /// `group`, `version`, `kind` of an object (`metav1.GroupVersionKind`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GroupVersionKind {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub group: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub kind: String,
 }
 
@@ -154,11 +153,11 @@ impl std::fmt::Display for GroupVersionKind {
 /// `group`, `version`, `resource` of a request (`metav1.GroupVersionResource`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GroupVersionResource {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub group: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub resource: String,
 }
 
@@ -187,25 +186,25 @@ impl GroupVersionResource {
 pub struct UserInfo {
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub username: String,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub uid: String,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub groups: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub extra: BTreeMap<String, Vec<String>>,
@@ -215,16 +214,16 @@ pub struct UserInfo {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub uid: String,
     /// The kind of `object` (and `oldObject`): what they decode as.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub kind: GroupVersionKind,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub resource: GroupVersionResource,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub sub_resource: String,
@@ -236,20 +235,20 @@ pub struct AdmissionRequest {
     pub request_sub_resource: Option<String>,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub name: String,
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "podsec_pss::nulls::as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub namespace: String,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`; kept as sent.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub operation: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub user_info: UserInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object: Option<RawJson>,
@@ -623,14 +622,6 @@ fn is_zero(n: &i32) -> bool {
 }
 
 /// `null` decodes like an absent field, as Go's decoder leaves the zero value.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + DeserializeOwned,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// `[]byte` fields are base64 strings in Kubernetes JSON.
 mod base64_bytes {
     use base64::Engine;

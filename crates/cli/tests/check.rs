@@ -1451,17 +1451,32 @@ fn input_errors_name_the_field() {
     }
 }
 
+/// `null` where a string is read decodes as the API server decodes it (Go leaves the field
+/// empty): a container named `""`, an empty label value, which the namespace's policy then
+/// refuses as upstream refuses it.
 #[test]
-fn a_null_where_a_string_is_expected_is_reported_in_plain_words() {
-    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name:\n    image: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels:\n    pod-security.kubernetes.io/enforce: ~\n";
-    let (_, out) = check_files(&[("nulls.yaml", input)]).remove(0);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert_eq!(
-        error_messages(&json(&out)),
-        [
-            "document 0: line 7, column 9: spec.containers[0].name: invalid type: null, expected a string",
-            "document 1: line 15, column 41: metadata.labels.pod-security.kubernetes.io/enforce: invalid type: null, expected a string",
-        ]
+fn a_null_where_a_string_is_expected_reads_as_empty_as_in_the_api_server() {
+    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a:\nspec:\n  containers:\n  - name:\n    image: x\n    ports: [{containerPort: null}]\n    securityContext: {capabilities: {add: [null]}}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n  labels:\n    pod-security.kubernetes.io/enforce: ~\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: ns}\nspec: {containers: [{name: c, image: x}]}\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(&dir, "nulls.yaml", input);
+    // The namespace's labels decide, not `--level`.
+    let out = podsec(&["check", path.to_str().expect("utf-8"), "-o", "json"]);
+    let report = json(&out);
+    assert_eq!(error_messages(&report), Vec::<String>::new());
+    let objects = report["objects"].as_array().expect("objects");
+    let messages = |object: &Value| object.to_string();
+    assert!(
+        messages(&objects[0]).contains(
+            r#"container \"\" must not include \"\" in securityContext.capabilities.add"#
+        ),
+        "{}",
+        objects[0]
+    );
+    assert!(
+        messages(&objects[1])
+            .contains(r#"Invalid value: \"\": must be one of privileged, baseline, restricted"#),
+        "{}",
+        objects[1]
     );
 }
 

@@ -26,6 +26,7 @@ pub mod fields;
 pub mod format;
 pub mod json;
 pub mod level;
+pub mod nulls;
 pub mod pod;
 pub mod registry;
 pub mod result;

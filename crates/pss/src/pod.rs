@@ -23,9 +23,9 @@ pub struct PodMetadata {
     pub name: Option<Text>,
     pub generate_name: Option<Text>,
     pub namespace: Option<Text>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::values_as_default")]
     pub annotations: BTreeMap<Text, Text>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub owner_references: Vec<OwnerReference>,
 }
 
@@ -33,6 +33,7 @@ pub struct PodMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OwnerReference {
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub uid: Text,
     pub controller: Option<bool>,
 }
@@ -51,13 +52,13 @@ pub struct PodSpec {
     pub host_users: Option<bool>,
     pub os: Option<PodOs>,
     pub runtime_class_name: Option<Text>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub volumes: Vec<Volume>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub init_containers: Vec<Container>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub containers: Vec<Container>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub ephemeral_containers: Vec<Container>,
 }
 
@@ -148,7 +149,7 @@ pub struct PodSecurityContext {
     pub se_linux_options: Option<Box<SeLinuxOptions>>,
     pub seccomp_profile: Option<SeccompProfile>,
     pub app_armor_profile: Option<Box<AppArmorProfile>>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub sysctls: Vec<Sysctl>,
     pub windows_options: Option<WindowsOptions>,
 }
@@ -158,10 +159,11 @@ pub struct PodSecurityContext {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Container {
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub name: Text,
     pub image: Option<Text>,
     pub security_context: Option<SecurityContext>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub ports: Vec<ContainerPort>,
     pub liveness_probe: Option<Box<Handler>>,
     pub readiness_probe: Option<Box<Handler>>,
@@ -187,9 +189,9 @@ pub struct SecurityContext {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Capabilities {
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::items_as_default")]
     pub add: Vec<Text>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "crate::nulls::items_as_default")]
     pub drop: Vec<Text>,
 }
 
@@ -228,12 +230,14 @@ pub struct WindowsOptions {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Sysctl {
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub name: Text,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ContainerPort {
+    #[serde(deserialize_with = "crate::nulls::as_default")]
     pub container_port: i32,
     pub host_port: Option<i32>,
 }
@@ -338,7 +342,8 @@ macro_rules! volume_sources {
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(default)]
         pub struct Volume {
-            pub name: Text,
+            #[serde(deserialize_with = "crate::nulls::as_default")]
+    pub name: Text,
             $( #[serde(rename = $json)] pub $field: Option<Present>, )*
         }
 
@@ -384,15 +389,6 @@ volume_sources! {
     csi => "csi",
     ephemeral => "ephemeral",
     image => "image",
-}
-
-/// `null` decodes like an absent field (the API treats them the same).
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!   (`invalid type: string "false", expected a boolean`).
 //! - A string request: serde-saphyr gives it the text of any scalar, so `prometheus.io/port:
 //!   8080` or a container named `yes` reads as a string; in JSON they are a number and a
-//!   boolean (`invalid type: integer `8080`, expected a string`), which is kubectl's familiar
+//!   boolean (``invalid type: integer `8080`, expected a string``), which is kubectl's familiar
 //!   `cannot unmarshal number into Go struct field … of type string`.
 //!
 //! Both are answered through `deserialize_any`, which types a plain scalar as YAML does (YAML

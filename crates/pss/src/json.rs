@@ -244,7 +244,7 @@ impl<'a> Reader<'a> {
     /// Skips one value of any type, validating it with serde_json's rules for ignored values.
     ///
     /// A string, the most common value skipped (`"imagePullPolicy":"IfNotPresent"`), is skipped
-    /// here without entering [`skip`]'s general loop.
+    /// here without entering the general skip loop.
     #[inline]
     pub fn skip_value(&mut self) -> Result<()> {
         if self.peek()? == b'"' {

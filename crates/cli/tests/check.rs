@@ -1294,6 +1294,28 @@ fn null_documents_are_skipped_as_kubectl_skips_them() {
     );
 }
 
+/// Each input, checked as a file of its own, is refused with exactly its expected error (exit 2).
+fn assert_each_refused(cases: &[(String, &str)]) {
+    let files: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (input, _))| (format!("pod{i}.yaml"), input.clone()))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    for ((name, out), (_, expected)) in check_files(&files).into_iter().zip(cases) {
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        let report = json(&out);
+        assert_eq!(
+            error_messages(&report),
+            [format!("document 0: {expected}")],
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn plain_booleans_and_numbers_are_refused_where_strings_are_expected_as_in_json() {
     let yaml = |metadata: &str, container: &str| {
@@ -1324,24 +1346,7 @@ fn plain_booleans_and_numbers_are_refused_where_strings_are_expected_as_in_json(
             "line 1, column 84: metadata.annotations.a: invalid type: integer `1`, expected a string",
         ),
     ];
-    let files: Vec<(String, String)> = cases
-        .iter()
-        .enumerate()
-        .map(|(i, (input, _))| (format!("pod{i}.yaml"), input.clone()))
-        .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_str()))
-        .collect();
-    for ((name, out), (_, expected)) in check_files(&files).into_iter().zip(&cases) {
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
-        let report = json(&out);
-        assert_eq!(
-            error_messages(&report),
-            [format!("document 0: {expected}")],
-            "{name}"
-        );
-    }
+    assert_each_refused(&cases);
     // Strings written as strings are strings, whatever they look like; keys keep their text, as
     // the conversion to JSON keeps it.
     let strings = yaml(
@@ -1383,24 +1388,7 @@ fn quoted_booleans_and_numbers_are_refused_in_yaml_as_in_json() {
             r#"line 1, column 94: spec.hostNetwork: invalid type: string "false", expected a boolean"#,
         ),
     ];
-    let files: Vec<(String, String)> = cases
-        .iter()
-        .enumerate()
-        .map(|(i, (input, _))| (format!("pod{i}.yaml"), input.clone()))
-        .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_str()))
-        .collect();
-    for ((name, out), (_, expected)) in check_files(&files).into_iter().zip(&cases) {
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
-        let report = json(&out);
-        assert_eq!(
-            error_messages(&report),
-            [format!("document 0: {expected}")],
-            "{name}"
-        );
-    }
+    assert_each_refused(&cases);
     // Plain scalars are typed as YAML types them, as before.
     let plain = yaml(
         "    securityContext: {privileged: no, runAsUser: 1000}\n    ports: [{containerPort: 80, hostPort: 0}]\n  hostNetwork: false\n",

@@ -765,26 +765,18 @@ struct TypeMeta {
 
 #[derive(Deserialize)]
 struct AdmissionConfiguration {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     plugins: Vec<AdmissionPlugin>,
 }
 
 #[derive(Deserialize)]
 struct AdmissionPlugin {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     name: String,
     #[serde(default)]
     path: Option<String>,
     #[serde(default)]
     configuration: Option<serde_json::Value>,
-}
-
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Walks an AdmissionConfiguration to `plugins[index].configuration` and decodes that strictly;

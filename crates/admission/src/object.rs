@@ -1167,7 +1167,6 @@ mod fast {
     }
 }
 
-/// `null` decodes like an absent field (the API treats them the same).
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -621,7 +621,6 @@ fn is_zero(n: &i32) -> bool {
     *n == 0
 }
 
-/// `null` decodes like an absent field, as Go's decoder leaves the zero value.
 /// `[]byte` fields are base64 strings in Kubernetes JSON.
 mod base64_bytes {
     use base64::Engine;

@@ -104,13 +104,13 @@ pub struct ObjectMeta {
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub labels: BTreeMap<String, String>,
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub annotations: BTreeMap<String, String>,
     #[serde(flatten)]
@@ -139,68 +139,71 @@ fn default_kind() -> String {
     POLICY_KIND.to_string()
 }
 
-/// Decodes `null` as the type's default, as Go does for nil maps and slices.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 /// The policy's spec (exact v1beta1 JSON names).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSecurityPolicySpec {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub privileged: bool,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub default_add_capabilities: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub required_drop_capabilities: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_capabilities: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub volumes: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub host_network: bool,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub host_ports: Vec<HostPortRange>,
-    #[serde(default, rename = "hostPID", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "hostPID",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub host_pid: bool,
-    #[serde(default, rename = "hostIPC", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "hostIPC",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub host_ipc: bool,
-    #[serde(default, rename = "seLinux", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        rename = "seLinux",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub se_linux: SeLinuxStrategyOptions,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub run_as_user: RunAsUserStrategyOptions,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_as_group: Option<RunAsGroupStrategyOptions>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub supplemental_groups: GroupStrategyOptions,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub fs_group: GroupStrategyOptions,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub read_only_root_filesystem: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_allow_privilege_escalation: Option<bool>,
@@ -209,38 +212,38 @@ pub struct PodSecurityPolicySpec {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_host_paths: Vec<AllowedHostPath>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_flex_volumes: Vec<AllowedFlexVolume>,
     #[serde(
         default,
         rename = "allowedCSIDrivers",
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_csi_drivers: Vec<AllowedCsiDriver>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_unsafe_sysctls: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub forbidden_sysctls: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub allowed_proc_mount_types: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -320,7 +323,7 @@ pub struct IdRangeStrategyOptions {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "podsec_pss::nulls::as_default"
     )]
     pub ranges: Vec<IdRange>,
 }
@@ -335,7 +338,7 @@ pub type GroupStrategyOptions = IdRangeStrategyOptions;
 pub struct AllowedHostPath {
     #[serde(default)]
     pub path_prefix: String,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub read_only: bool,
 }
 
@@ -354,7 +357,7 @@ pub struct AllowedCsiDriver {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeClassStrategyOptions {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "podsec_pss::nulls::as_default")]
     pub allowed_runtime_class_names: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_runtime_class_name: Option<String>,

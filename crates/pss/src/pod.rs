@@ -343,7 +343,7 @@ macro_rules! volume_sources {
         #[serde(default)]
         pub struct Volume {
             #[serde(deserialize_with = "crate::nulls::as_default")]
-    pub name: Text,
+            pub name: Text,
             $( #[serde(rename = $json)] pub $field: Option<Present>, )*
         }
 

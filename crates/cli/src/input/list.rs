@@ -516,8 +516,8 @@ fn too_many_item_errors(document: &Document, index: usize) -> DecodeError {
 }
 
 /// The error serde-saphyr gives for the item at `index` of the list at `target` without
-/// [`Strict`](podsec_admission::yaml_strict::Strict), if any: when the strict reading fails, that error is the one to report, as
-/// `decode` reports it (see `saphyr_seed`).
+/// [`Strict`](podsec_admission::yaml_strict::Strict), if any: when the strict reading fails,
+/// that error is the one to report, as `decode` reports it (see `saphyr_seed`).
 fn first_error(
     text: &str,
     target: &[usize],

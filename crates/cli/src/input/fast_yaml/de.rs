@@ -99,21 +99,26 @@ pub(super) struct ScalarDeserializer<'de> {
 }
 
 impl<'de> ScalarDeserializer<'de> {
-    /// The text of a scalar asked for as a string: null is an error there, and so is a plain
-    /// scalar that YAML types as a boolean or a number (see `podsec_admission::yaml_strict`; serde-saphyr
-    /// reports it with its position).
+    /// The text of a scalar asked for as a string: null is an error there.
     fn string_text(&self) -> Result<Cow<'de, str>, FastYamlError> {
         if self.scalar.is_null() {
             return Err(de::Error::custom("null where a string is expected"));
         }
+        Ok(self.scalar.text())
+    }
+
+    /// [`Self::string_text`] for a value (not a key): a plain scalar that YAML types as a
+    /// boolean or a number is an error too (see `podsec_admission::yaml_strict`), which
+    /// serde-saphyr then reports with its position.
+    fn string_value(&self) -> Result<Cow<'de, str>, FastYamlError> {
         if let RawScalar::Plain(text) = self.scalar
-            && !matches!(resolve_plain(text)?, Resolved::Str(_))
+            && !matches!(resolve_plain(text)?, Resolved::Str(_) | Resolved::Null)
         {
             return Err(de::Error::custom(
                 "a boolean or a number where a string is expected",
             ));
         }
-        Ok(self.scalar.text())
+        self.string_text()
     }
 
     fn invalid(&self, expected: &str) -> FastYamlError {
@@ -121,7 +126,8 @@ impl<'de> ScalarDeserializer<'de> {
     }
 
     /// A quoted or block scalar is a string, which a boolean or a number is not (see
-    /// `podsec_admission::yaml_strict`): an error here, and serde-saphyr reports it with its position.
+    /// `podsec_admission::yaml_strict`): an error here, and serde-saphyr reports it with its
+    /// position.
     fn plain(&self, expected: &str) -> Result<(), FastYamlError> {
         if self.scalar.is_plain() {
             Ok(())
@@ -221,11 +227,11 @@ impl<'de> de::Deserializer<'de> for ScalarDeserializer<'de> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FastYamlError> {
-        visit_text(self.string_text()?, visitor)
+        visit_text(self.string_value()?, visitor)
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FastYamlError> {
-        visit_text(self.string_text()?, visitor)
+        visit_text(self.string_value()?, visitor)
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(

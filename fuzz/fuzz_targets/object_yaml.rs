@@ -16,7 +16,11 @@ mod saphyr_options;
 
 fn judge(object: &Object) {
     if let Some(pod) = object.pod() {
-        let _ = evaluate(LevelVersion::new(Level::Restricted, Version::Latest), pod.metadata, pod.spec);
+        let _ = evaluate(
+            LevelVersion::new(Level::Restricted, Version::Latest),
+            pod.metadata,
+            pod.spec,
+        );
     }
 }
 
@@ -24,17 +28,26 @@ fn with_options(text: &str, strict: bool) -> Result<Object, serde_saphyr::Error>
     serde_saphyr::with_deserializer_from_str_with_options(
         text,
         saphyr_options::yaml_options(text.len()),
-        |de| if strict { Object::deserialize(Strict(de)) } else { Object::deserialize(de) },
+        |de| {
+            if strict {
+                Object::deserialize(Strict(de))
+            } else {
+                Object::deserialize(de)
+            }
+        },
     )
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(object) = serde_saphyr::from_str::<Object>(text) {
         judge(&object);
     }
     if let Ok(strict) = with_options(text, true) {
-        let lenient = with_options(text, false).expect("Strict reads what the lenient reading refuses");
+        let lenient =
+            with_options(text, false).expect("Strict reads what the lenient reading refuses");
         assert_eq!(strict, lenient);
         judge(&strict);
     }

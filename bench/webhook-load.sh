@@ -140,12 +140,14 @@ wait_ready() { # wait_ready PORT PATH
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 run_oha() { # run_oha NAME PORT ARGS... ; writes $tmp/NAME.json, and $tmp/NAME.sleeps: how often
-  # the load generator went to sleep (its voluntary context switches, from getrusage)
+  # the load generator went to sleep (its voluntary context switches, from getrusage). oha's
+  # notice that it stores the requests (--db-url) is left out of its messages.
   local name=$1 port=$2
   shift 2
   python3 - "$tmp/$name.sleeps" timeout 120 "${load_cpu[@]}" "$oha" --no-tui --insecure \
     --output-format json "${http2[@]}" "$@" -m POST -H 'content-type: application/json' \
-    -D "$review" "https://127.0.0.1:$port/validate" > "$tmp/$name.json" <<'PY'
+    -D "$review" "https://127.0.0.1:$port/validate" > "$tmp/$name.json" \
+    2> >(grep -v '^Storing results to ' >&2) <<'PY'
 import resource, subprocess, sys
 status = subprocess.call(sys.argv[2:], stdin=subprocess.DEVNULL)
 with open(sys.argv[1], "w") as out:

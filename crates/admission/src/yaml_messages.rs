@@ -30,6 +30,11 @@ impl MessageFormatter for UserMessages {
                 expected: "mapping start",
                 ..
             } => Cow::Borrowed("invalid type, expected a map"),
+            // serde-saphyr's text speaks of its own configuration. kubectl converts YAML to
+            // JSON first, and Go's JSON encoder refuses the value as unsupported.
+            serde_saphyr::Error::NonFiniteFloat { value, .. } => Cow::Owned(format!(
+                "unsupported value: `{value}` is not a finite number, which JSON cannot hold"
+            )),
             _ => serde_saphyr::DefaultMessageFormatter.format_message(error),
         }
     }

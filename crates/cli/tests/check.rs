@@ -1342,6 +1342,11 @@ fn plain_booleans_and_numbers_are_refused_where_strings_are_expected_as_in_json(
             "line 9, column 5: spec.containers[1].name: invalid type: boolean `true`, expected a string",
         ),
         (
+            // A YAML infinity has no JSON form: kubectl's conversion fails on it.
+            yaml("", "  - name: .inf\n    image: x\n"),
+            "line 9, column 11: unsupported value: `.inf` is not a finite number, which JSON cannot hold",
+        ),
+        (
             r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"a": 1}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}"#.to_owned(),
             "line 1, column 84: metadata.annotations.a: invalid type: integer `1`, expected a string",
         ),

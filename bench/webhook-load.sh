@@ -27,7 +27,9 @@
 #      stolen time lands in one run and not the next (one session saw the constant-answer
 #      baseline's own p99 at 7 ms in one run and 0.45 ms in the next), and the median of turns
 #      taken alternately is what the servers themselves contribute;
-#   4. RSS after the load.
+#   4. RSS after the load;
+#   5. the share of the machine's CPU time the host stole meanwhile (a VM's steal time): when it
+#      is high, every figure above is the host's as much as the servers'.
 # It also counts how often the load generator slept per request. A server slower than the
 # generator leaves it idle between answers, and on loopback the wake-up runs in the server's
 # send (perf on this VM: about 3 us of podsec's CPU per request, 0.6 us of the baseline's, which
@@ -166,6 +168,10 @@ PY
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The machine's stolen time so far and all its time ("steal total", jiffies over every CPU, from
+# /proc/stat): on a VM, time the host gave to others, the main source of noise in these figures.
+steal_and_total() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
+read -r steal0 total0 < <(steal_and_total)
 
 # Both servers run for the whole benchmark and take turns, so that background load on a shared
 # machine hits both alike; each throughput figure is the best of ROUNDS runs. CPU time per
@@ -238,6 +244,8 @@ kill -TERM "$serve_pid"
 wait "$serve_pid" && serve_exit=0 || serve_exit=$?
 
 hz=$(getconf CLK_TCK)
+read -r steal1 total1 < <(steal_and_total)
+stolen=$(python3 -c "print(f'{100 * ($steal1 - $steal0) / max($total1 - $total0, 1):.1f}')")
 read -r p_rps p_p50 p_p99 p_max p_ok p_codes < <(best podsec-throughput)
 read -r b_rps b_p50 b_p99 b_max b_ok b_codes < <(best baseline-throughput)
 read -r v_rps v_p50 v_p99 v_max v_ok v_codes < <(best validating-throughput)
@@ -293,6 +301,7 @@ throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 m
   server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us): throughput ratio at equal CPU $cpu_ratio
   load generator sleeps per request  podsec $(sleeps_per_request podsec), baseline $(sleeps_per_request baseline) (--validate $(sleeps_per_request validating)): each wakes it again, and on loopback the server's send pays for that
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)
+  CPU time stolen by the host        $stolen% of the machine's time over the whole benchmark
 
 fixed rate $rate req/s (median p99 of $rate_rounds x $n_rate requests, latency-corrected, from ${warmup_s}s into each run)
   podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$pr_rps" "$pr_p50" "$pr_p99" "$pr_max" "$pr_ok" "$pr_codes")   (target p99 <= 1 ms; every round: $(all_p99 podsec); whole run: $pr_whole)

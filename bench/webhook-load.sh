@@ -258,6 +258,8 @@ db, summary, warmup = sys.argv[1], json.load(open(sys.argv[2])), float(sys.argv[
 rows = sqlite3.connect(db).execute("select start_latency_correction, end from oha").fetchall()
 first = min(due for due, _ in rows)
 lat = sorted(end - due for due, end in rows if due - first >= warmup)
+if not lat:
+    sys.exit(f"{db}: no request was due after WARMUP_S ({warmup} s): raise N_RATE or lower WARMUP_S")
 span = max(due for due, _ in rows) - first - warmup
 pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3
 codes = summary.get("statusCodeDistribution", {})
@@ -266,12 +268,15 @@ print(f'{len(lat) / max(span, 1e-9):.0f} {pct(0.5):.3f} {pct(0.99):.3f} {lat[-1]
       f'{summary["summary"]["successRate"]:.4f} {json.dumps(codes, separators=(",", ":"))} {whole:.3f}')
 PY
 }
+# Each rate round's steady line, in the order they ran (read from its database once).
+for name in podsec baseline; do
+  for r in $(seq "$rate_rounds"); do steady "$name-rate-$r"; done > "$tmp/$name-rate.steady"
+done
 median_p99() { # median_p99 NAME: the steady line of the rate round with the median p99
-  for r in $(seq "$rate_rounds"); do steady "$1-rate-$r"; done | sort -k3,3n \
-    | sed -n "$(((rate_rounds + 1) / 2))p"
+  sort -k3,3n "$tmp/$1-rate.steady" | sed -n "$(((rate_rounds + 1) / 2))p"
 }
 all_p99() { # all_p99 NAME: every rate round's steady p99, in the order they ran
-  for r in $(seq "$rate_rounds"); do steady "$1-rate-$r"; done | awk '{printf "%s%s", sep, $3; sep=" "}'
+  awk '{printf "%s%s", sep, $3; sep=" "}' "$tmp/$1-rate.steady"
 }
 read -r pr_rps pr_p50 pr_p99 pr_max pr_ok pr_codes pr_whole < <(median_p99 podsec)
 read -r br_rps br_p50 br_p99 br_max br_ok br_codes br_whole < <(median_p99 baseline)

@@ -95,22 +95,34 @@ pub enum PolicyParseError {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub generate_name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "podsec_pss::nulls::as_default"
+    )]
     pub namespace: String,
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "podsec_pss::nulls::as_default"
+        deserialize_with = "podsec_pss::nulls::values_as_default"
     )]
     pub labels: BTreeMap<String, String>,
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "podsec_pss::nulls::as_default"
+        deserialize_with = "podsec_pss::nulls::values_as_default"
     )]
     pub annotations: BTreeMap<String, String>,
     #[serde(flatten)]
@@ -479,6 +491,32 @@ mod tests {
             assert!(policy.spec.host_pid);
             assert_eq!(policy.spec.allowed_csi_drivers[0].name, "x");
         }
+    }
+
+    /// As Go decodes them: a `null` name is empty, and a label or annotation whose value is
+    /// `null` is there, empty (the seccomp and AppArmor annotations are read from these).
+    #[test]
+    fn reads_null_metadata_values_as_empty() {
+        let policy = PodSecurityPolicy::from_value(&json!({
+            "apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy",
+            "metadata": {"name": "p", "namespace": null, "generateName": null,
+                         "labels": {"team": null}, "annotations": {"note": null, "a": "b"}},
+            "spec": {}
+        }))
+        .expect("policy parses");
+        assert_eq!(policy.metadata.namespace, "");
+        assert_eq!(
+            policy.metadata.labels.get("team").map(String::as_str),
+            Some("")
+        );
+        assert_eq!(
+            policy.metadata.annotations.get("note").map(String::as_str),
+            Some("")
+        );
+        assert_eq!(
+            policy.metadata.annotations.get("a").map(String::as_str),
+            Some("b")
+        );
     }
 
     #[test]

@@ -30,6 +30,11 @@
 #   4. RSS after the load;
 #   5. the share of the machine's CPU time the host stole meanwhile (a VM's steal time): when it
 #      is high, every figure above is the host's as much as the servers'.
+# It also counts the servers' write system calls per request. Over HTTP/2 podsec's answer (a
+# warning and an audit annotation, about 1.4 KB) takes a write of its own: h2 sends a DATA frame
+# of 256 bytes or more chained after its buffer and writes it out before queueing another frame,
+# while the baseline's 135-byte answer is copied into that buffer and can share a write. Each write also
+# runs the load generator's receive path on loopback.
 # It also counts how often the load generator slept per request. A server slower than the
 # generator leaves it idle between answers, and on loopback the wake-up runs in the server's
 # send (perf on this VM: about 3 us of podsec's CPU per request, 0.6 us of the baseline's, which
@@ -168,6 +173,9 @@ PY
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Write system calls so far (writev included), from /proc/PID/io: each sends answers to the load
+# generator, and on loopback also runs its receive path.
+write_calls() { awk '/^syscw:/ {print $2}' "/proc/$1/io"; }
 # The machine's stolen time so far and all its time ("steal total", jiffies over every CPU, from
 # /proc/stat): on a VM, time the host gave to others, the main source of noise in these figures.
 steal_and_total() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
@@ -222,6 +230,8 @@ best() { # best NAME: the summary line of the round with the highest req/s
   for r in $(seq "$rounds"); do summary "$1-$r"; done | sort -k1,1nr | head -1
 }
 p_ticks=0 b_ticks=0 v_ticks=0
+p_writes0=$(write_calls "$serve_pid") b_writes0=$(write_calls "$baseline_pid")
+v_writes0=$(write_calls "$validating_pid")
 for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$serve_pid")
   run_oha "podsec-throughput-$r" "$port" -n "$n_throughput" -c "$connections"
@@ -233,6 +243,9 @@ for r in $(seq "$rounds"); do
   run_oha "validating-throughput-$r" "$vport" -n "$n_throughput" -c "$connections"
   v_ticks=$((v_ticks + $(cpu_ticks "$validating_pid") - t0))
 done
+p_writes=$(($(write_calls "$serve_pid") - p_writes0))
+b_writes=$(($(write_calls "$baseline_pid") - b_writes0))
+v_writes=$(($(write_calls "$validating_pid") - v_writes0))
 for r in $(seq "$rate_rounds"); do
   run_oha "podsec-rate-$r" "$port" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction \
     --db-url "$tmp/podsec-rate-$r.db"
@@ -287,11 +300,20 @@ p_us=$(python3 -c "print(f'{$p_ticks / $hz / $total * 1e6:.1f}')")
 b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
 v_us=$(python3 -c "print(f'{$v_ticks / $hz / $total * 1e6:.1f}')")
 cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
+per_request() { python3 -c "print(f'{$1 / $total:.3f}')"; } # per_request COUNT: over every throughput request
 sleeps_per_request() { # sleeps_per_request NAME: over its throughput rounds
   local sum=0
   for r in $(seq "$rounds"); do sum=$((sum + $(cat "$tmp/$1-throughput-$r.sleeps"))); done
-  python3 -c "print(f'{$sum / $total:.3f}')"
+  per_request "$sum"
 }
+
+writes_note=
+if [[ $proto == 2 ]]; then
+  # h2 sends a DATA frame of 256 bytes or more from its own buffer, chained after what is
+  # already queued, and writes it out before it queues another frame: each such answer costs a
+  # write of its own, where short ones are sent several to a write.
+  writes_note=": h2 writes each answer of 256 bytes or more (podsec's is $(wc -c < "$tmp/answer-pretty.json")) on its own, a shorter one can share a write"
+fi
 
 cat <<EOF
 podsec serve load benchmark ($(nproc) cores, $(uname -m), pinning: ${server_cpu[*]:-none} / ${load_cpu[*]:-none}$halt_poll_note)
@@ -305,6 +327,7 @@ throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 m
   ratio validating / baseline        $v_ratio   (the ceiling of a webhook that validates its input with serde_json)
   server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us): throughput ratio at equal CPU $cpu_ratio
   load generator sleeps per request  podsec $(sleeps_per_request podsec), baseline $(sleeps_per_request baseline) (--validate $(sleeps_per_request validating)): each wakes it again, and on loopback the server's send pays for that
+  server writes per request          podsec $(per_request "$p_writes"), baseline $(per_request "$b_writes") (--validate $(per_request "$v_writes"))$writes_note
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)
   CPU time stolen by the host        $stolen% of the machine's time over the whole benchmark
 

@@ -32,9 +32,9 @@
 #      is high, every figure above is the host's as much as the servers'.
 # It also counts the servers' write system calls per request. Over HTTP/2 podsec's answer (a
 # warning and an audit annotation, about 1.4 KB) takes a write of its own: h2 sends a DATA frame
-# of 256 bytes or more chained after its buffer and writes it out before queueing another frame,
-# while the baseline's 135-byte answer is copied into that buffer and can share a write. Each write also
-# runs the load generator's receive path on loopback.
+# of 256 bytes or more chained after its buffer and writes it out before queueing another
+# frame, while the baseline's 135-byte answer is copied into that buffer and can share a write.
+# Each write also runs the load generator's receive path on loopback.
 # It also counts how often the load generator slept per request. A server slower than the
 # generator leaves it idle between answers, and on loopback the wake-up runs in the server's
 # send (perf on this VM: about 3 us of podsec's CPU per request, 0.6 us of the baseline's, which
@@ -300,18 +300,17 @@ p_us=$(python3 -c "print(f'{$p_ticks / $hz / $total * 1e6:.1f}')")
 b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
 v_us=$(python3 -c "print(f'{$v_ticks / $hz / $total * 1e6:.1f}')")
 cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
-per_request() { python3 -c "print(f'{$1 / $total:.3f}')"; } # per_request COUNT: over every throughput request
+per_request() { # per_request COUNT: COUNT over every throughput request
+  python3 -c "print(f'{$1 / $total:.3f}')"
+}
 sleeps_per_request() { # sleeps_per_request NAME: over its throughput rounds
   local sum=0
   for r in $(seq "$rounds"); do sum=$((sum + $(cat "$tmp/$1-throughput-$r.sleeps"))); done
   per_request "$sum"
 }
 
-writes_note=
+writes_note= # why the HTTP/2 counts differ (see the top of this file)
 if [[ $proto == 2 ]]; then
-  # h2 sends a DATA frame of 256 bytes or more from its own buffer, chained after what is
-  # already queued, and writes it out before it queues another frame: each such answer costs a
-  # write of its own, where short ones are sent several to a write.
   writes_note=": h2 writes each answer of 256 bytes or more (podsec's is $(wc -c < "$tmp/answer-pretty.json")) on its own, a shorter one can share a write"
 fi
 

@@ -505,6 +505,7 @@ mod tests {
         }))
         .expect("policy parses");
         assert_eq!(policy.metadata.namespace, "");
+        assert_eq!(policy.metadata.generate_name, "");
         assert_eq!(
             policy.metadata.labels.get("team").map(String::as_str),
             Some("")

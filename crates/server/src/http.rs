@@ -24,6 +24,7 @@ use http_body_util::BodyExt as _;
 use tokio::time::Instant;
 
 use crate::admit::{Admitter, ReviewError};
+use crate::batching::SmallFrames;
 use crate::duration::parse_go_duration;
 use crate::metrics::{self, Metrics};
 use crate::psp::PolicyStore;
@@ -195,7 +196,13 @@ async fn admit(state: &AppState, request: Request) -> Response {
     let decided = std::panic::AssertUnwindSafe(decision).catch_unwind().await;
     match decided {
         Ok(Ok(answer)) => {
-            let mut response = Response::new(Body::from(answer));
+            // Over HTTP/2, in frames that h2 batches with other answers (`batching.rs`).
+            let body = if parts.version == http::Version::HTTP_2 {
+                Body::new(SmallFrames::new(answer))
+            } else {
+                Body::from(answer)
+            };
+            let mut response = Response::new(body);
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),

@@ -7,6 +7,8 @@
 //! - [`tls`]: rustls configuration and the serving certificate, reloaded when its files change.
 //! - [`server`]: the listener: TLS handshakes, HTTP/1.1 and HTTP/2, timeouts, a shutdown that
 //!   drops no request.
+//! - [`batching`]: HTTP/2 streams run on their connection's task, and answers leave in small
+//!   DATA frames, so that many answers share one write.
 //! - [`http`]: the routes and upstream's request rules for the admission endpoint.
 //! - [`admit`]: one review through the `podsec-admission` decision flow.
 //! - [`state`], [`cluster`]: namespace labels (and pods) from a file or from the API server.
@@ -19,6 +21,7 @@
 pub mod admit;
 pub mod answer;
 pub mod args;
+pub mod batching;
 pub mod cluster;
 mod documents;
 pub mod duration;

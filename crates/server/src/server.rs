@@ -31,7 +31,7 @@ use axum::Router;
 use axum::response::Response;
 use http::{HeaderValue, Request, header};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
@@ -40,6 +40,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::batching::{ConnectionExecutor, Streams};
 use crate::read_timer::{Exchanges, TimedIo};
 
 /// Limits that protect the server from slow or idle clients, and shape its shutdown.
@@ -85,8 +86,6 @@ enum Phase {
 #[derive(Clone)]
 struct Shared {
     tls: TlsAcceptor,
-    http1: Arc<auto::Builder<TokioExecutor>>,
-    http2: Arc<auto::Builder<TokioExecutor>>,
     app: Router,
     read_timeout: Duration,
     idle_timeout: Duration,
@@ -104,26 +103,9 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper's header read timeout starts when it waits for the next request, so it would also
-    // close idle keep-alive connections after the read timeout; `read_timer` keeps both times
-    // instead. (hyper's default is 30s, so it is switched off explicitly.)
-    builder.http1().header_read_timeout(None);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        // The API server multiplexes many reviews over few connections; keep a dead peer from
-        // holding streams forever.
-        .keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .max_concurrent_streams(250);
     let (phase_tx, phase) = watch::channel(Phase::Serving);
     let shared = Shared {
         tls,
-        // The protocol is fixed by ALPN before hyper sees a byte: no sniffing of the preface,
-        // which a graceful shutdown would cut short.
-        http1: Arc::new(builder.clone().http1_only()),
-        http2: Arc::new(builder.http2_only()),
         app,
         read_timeout: limits.read_timeout,
         idle_timeout: limits.idle_timeout,
@@ -191,6 +173,29 @@ pub async fn serve(
     Ok(())
 }
 
+/// hyper's settings for one connection, whose streams `executor` runs (`batching.rs`). The
+/// protocol is fixed by ALPN before hyper sees a byte: no sniffing of the preface, which a
+/// graceful shutdown would cut short.
+fn http_builder(is_http2: bool, executor: ConnectionExecutor) -> auto::Builder<ConnectionExecutor> {
+    let mut builder = auto::Builder::new(executor);
+    if !is_http2 {
+        // hyper's header read timeout starts when it waits for the next request, so it would
+        // also close idle keep-alive connections after the read timeout; `read_timer` keeps
+        // both times instead. (hyper's default is 30s, so it is switched off explicitly.)
+        builder.http1().header_read_timeout(None);
+        return builder.http1_only();
+    }
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        // The API server multiplexes many reviews over few connections; keep a dead peer from
+        // holding streams forever.
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .max_concurrent_streams(250);
+    builder.http2_only()
+}
+
 /// How long idle connections get to close once told to, even past `--shutdown-timeout`.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -220,8 +225,6 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
     let _ = stream.set_nodelay(true);
     let Shared {
         tls,
-        http1,
-        http2,
         app,
         read_timeout,
         idle_timeout,
@@ -244,12 +247,12 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
     let is_http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     // HTTP/2 goes away by GOAWAY as soon as shutdown begins; HTTP/1.1 by `Connection: close`
     // on its answers, and is shut down (closed if idle) only when the drain is over.
-    let (builder, go_away_at, close_marker, io) = if is_http2 {
-        (http2, Phase::Draining, None, TimedIo::untimed(stream))
+    let (go_away_at, close_marker, io) = if is_http2 {
+        (Phase::Draining, None, TimedIo::untimed(stream))
     } else {
         let exchanges = Arc::new(Exchanges::default());
         let io = TimedIo::http1(stream, Arc::clone(&exchanges), read_timeout, idle_timeout);
-        (http1, Phase::Closing, Some((draining, exchanges)), io)
+        (Phase::Closing, Some((draining, exchanges)), io)
     };
     let started = close_marker
         .as_ref()
@@ -276,6 +279,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
             }
             response
         });
+    let mut streams = Streams::default();
+    let builder = http_builder(is_http2, streams.executor());
     let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(marked));
     tokio::pin!(connection);
     let mut shut_down = false;
@@ -286,7 +291,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Shared) {
             shut_down = true;
         }
         tokio::select! {
-            result = connection.as_mut() => {
+            result = streams.drive(connection.as_mut()) => {
                 if let Err(error) = result {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }

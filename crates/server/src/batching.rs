@@ -1,0 +1,279 @@
+//! HTTP/2 answers that share write system calls: a connection's streams run on the
+//! connection's own task, and review answers leave in DATA frames small enough to be batched.
+//!
+//! The API server multiplexes many reviews over one HTTP/2 connection. Under load, a write
+//! system call per answer is a large part of the webhook's cost: on loopback, a benchmark
+//! measured a fifth of the server's CPU time in `writev`, most of it per call (the TCP send,
+//! the receiver's wake-up), not per byte. Two things in the stock setup force that call per
+//! answer, and this module removes both:
+//!
+//! - **A task per stream.** hyper hands every HTTP/2 stream to its executor, and tokio's
+//!   multi-threaded runtime runs the task a finishing stream wakes (the connection's) right
+//!   after it, before the next stream has answered: the connection writes each answer alone.
+//!   [`ConnectionExecutor`] queues the streams instead, and [`Streams`] polls them on the
+//!   connection's task, after the connection: every stream that can answer does, and the
+//!   connection's next poll writes all their frames together.
+//! - **Chained DATA frames.** h2 copies a DATA frame of under 256 bytes into its write buffer,
+//!   but writes a longer one straight from its own memory, after the buffer, and flushes both
+//!   before it takes another frame (`CHAIN_THRESHOLD` in h2's `codec/framed_write.rs`). A
+//!   review answer with warnings and audit annotations is well over that (1.4 KB in the
+//!   benchmark), so each would end a write. [`SmallFrames`] hands hyper the answer in slices
+//!   of [`FRAME_BYTES`], which h2 copies and batches (nine bytes of frame header each).
+//!
+//! Together they took the benchmark's writes from 1.0 to 0.27 per request and the server's CPU
+//! time per request down by about a sixth (`bench/webhook-load.sh` prints both).
+//!
+//! The price is that one connection's reviews share one thread: the runtime's other workers
+//! cannot steal them. A review costs microseconds, so a thread answers tens of thousands a
+//! second; the one long decision, checking a namespace's existing pods, yields between pods
+//! (`podsec_admission::admit`) so that the other streams keep being answered meanwhile.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use axum::body::Bytes;
+use futures::FutureExt as _;
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use http_body::{Frame, SizeHint};
+
+/// A stream's future, as hyper hands it over.
+type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// hyper's executor for one connection: keeps the streams hyper starts for [`Streams`] to run
+/// on the connection's task. Each connection needs its own (see [`Streams::executor`]).
+#[derive(Clone, Default)]
+pub struct ConnectionExecutor {
+    started: Arc<Mutex<Vec<StreamFuture>>>,
+}
+
+impl<F> hyper::rt::Executor<F> for ConnectionExecutor
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, stream: F) {
+        // A panic in one stream (a bug in hyper or in a handler outside the decision, which
+        // has its own guard) ends that stream, as it would end its task, not the connection.
+        let guarded = AssertUnwindSafe(stream).catch_unwind().map(|outcome| {
+            if outcome.is_err() {
+                tracing::error!("an HTTP/2 stream panicked; its request gets no answer");
+            }
+        });
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::pin(guarded));
+    }
+}
+
+/// The streams of one connection, run on the connection's task by [`Streams::drive`].
+#[derive(Default)]
+pub struct Streams {
+    executor: ConnectionExecutor,
+    running: FuturesUnordered<StreamFuture>,
+}
+
+impl Streams {
+    /// The executor to build this connection's hyper connection with.
+    pub fn executor(&self) -> ConnectionExecutor {
+        self.executor.clone()
+    }
+
+    /// Runs `connection` and the streams it starts until the connection ends. Streams still
+    /// running then are dropped with their requests: their connection is gone.
+    pub async fn drive<C: Future>(&mut self, mut connection: Pin<&mut C>) -> C::Output {
+        std::future::poll_fn(|cx| self.poll(connection.as_mut(), cx)).await
+    }
+
+    fn poll<C: Future>(
+        &mut self,
+        mut connection: Pin<&mut C>,
+        cx: &mut Context<'_>,
+    ) -> Poll<C::Output> {
+        loop {
+            // First the connection: it reads requests (starting streams), delivers their
+            // bodies and writes what the streams have answered since its last poll.
+            if let Poll::Ready(output) = connection.as_mut().poll(cx) {
+                return Poll::Ready(output);
+            }
+            let started = {
+                let mut started = self
+                    .executor
+                    .started
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let any = !started.is_empty();
+                self.running.extend(started.drain(..));
+                any
+            };
+            // Then every stream that can make progress, before the connection writes again.
+            let mut finished = false;
+            while let Poll::Ready(Some(())) = self.running.poll_next_unpin(cx) {
+                finished = true;
+            }
+            // New streams have been polled once and finished ones have left answers to write:
+            // the connection has work. Otherwise everything waits on a waker.
+            if !started && !finished {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// The longest DATA frame h2 copies into its write buffer (one under its `CHAIN_THRESHOLD`).
+pub const FRAME_BYTES: usize = 255;
+
+/// A response body that hyper sends as DATA frames of at most [`FRAME_BYTES`] (see the module
+/// documentation). Its exact length is known, so the response still has a Content-Length.
+#[derive(Debug)]
+pub struct SmallFrames(Bytes);
+
+impl SmallFrames {
+    pub fn new(body: Bytes) -> SmallFrames {
+        SmallFrames(body)
+    }
+}
+
+impl http_body::Body for SmallFrames {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.0.is_empty() {
+            return Poll::Ready(None);
+        }
+        let len = self.0.len().min(FRAME_BYTES);
+        Poll::Ready(Some(Ok(Frame::data(self.0.split_to(len)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::BodyExt as _;
+    use hyper::rt::Executor as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn small_frames_split_the_body_and_keep_its_length() {
+        let body: Bytes = (0..600u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into();
+        let small = SmallFrames::new(body.clone());
+        assert_eq!(http_body::Body::size_hint(&small).exact(), Some(600));
+        let mut small = std::pin::pin!(small);
+        let mut lengths = Vec::new();
+        let mut joined = Vec::new();
+        while let Some(frame) = small.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            lengths.push(data.len());
+            joined.extend_from_slice(&data);
+        }
+        assert_eq!(lengths, [255, 255, 90]);
+        assert_eq!(joined, body);
+        assert!(http_body::Body::is_end_stream(&*small));
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_has_no_frames() {
+        let small = SmallFrames::new(Bytes::new());
+        assert!(http_body::Body::is_end_stream(&small));
+        assert!(small.collect().await.unwrap().to_bytes().is_empty());
+    }
+
+    /// The connection's stand-in: starts `streams` streams on its first poll, each of which
+    /// counts itself done after yielding once, and ends once all have. Returns how many were
+    /// done at each of its polls.
+    struct FakeConnection {
+        executor: ConnectionExecutor,
+        streams: usize,
+        done: Arc<AtomicUsize>,
+        seen: Vec<usize>,
+    }
+
+    impl Future for FakeConnection {
+        type Output = Vec<usize>;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<usize>> {
+            let done = self.done.load(Ordering::SeqCst);
+            self.seen.push(done);
+            if self.seen.len() == 1 {
+                for _ in 0..self.streams {
+                    let done = Arc::clone(&self.done);
+                    let waker = cx.waker().clone();
+                    self.executor.execute(async move {
+                        tokio::task::yield_now().await;
+                        done.fetch_add(1, Ordering::SeqCst);
+                        // As h2 does when a stream queues a frame: wake the connection.
+                        waker.wake();
+                    });
+                }
+            }
+            if done == self.streams {
+                Poll::Ready(std::mem::take(&mut self.seen))
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_run_on_the_connections_task_until_it_ends() {
+        let mut streams = Streams::default();
+        let done = Arc::new(AtomicUsize::new(0));
+        let connection = FakeConnection {
+            executor: streams.executor(),
+            streams: 4,
+            done: Arc::clone(&done),
+            seen: Vec::new(),
+        };
+        let connection = std::pin::pin!(connection);
+        let seen = streams.drive(connection).await;
+        // All four answered between two polls of the connection (one batch to write), which
+        // never saw some done and others not.
+        assert_eq!(seen.last(), Some(&4));
+        assert!(seen.iter().all(|&done| done == 0 || done == 4), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_stream_ends_alone() {
+        let mut streams = Streams::default();
+        let executor = streams.executor();
+        let finished = Arc::new(AtomicUsize::new(0));
+        executor.execute(async { panic!("a bug in one stream") });
+        let counted = Arc::clone(&finished);
+        executor.execute(async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut polls = 0;
+        let connection = std::future::poll_fn(|cx| {
+            polls += 1;
+            if polls < 3 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        let connection = std::pin::pin!(connection);
+        streams.drive(connection).await;
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
+    }
+}

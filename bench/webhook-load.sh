@@ -13,7 +13,10 @@
 #      --validate, which checks the body is JSON (serde_json, IgnoredAny) before its constant
 #      answer. Its ratio is the ceiling for a webhook that checks its input with serde_json
 #      (podsec must refuse malformed reviews with a 400), before it has decoded or decided
-#      anything;
+#      anything. A fourth, the baseline with --batching, drives hyper as podsec does
+#      (crates/server/src/batching.rs: a connection's HTTP/2 streams run on its own task, so
+#      answers ready together share a write): its ratio to podsec is what the admission work
+#      costs when both do their I/O alike, beside the target's ratio to the minimal server;
 #   3. latency at a fixed rate: RATE requests/s for N_RATE requests, p50/p99/max, latency-corrected
 #      (each request counts from when it was due). oha's own start (opening its connections, TLS
 #      handshakes on both sides) delays the first requests of every run by 30-80 ms, for both
@@ -30,11 +33,10 @@
 #   4. RSS after the load;
 #   5. the share of the machine's CPU time the host stole meanwhile (a VM's steal time): when it
 #      is high, every figure above is the host's as much as the servers'.
-# It also counts the servers' write system calls per request. Over HTTP/2 podsec's answer (a
-# warning and an audit annotation, about 1.4 KB) takes a write of its own: h2 sends a DATA frame
-# of 256 bytes or more chained after its buffer and writes it out before queueing another
-# frame, while the baseline's 135-byte answer is copied into that buffer and can share a write.
-# Each write also runs the load generator's receive path on loopback.
+# It also counts the servers' write system calls per request: each runs the load generator's
+# receive path on loopback too. Over HTTP/2 the minimal baseline writes nearly every answer on
+# its own (tokio runs the connection's task right after the stream's that woke it), podsec and
+# the batching baseline write several answers at once (batching.rs).
 # It also counts how often the load generator slept per request. A server slower than the
 # generator leaves it idle between answers, and on loopback the wake-up runs in the server's
 # send (perf on this VM: about 3 us of podsec's CPU per request, 0.6 us of the baseline's, which
@@ -199,9 +201,14 @@ vport=$(free_port)
 "${server_cpu[@]}" "$baseline" "$tmp/tls.crt" "$tmp/tls.key" "$vport" --validate 2> "$tmp/validating.log" &
 validating_pid=$!
 pids+=("$validating_pid")
+sport=$(free_port)
+"${server_cpu[@]}" "$baseline" "$tmp/tls.crt" "$tmp/tls.key" "$sport" --batching 2> "$tmp/batching.log" &
+batching_pid=$!
+pids+=("$batching_pid")
 wait_ready "$port" /readyz
 wait_ready "$bport" /
 wait_ready "$vport" /
+wait_ready "$sport" /
 # The answer must be the real one (allowed, with the restricted warning), not an error, and
 # the review actually sent must get the same answer as the committed file.
 answer() { curl -sk -X POST -H 'content-type: application/json' --data-binary @"$1" "https://127.0.0.1:$port/validate"; }
@@ -218,6 +225,7 @@ idle_rss=$(rss_kib "$serve_pid")
 run_oha podsec-warmup "$port" -n 5000 -c "$connections"
 run_oha baseline-warmup "$bport" -n 5000 -c "$connections"
 run_oha validating-warmup "$vport" -n 5000 -c "$connections"
+run_oha batching-warmup "$sport" -n 5000 -c "$connections"
 summary validating-warmup | grep -q '{"200":5000}' \
   || { echo "the validating baseline refused the review" >&2; exit 1; }
 # And it is the validating server that answers there (ports are picked before the servers bind,
@@ -229,9 +237,12 @@ kill -0 "$validating_pid" \
 best() { # best NAME: the summary line of the round with the highest req/s
   for r in $(seq "$rounds"); do summary "$1-$r"; done | sort -k1,1nr | head -1
 }
-p_ticks=0 b_ticks=0 v_ticks=0
+# And the batching baseline is the one on its port.
+grep -q '^batching baseline listening on 127.0.0.1:'"$sport"'$' "$tmp/batching.log" && kill -0 "$batching_pid" \
+  || { echo "the batching baseline is not the server on port $sport" >&2; exit 1; }
+p_ticks=0 b_ticks=0 v_ticks=0 s_ticks=0
 p_writes0=$(write_calls "$serve_pid") b_writes0=$(write_calls "$baseline_pid")
-v_writes0=$(write_calls "$validating_pid")
+v_writes0=$(write_calls "$validating_pid") s_writes0=$(write_calls "$batching_pid")
 for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$serve_pid")
   run_oha "podsec-throughput-$r" "$port" -n "$n_throughput" -c "$connections"
@@ -242,10 +253,14 @@ for r in $(seq "$rounds"); do
   t0=$(cpu_ticks "$validating_pid")
   run_oha "validating-throughput-$r" "$vport" -n "$n_throughput" -c "$connections"
   v_ticks=$((v_ticks + $(cpu_ticks "$validating_pid") - t0))
+  t0=$(cpu_ticks "$batching_pid")
+  run_oha "batching-throughput-$r" "$sport" -n "$n_throughput" -c "$connections"
+  s_ticks=$((s_ticks + $(cpu_ticks "$batching_pid") - t0))
 done
 p_writes=$(($(write_calls "$serve_pid") - p_writes0))
 b_writes=$(($(write_calls "$baseline_pid") - b_writes0))
 v_writes=$(($(write_calls "$validating_pid") - v_writes0))
+s_writes=$(($(write_calls "$batching_pid") - s_writes0))
 for r in $(seq "$rate_rounds"); do
   run_oha "podsec-rate-$r" "$port" -n "$n_rate" -c "$connections" -q "$rate" --latency-correction \
     --db-url "$tmp/podsec-rate-$r.db"
@@ -262,6 +277,7 @@ stolen=$(python3 -c "print(f'{100 * ($steal1 - $steal0) / max($total1 - $total0,
 read -r p_rps p_p50 p_p99 p_max p_ok p_codes < <(best podsec-throughput)
 read -r b_rps b_p50 b_p99 b_max b_ok b_codes < <(best baseline-throughput)
 read -r v_rps v_p50 v_p99 v_max v_ok v_codes < <(best validating-throughput)
+read -r s_rps s_p50 s_p99 s_max s_ok s_codes < <(best batching-throughput)
 steady() { # steady NAME -> "rps p50_ms p99_ms max_ms success_rate codes whole_run_p99_ms":
   # over the requests due from WARMUP_S seconds into the run on (see the header), from oha's
   # record of every request; latency counts from when a request was due, as oha corrects it.
@@ -295,10 +311,12 @@ read -r pr_rps pr_p50 pr_p99 pr_max pr_ok pr_codes pr_whole < <(median_p99 podse
 read -r br_rps br_p50 br_p99 br_max br_ok br_codes br_whole < <(median_p99 baseline)
 ratio=$(python3 -c "print(f'{$p_rps / $b_rps:.2f}')")
 v_ratio=$(python3 -c "print(f'{$v_rps / $b_rps:.2f}')")
+s_ratio=$(python3 -c "print(f'{$p_rps / $s_rps:.2f}')")
 total=$((rounds * n_throughput))
 p_us=$(python3 -c "print(f'{$p_ticks / $hz / $total * 1e6:.1f}')")
 b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
 v_us=$(python3 -c "print(f'{$v_ticks / $hz / $total * 1e6:.1f}')")
+s_us=$(python3 -c "print(f'{$s_ticks / $hz / $total * 1e6:.1f}')")
 cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
 per_request() { # per_request COUNT: COUNT over every throughput request
   python3 -c "print(f'{$1 / $total:.3f}')"
@@ -309,10 +327,6 @@ sleeps_per_request() { # sleeps_per_request NAME: over its throughput rounds
   per_request "$sum"
 }
 
-writes_note= # why the HTTP/2 counts differ (see the top of this file)
-if [[ $proto == 2 ]]; then
-  writes_note=": h2 writes each answer of 256 bytes or more (podsec's is $(wc -c < "$tmp/answer-pretty.json")) on its own, a shorter one can share a write"
-fi
 
 cat <<EOF
 podsec serve load benchmark ($(nproc) cores, $(uname -m), pinning: ${server_cpu[*]:-none} / ${load_cpu[*]:-none}$halt_poll_note)
@@ -322,11 +336,13 @@ throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 m
   podsec serve                       $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$p_rps" "$p_p50" "$p_p99" "$p_max" "$p_ok" "$p_codes")
   baseline                           $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$b_rps" "$b_p50" "$b_p99" "$b_max" "$b_ok" "$b_codes")
   baseline --validate                $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$v_rps" "$v_p50" "$v_p99" "$v_max" "$v_ok" "$v_codes")
+  baseline --batching                $(printf '%-9s %-8s %-8s %-8s %-8s %s' "$s_rps" "$s_p50" "$s_p99" "$s_max" "$s_ok" "$s_codes")
   ratio podsec / baseline            $ratio   (target >= 0.7)
   ratio validating / baseline        $v_ratio   (the ceiling of a webhook that validates its input with serde_json)
-  server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us): throughput ratio at equal CPU $cpu_ratio
-  load generator sleeps per request  podsec $(sleeps_per_request podsec), baseline $(sleeps_per_request baseline) (--validate $(sleeps_per_request validating)): each wakes it again, and on loopback the server's send pays for that
-  server writes per request          podsec $(per_request "$p_writes"), baseline $(per_request "$b_writes") (--validate $(per_request "$v_writes"))$writes_note
+  ratio podsec / baseline --batching $s_ratio   (both driving hyper alike: the cost of the admission work itself)
+  server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us, --batching $s_us us): throughput ratio at equal CPU $cpu_ratio
+  load generator sleeps per request  podsec $(sleeps_per_request podsec), baseline $(sleeps_per_request baseline) (--validate $(sleeps_per_request validating), --batching $(sleeps_per_request batching)): each wakes it again, and on loopback the server's send pays for that
+  server writes per request          podsec $(per_request "$p_writes"), baseline $(per_request "$b_writes") (--validate $(per_request "$v_writes"), --batching $(per_request "$s_writes"))
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)
   CPU time stolen by the host        $stolen% of the machine's time over the whole benchmark
 

@@ -11,7 +11,12 @@
 //! yardstick. On a realistic review this alone costs a large share of the throughput, before
 //! anything is decoded or decided.
 //!
-//!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT [--validate]
+//! With `--batching` it drives hyper as `podsec serve` does (`podsec_server::batching`: HTTP/2
+//! streams run on their connection's task, so answers ready together share a write): the
+//! yardstick for what the admission work costs when both servers do their I/O alike. It is
+//! not the minimal server, which uses hyper as it comes.
+//!
+//!     cargo run --release -p podsec-server --example baseline -- CERT KEY PORT [--validate] [--batching]
 
 use std::sync::Arc;
 
@@ -21,6 +26,7 @@ use axum::routing::any;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use podsec_server::batching::Streams;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -28,11 +34,18 @@ const ALLOWED: &str = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Admiss
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cert, key, port, validate) = match args.as_slice() {
-        [cert, key, port] => (cert, key, port, false),
-        [cert, key, port, flag] if flag == "--validate" => (cert, key, port, true),
-        _ => anyhow::bail!("usage: baseline CERT KEY PORT [--validate]"),
+    let usage = "usage: baseline CERT KEY PORT [--validate] [--batching]";
+    let [cert, key, port, flags @ ..] = args.as_slice() else {
+        anyhow::bail!(usage);
     };
+    let (mut validate, mut batching) = (false, false);
+    for flag in flags {
+        match flag.as_str() {
+            "--validate" => validate = true,
+            "--batching" => batching = true,
+            _ => anyhow::bail!(usage),
+        }
+    }
     let chain = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(key)?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -57,10 +70,11 @@ fn main() -> anyhow::Result<()> {
         .build()?
         .block_on(async move {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-            let what = if validate {
-                "validating baseline"
-            } else {
-                "baseline"
+            let what = match (validate, batching) {
+                (false, false) => "baseline",
+                (true, false) => "validating baseline",
+                (false, true) => "batching baseline",
+                (true, true) => "validating batching baseline",
             };
             eprintln!("{what} listening on 127.0.0.1:{port}");
             loop {
@@ -69,10 +83,18 @@ fn main() -> anyhow::Result<()> {
                 let acceptor = acceptor.clone();
                 let service = TowerToHyperService::new(app.clone());
                 tokio::spawn(async move {
-                    if let Ok(stream) = acceptor.accept(stream).await {
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let io = TokioIo::new(stream);
+                    if batching {
+                        let mut streams = Streams::default();
+                        let builder = auto::Builder::new(streams.executor());
+                        let connection = builder.serve_connection(io, service);
+                        let _ = streams.drive(std::pin::pin!(connection)).await;
+                    } else {
+                        let builder = auto::Builder::new(TokioExecutor::new());
+                        let _ = builder.serve_connection(io, service).await;
                     }
                 });
             }

@@ -308,6 +308,91 @@ async fn tightening_a_namespace_warns_about_its_existing_pods() {
     server.stop().await.expect("clean stop");
 }
 
+/// The API server multiplexes reviews over one HTTP/2 connection, whose streams the webhook runs
+/// on the connection's task (`batching.rs`): many at once, of several kinds (a denial, an
+/// allowed pod with warnings, a namespace relabel that evaluates existing pods), each get the
+/// answer they get alone, under their own uid.
+#[tokio::test]
+async fn concurrent_reviews_on_one_http2_connection_are_answered_as_alone() {
+    let server = start(options()).await;
+    let kinds = [
+        Review {
+            namespace: "prod",
+            name: "bad",
+            object: pod("bad", "prod", true),
+            ..Review::default()
+        },
+        Review {
+            namespace: "prod",
+            name: "good",
+            object: pod("good", "prod", false),
+            ..Review::default()
+        },
+        Review {
+            namespace: "locked",
+            name: "fine",
+            object: restricted_pod("fine", "locked"),
+            ..Review::default()
+        },
+        Review {
+            kind: "Namespace",
+            resource: "namespaces",
+            namespace: "open",
+            name: "open",
+            operation: "UPDATE",
+            object: namespace_object(
+                "open",
+                json!({"pod-security.kubernetes.io/enforce": "baseline"}),
+            ),
+            old_object: namespace_object("open", json!({})),
+            ..Review::default()
+        },
+    ];
+    let mut alone = Vec::new();
+    for review in &kinds {
+        alone.push(server.decide(&review.json()).await);
+    }
+
+    let stream = common::tls_connect(server.port, &server.pki.ca_pem, b"h2")
+        .await
+        .expect("TLS");
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("HTTP/2");
+    tokio::spawn(connection);
+    let requests = (0..64).map(|i| {
+        let mut review = kinds[i % kinds.len()].json();
+        let uid = format!("00000000-0000-4000-8000-{i:012}");
+        review["request"]["uid"] = json!(uid);
+        let mut sender = sender.clone();
+        let request = http::Request::post(format!("https://localhost:{}/validate", server.port))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(axum::body::Bytes::from(
+                serde_json::to_vec(&review).expect("json"),
+            )))
+            .expect("request");
+        async move {
+            let response = sender.send_request(request).await.expect("answered");
+            assert_eq!(response.status(), 200);
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            let answer: Value = serde_json::from_slice(&body).expect("JSON");
+            (i, uid, answer["response"].clone())
+        }
+    });
+    for (i, uid, mut response) in futures::future::join_all(requests).await {
+        assert_eq!(response["uid"], json!(uid));
+        response["uid"] = alone[i % kinds.len()]["uid"].clone();
+        assert_eq!(response, alone[i % kinds.len()], "request {i}");
+    }
+    server.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn exemptions_from_the_configuration_file() {
     let server = start(Options {

@@ -63,7 +63,8 @@
 # RATE_ROUNDS (3), WARMUP_S (1),
 # REVIEW (compact; pretty = bench/review-pod.json as it is; or a file, e.g.
 # ../shared/scenarios/pss-namespace-rollout/admission-request.json, whose namespace
-# bench/namespaces.yaml also holds, sent as it is), HTTP2 (0; 1 = HTTP/2 with 4 streams per connection),
+# bench/namespaces.yaml also holds, sent as it is), HTTP2 (1: HTTP/2 with 4 streams per connection, as
+# the API server talks to webhooks; 0 = HTTP/1.1),
 # PIN (1: server on CPU 1, load generator on CPU 0, so they do not steal each other's core),
 # SKIP_BUILD (0), OHA (oha), HALT_POLL_NS (unset: leave the machine's idle polling as it is).
 set -euo pipefail
@@ -81,7 +82,7 @@ rounds=${ROUNDS:-3}
 oha=${OHA:-oha}
 review_arg=${REVIEW:-compact}
 http2=() proto=1.1
-if [[ ${HTTP2:-0} == 1 ]]; then
+if [[ ${HTTP2:-1} == 1 ]]; then
   proto=2
   # As the API server talks to webhooks: HTTP/2, several streams per connection.
   http2=(--http2 -p 4)

@@ -13,12 +13,17 @@
 //!   [`ConnectionExecutor`] queues the streams instead, and [`Streams`] polls them on the
 //!   connection's task, after the connection: every stream that can answer does, and the
 //!   connection's next poll writes all their frames together.
-//! - **Chained DATA frames.** h2 copies a DATA frame of under 256 bytes into its write buffer,
-//!   but writes a longer one straight from its own memory, after the buffer, and flushes both
-//!   before it takes another frame (`CHAIN_THRESHOLD` in h2's `codec/framed_write.rs`). A
-//!   review answer with warnings and audit annotations is well over that (1.4 KB in the
-//!   benchmark), so each would end a write. [`SmallFrames`] hands hyper the answer in slices
-//!   of [`FRAME_BYTES`], which h2 copies and batches (nine bytes of frame header each).
+//! - **Chained DATA frames.** h2 copies a short DATA frame into its write buffer, but writes a
+//!   longer one straight from its own memory, after the buffer, and flushes both before it
+//!   takes another frame. Short is under 256 bytes on a stream with vectored writes, under
+//!   1,024 on one without (`CHAIN_THRESHOLD` in h2's `codec/framed_write.rs`). A review answer
+//!   with warnings and audit annotations is over either (1.4 KB in the benchmark), so each
+//!   would end a write. So an HTTP/2 connection's stream reports no vectored writes
+//!   (`read_timer::TimedIo::untimed`), and [`SmallFrames`] hands hyper the answer in slices of
+//!   [`FRAME_BYTES`], which h2 copies and batches. Each frame costs nine bytes of header and a
+//!   few thousand instructions in hyper and h2 (callgrind over 20,000 reviews: 178k
+//!   instructions per request in frames of 255 bytes, 163k in frames of 1,023), hence slices
+//!   as long as h2 still copies.
 //!
 //! Together they took the benchmark's writes from 1.0 to 0.27 per request and the server's CPU
 //! time per request down by about a sixth (`bench/webhook-load.sh` prints both).
@@ -123,8 +128,9 @@ impl Streams {
     }
 }
 
-/// The longest DATA frame h2 copies into its write buffer (one under its `CHAIN_THRESHOLD`).
-pub const FRAME_BYTES: usize = 255;
+/// The longest DATA frame h2 copies into its write buffer on a stream without vectored writes
+/// (one under its `CHAIN_THRESHOLD_WITHOUT_VECTORED_IO`).
+pub const FRAME_BYTES: usize = 1023;
 
 /// A response body that hyper sends as DATA frames of at most [`FRAME_BYTES`] (see the module
 /// documentation). Its exact length is known, so the response still has a Content-Length.
@@ -172,12 +178,12 @@ mod tests {
 
     #[tokio::test]
     async fn small_frames_split_the_body_and_keep_its_length() {
-        let body: Bytes = (0..600u32)
+        let body: Bytes = (0..2100u32)
             .map(|i| (i % 251) as u8)
             .collect::<Vec<u8>>()
             .into();
         let small = SmallFrames::new(body.clone());
-        assert_eq!(http_body::Body::size_hint(&small).exact(), Some(600));
+        assert_eq!(http_body::Body::size_hint(&small).exact(), Some(2100));
         let mut small = std::pin::pin!(small);
         let mut lengths = Vec::new();
         let mut joined = Vec::new();
@@ -186,7 +192,7 @@ mod tests {
             lengths.push(data.len());
             joined.extend_from_slice(&data);
         }
-        assert_eq!(lengths, [255, 255, 90]);
+        assert_eq!(lengths, [1023, 1023, 54]);
         assert_eq!(joined, body);
         assert!(http_body::Body::is_end_stream(&*small));
     }

@@ -148,7 +148,8 @@ impl<T> TimedIo<T> {
         }
     }
 
-    /// No timing (HTTP/2).
+    /// No timing (HTTP/2), and writes reported as not vectored, so that h2 copies answers of
+    /// up to 1,023 bytes into its write buffer (`batching.rs`).
     pub(crate) fn untimed(io: T) -> Self {
         TimedIo { io, clock: None }
     }
@@ -205,7 +206,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        // h2 copies DATA frames under 1,024 bytes into its buffer on a stream without vectored
+        // writes, and only those under 256 on one with (`untimed`).
+        self.clock.is_some() && self.io.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

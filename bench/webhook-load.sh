@@ -319,6 +319,7 @@ b_us=$(python3 -c "print(f'{$b_ticks / $hz / $total * 1e6:.1f}')")
 v_us=$(python3 -c "print(f'{$v_ticks / $hz / $total * 1e6:.1f}')")
 s_us=$(python3 -c "print(f'{$s_ticks / $hz / $total * 1e6:.1f}')")
 cpu_ratio=$(python3 -c "print(f'{$b_ticks / max($p_ticks, 1):.2f}')")
+s_cpu_ratio=$(python3 -c "print(f'{$s_ticks / max($p_ticks, 1):.2f}')")
 per_request() { # per_request COUNT: COUNT over every throughput request
   python3 -c "print(f'{$1 / $total:.3f}')"
 }
@@ -341,7 +342,7 @@ throughput (best of $rounds x $n_throughput requests)   req/s     p50 ms   p99 m
   ratio podsec / baseline            $ratio   (target >= 0.7)
   ratio validating / baseline        $v_ratio   (the ceiling of a webhook that validates its input with serde_json)
   ratio podsec / baseline --batching $s_ratio   (both driving hyper alike: the cost of the admission work itself)
-  server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us, --batching $s_us us): throughput ratio at equal CPU $cpu_ratio
+  server CPU per request             podsec $p_us us, baseline $b_us us (--validate $v_us us, --batching $s_us us): throughput ratio at equal CPU $cpu_ratio ($s_cpu_ratio against --batching)
   load generator sleeps per request  podsec $(sleeps_per_request podsec), baseline $(sleeps_per_request baseline) (--validate $(sleeps_per_request validating), --batching $(sleeps_per_request batching)): each wakes it again, and on loopback the server's send pays for that
   server writes per request          podsec $(per_request "$p_writes"), baseline $(per_request "$b_writes") (--validate $(per_request "$v_writes"), --batching $(per_request "$s_writes"))
   load average at the end            $(cut -d' ' -f1-3 /proc/loadavg)

@@ -260,10 +260,9 @@ async fn adding_a_privileged_ephemeral_container_is_denied() {
     server.stop().await.expect("clean stop");
 }
 
-#[tokio::test]
-async fn tightening_a_namespace_warns_about_its_existing_pods() {
-    let server = start(options()).await;
-    let review = Review {
+/// Labelling namespace `open` (one privileged pod, one restricted) to enforce baseline.
+fn enforcing_baseline_on_open() -> Review {
+    Review {
         kind: "Namespace",
         resource: "namespaces",
         namespace: "open",
@@ -275,8 +274,13 @@ async fn tightening_a_namespace_warns_about_its_existing_pods() {
         ),
         old_object: namespace_object("open", json!({})),
         ..Review::default()
-    };
-    let response = server.decide(&review.json()).await;
+    }
+}
+
+#[tokio::test]
+async fn tightening_a_namespace_warns_about_its_existing_pods() {
+    let server = start(options()).await;
+    let response = server.decide(&enforcing_baseline_on_open().json()).await;
     assert_eq!(response["allowed"], true, "{response}");
     assert_eq!(
         response["warnings"],
@@ -334,19 +338,7 @@ async fn concurrent_reviews_on_one_http2_connection_are_answered_as_alone() {
             object: restricted_pod("fine", "locked"),
             ..Review::default()
         },
-        Review {
-            kind: "Namespace",
-            resource: "namespaces",
-            namespace: "open",
-            name: "open",
-            operation: "UPDATE",
-            object: namespace_object(
-                "open",
-                json!({"pod-security.kubernetes.io/enforce": "baseline"}),
-            ),
-            old_object: namespace_object("open", json!({})),
-            ..Review::default()
-        },
+        enforcing_baseline_on_open(),
     ];
     let mut alone = Vec::new();
     for review in &kinds {

@@ -292,9 +292,13 @@ impl podsec_admission::Cluster for RequestCluster<'_> {
             ClusterState::File(file) => Ok(file.pods.get(namespace).cloned().unwrap_or_default()),
             ClusterState::Live(cluster) => {
                 let deadline = Instant::from_std(deadline).min(self.deadline);
-                cluster
-                    .list_pods::<Pod>(namespace, deadline)
+                // On a task of its own: decoding pages of up to 500 pods takes milliseconds,
+                // which the other reviews on this connection, run on its task (`batching.rs`),
+                // need not wait for.
+                let (cluster, name) = (cluster.clone(), namespace.to_owned());
+                tokio::spawn(async move { cluster.list_pods::<Pod>(&name, deadline).await })
                     .await
+                    .unwrap_or_else(|failed| Err(ListError::Task(failed.to_string())))
                     .map_err(|error| {
                         // The decision turns a failed listing into a fixed warning for the user
                         // and drops the cause, so it is logged here, where the cause is still

@@ -31,8 +31,9 @@
 //!
 //! The price is that one connection's reviews share one thread: the runtime's other workers
 //! cannot steal them. A review costs microseconds, so a thread answers tens of thousands a
-//! second; the one long decision, checking a namespace's existing pods, yields between pods
-//! (`podsec_admission::admit`) so that the other streams keep being answered meanwhile.
+//! second. The one long decision, checking a namespace's existing pods, lists them on a task
+//! of its own (`admit.rs`) and yields every few pods as it evaluates them
+//! (`podsec_admission::admit`), so that the other streams keep being answered meanwhile.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

@@ -54,6 +54,9 @@ pub enum ListError {
     InvalidNamespace(String),
     #[error("deadline exceeded while listing pods")]
     Timeout,
+    /// The task the listing ran on panicked (a bug).
+    #[error("the pod listing failed: {0}")]
+    Task(String),
 }
 
 /// Namespace labels and pods from the API server.

@@ -447,15 +447,7 @@ async fn a_failed_pod_listing_during_an_enforce_tightening_is_logged() {
     let logs = Logs::default();
     let _logging = logs.capture();
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let cache = Arc::new(NamespaceCache::new());
-    let cluster = Cluster::new(kube::Client::new(service, "default"), Arc::clone(&cache));
-    let admitter = Admitter::new(
-        None,
-        ClusterState::Live(cluster),
-        cache,
-        Arc::new(Metrics::new()),
-    )
-    .expect("admitter");
+    let admitter = live_admitter(service);
     let server = tokio::spawn(async move {
         let mut handle = pin!(handle);
         let (request, send) = next(&mut handle).await;
@@ -466,25 +458,7 @@ async fn a_failed_pod_listing_during_an_enforce_tightening_is_logged() {
         ));
     });
 
-    let namespace = |enforce: &str| {
-        serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": "team-a", "labels": {
-                "kubernetes.io/metadata.name": "team-a",
-                "pod-security.kubernetes.io/enforce": enforce}}})
-    };
-    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "ns-update-1",
-            "kind": {"group": "", "version": "v1", "kind": "Namespace"},
-            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
-            "name": "team-a", "namespace": "team-a", "operation": "UPDATE",
-            "userInfo": {"username": "admin"},
-            "object": namespace("restricted"), "oldObject": namespace("baseline")}});
-    let answer = admitter
-        .review(review.to_string().as_bytes(), None)
-        .await
-        .expect("answered");
-    let answer: serde_json::Value = serde_json::from_slice(&answer).expect("json");
-    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    let answer = tighten_team_a(&admitter).await;
     assert_eq!(
         answer["response"]["warnings"],
         serde_json::json!(["failed to list pods while checking new PodSecurity enforce level"]),
@@ -504,4 +478,71 @@ async fn a_failed_pod_listing_during_an_enforce_tightening_is_logged() {
     );
     assert!(line.contains("uid=ns-update-1"), "{line}");
     assert!(line.contains("cannot list resource"), "the cause: {line}");
+}
+
+/// An enforce tightening lists the namespace's pods from the API server, page by page (on a
+/// task of its own), and warns about those the new level rejects.
+#[tokio::test]
+async fn an_enforce_tightening_lists_the_pods_and_warns() {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let admitter = live_admitter(service);
+    let server = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        for page in ["pods-page-1.json", "pods-page-2.json"] {
+            let (request, send) = next(&mut handle).await;
+            assert_eq!(request.uri().path(), "/api/v1/namespaces/team-a/pods");
+            send.send_response(respond(StatusCode::OK, fixture(page)));
+        }
+    });
+    let answer = tighten_team_a(&admitter).await;
+    let warnings = &answer["response"]["warnings"];
+    assert_eq!(
+        warnings[0],
+        "existing pods in namespace \"team-a\" violate the new PodSecurity enforce level \"restricted:latest\"",
+        "{answer}"
+    );
+    assert!(
+        warnings[1]
+            .as_str()
+            .is_some_and(|w| w.starts_with("web-0000 (and 501 other pods): ")),
+        "{answer}"
+    );
+    server.await.expect("mock server");
+}
+
+/// An admitter on the API server behind `service` (kube-rs's mock).
+fn live_admitter(service: mock::Mock<Request<Body>, Response<Body>>) -> Admitter {
+    let cache = Arc::new(NamespaceCache::new());
+    let cluster = Cluster::new(kube::Client::new(service, "default"), Arc::clone(&cache));
+    Admitter::new(
+        None,
+        ClusterState::Live(cluster),
+        cache,
+        Arc::new(Metrics::new()),
+    )
+    .expect("admitter")
+}
+
+/// Namespace team-a's enforce level going from baseline to restricted: the answer, allowed.
+async fn tighten_team_a(admitter: &Admitter) -> serde_json::Value {
+    let namespace = |enforce: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "team-a", "labels": {
+                "kubernetes.io/metadata.name": "team-a",
+                "pod-security.kubernetes.io/enforce": enforce}}})
+    };
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "ns-update-1",
+            "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+            "name": "team-a", "namespace": "team-a", "operation": "UPDATE",
+            "userInfo": {"username": "admin"},
+            "object": namespace("restricted"), "oldObject": namespace("baseline")}});
+    let answer = admitter
+        .review(review.to_string().as_bytes(), None)
+        .await
+        .expect("answered");
+    let answer: serde_json::Value = serde_json::from_slice(&answer).expect("json");
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    answer
 }

@@ -176,37 +176,48 @@ impl http_body::Body for SmallFrames {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use http_body_util::BodyExt as _;
     use hyper::rt::Executor as _;
 
     use super::*;
 
-    #[tokio::test]
-    async fn small_frames_split_the_body_and_keep_its_length() {
-        let body: Bytes = (0..2100u32)
-            .map(|i| (i % 251) as u8)
-            .collect::<Vec<u8>>()
-            .into();
-        let small = SmallFrames::new(body.clone());
-        assert_eq!(http_body::Body::size_hint(&small).exact(), Some(2100));
-        let mut small = std::pin::pin!(small);
-        let mut lengths = Vec::new();
-        let mut joined = Vec::new();
-        while let Some(frame) = small.frame().await {
-            let data = frame.unwrap().into_data().unwrap();
-            lengths.push(data.len());
-            joined.extend_from_slice(&data);
+    /// Every frame of `body` as hyper would take them, and whether the body then says it has
+    /// ended. (`SmallFrames` never waits.)
+    fn frames_of(body: Bytes) -> (Vec<Bytes>, bool) {
+        let mut small = std::pin::pin!(SmallFrames::new(body));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut frames = Vec::new();
+        while let Poll::Ready(Some(frame)) = http_body::Body::poll_frame(small.as_mut(), &mut cx) {
+            frames.push(frame.expect("infallible").into_data().expect("data"));
         }
-        assert_eq!(lengths, [1023, 1023, 54]);
-        assert_eq!(joined, body);
-        assert!(http_body::Body::is_end_stream(&*small));
+        (frames, http_body::Body::is_end_stream(&*small))
     }
 
-    #[tokio::test]
-    async fn an_empty_body_has_no_frames() {
-        let small = SmallFrames::new(Bytes::new());
-        assert!(http_body::Body::is_end_stream(&small));
-        assert!(small.collect().await.unwrap().to_bytes().is_empty());
+    proptest::proptest! {
+        /// The frames are the body, in order, each as long as h2 still copies but the last,
+        /// which is not empty; the declared length is the body's.
+        #[test]
+        fn small_frames_are_the_body_in_full_slices(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..5000)
+        ) {
+            let body = Bytes::from(body);
+            let declared = http_body::Body::size_hint(&SmallFrames::new(body.clone())).exact();
+            proptest::prop_assert_eq!(declared, Some(body.len() as u64));
+            let (frames, ended) = frames_of(body.clone());
+            proptest::prop_assert!(ended);
+            proptest::prop_assert_eq!(frames.len(), body.len().div_ceil(FRAME_BYTES));
+            if let Some((last, full)) = frames.split_last() {
+                proptest::prop_assert!(full.iter().all(|frame| frame.len() == FRAME_BYTES));
+                proptest::prop_assert!(!last.is_empty() && last.len() <= FRAME_BYTES);
+            }
+            proptest::prop_assert_eq!(frames.concat(), body.to_vec());
+        }
+    }
+
+    #[test]
+    fn a_review_answer_takes_two_frames() {
+        let (frames, _) = frames_of(Bytes::from(vec![b'x'; 1394]));
+        let lengths: Vec<usize> = frames.iter().map(Bytes::len).collect();
+        assert_eq!(lengths, [1023, 371]);
     }
 
     /// The connection's stand-in: starts `streams` streams on its first poll, each of which

@@ -244,19 +244,18 @@ grep -q '^batching baseline listening on 127.0.0.1:'"$sport"'$' "$tmp/batching.l
 p_ticks=0 b_ticks=0 v_ticks=0 s_ticks=0
 p_writes0=$(write_calls "$serve_pid") b_writes0=$(write_calls "$baseline_pid")
 v_writes0=$(write_calls "$validating_pid") s_writes0=$(write_calls "$batching_pid")
+throughput_round() { # throughput_round NAME PORT PID ROUND TICKS: adds the server's CPU ticks
+  # in the round to the variable named TICKS (in this shell, so that a failed run stops the script)
+  local t0 && t0=$(cpu_ticks "$3")
+  run_oha "$1-throughput-$4" "$2" -n "$n_throughput" -c "$connections"
+  local -n ticks=$5
+  ticks=$((ticks + $(cpu_ticks "$3") - t0))
+}
 for r in $(seq "$rounds"); do
-  t0=$(cpu_ticks "$serve_pid")
-  run_oha "podsec-throughput-$r" "$port" -n "$n_throughput" -c "$connections"
-  p_ticks=$((p_ticks + $(cpu_ticks "$serve_pid") - t0))
-  t0=$(cpu_ticks "$baseline_pid")
-  run_oha "baseline-throughput-$r" "$bport" -n "$n_throughput" -c "$connections"
-  b_ticks=$((b_ticks + $(cpu_ticks "$baseline_pid") - t0))
-  t0=$(cpu_ticks "$validating_pid")
-  run_oha "validating-throughput-$r" "$vport" -n "$n_throughput" -c "$connections"
-  v_ticks=$((v_ticks + $(cpu_ticks "$validating_pid") - t0))
-  t0=$(cpu_ticks "$batching_pid")
-  run_oha "batching-throughput-$r" "$sport" -n "$n_throughput" -c "$connections"
-  s_ticks=$((s_ticks + $(cpu_ticks "$batching_pid") - t0))
+  throughput_round podsec "$port" "$serve_pid" "$r" p_ticks
+  throughput_round baseline "$bport" "$baseline_pid" "$r" b_ticks
+  throughput_round validating "$vport" "$validating_pid" "$r" v_ticks
+  throughput_round batching "$sport" "$batching_pid" "$r" s_ticks
 done
 p_writes=$(($(write_calls "$serve_pid") - p_writes0))
 b_writes=$(($(write_calls "$baseline_pid") - b_writes0))
@@ -328,7 +327,6 @@ sleeps_per_request() { # sleeps_per_request NAME: over its throughput rounds
   for r in $(seq "$rounds"); do sum=$((sum + $(cat "$tmp/$1-throughput-$r.sleeps"))); done
   per_request "$sum"
 }
-
 
 cat <<EOF
 podsec serve load benchmark ($(nproc) cores, $(uname -m), pinning: ${server_cpu[*]:-none} / ${load_cpu[*]:-none}$halt_poll_note)

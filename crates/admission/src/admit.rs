@@ -2108,16 +2108,21 @@ mod tests {
         .expect("pod")
     }
 
+    /// Namespace `test` going from no labels to enforcing baseline.
+    fn enforcing_baseline() -> AdmissionRequest {
+        namespace_request(
+            "UPDATE",
+            Some(namespace(&[("enforce", "baseline")])),
+            Some(namespace(&[])),
+        )
+    }
+
     fn tighten(
         cluster: &FakeCluster,
         admission: &Admission,
         ctx: RequestContext<'_>,
     ) -> Vec<String> {
-        let request = namespace_request(
-            "UPDATE",
-            Some(namespace(&[("enforce", "baseline")])),
-            Some(namespace(&[])),
-        );
+        let request = enforcing_baseline();
         let outcome = block_on(admit(admission, cluster, &request, ctx));
         assert!(outcome.response.allowed && outcome.metrics.is_empty());
         outcome.response.warnings
@@ -2205,11 +2210,7 @@ mod tests {
             ..Default::default()
         };
         let admission = Admission::default();
-        let request = namespace_request(
-            "UPDATE",
-            Some(namespace(&[("enforce", "baseline")])),
-            Some(namespace(&[])),
-        );
+        let request = enforcing_baseline();
         let mut future = pin!(admit(
             &admission,
             &cluster,

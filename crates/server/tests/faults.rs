@@ -842,23 +842,8 @@ async fn an_http2_connection_gets_goaway_at_the_signal() {
         ..options()
     })
     .await;
-    let stream = common::tls_connect(server.port, &server.pki.ca_pem, b"h2")
-        .await
-        .expect("TLS");
-    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .expect("HTTP/2");
-    let connection = tokio::spawn(connection);
-    let request = http::Request::post(format!("https://localhost:{}/validate", server.port))
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(axum::body::Bytes::from(
-            review_body(),
-        )))
-        .expect("request");
+    let (mut sender, connection) = server.http2().await;
+    let request = server.validate_request(review_body());
     let response = sender.send_request(request).await.expect("answered");
     assert_eq!(response.status(), 200);
 

@@ -345,27 +345,13 @@ async fn concurrent_reviews_on_one_http2_connection_are_answered_as_alone() {
         alone.push(server.decide(&review.json()).await);
     }
 
-    let stream = common::tls_connect(server.port, &server.pki.ca_pem, b"h2")
-        .await
-        .expect("TLS");
-    let (sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .expect("HTTP/2");
-    tokio::spawn(connection);
+    let (sender, _connection) = server.http2().await;
     let requests = (0..64).map(|i| {
         let mut review = kinds[i % kinds.len()].json();
         let uid = format!("00000000-0000-4000-8000-{i:012}");
         review["request"]["uid"] = json!(uid);
         let mut sender = sender.clone();
-        let request = http::Request::post(format!("https://localhost:{}/validate", server.port))
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(axum::body::Bytes::from(
-                serde_json::to_vec(&review).expect("json"),
-            )))
-            .expect("request");
+        let request = server.validate_request(serde_json::to_vec(&review).expect("json"));
         async move {
             let response = sender.send_request(request).await.expect("answered");
             assert_eq!(response.status(), 200);

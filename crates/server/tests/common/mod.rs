@@ -6,6 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use axum::body::Bytes;
+use http_body_util::Full;
 use podsec_server::args::LogFormat;
 use podsec_server::tls::MinTlsVersion;
 use podsec_server::{ServeArgs, Webhook};
@@ -13,6 +15,9 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The sending half of [`TestServer::http2`].
+pub type Http2Sender = hyper::client::conn::http2::SendRequest<Full<Bytes>>;
 
 /// `../shared` beside the repository, if present.
 pub fn shared() -> Option<PathBuf> {
@@ -237,6 +242,30 @@ impl TestServer {
         tls_connect(self.port, &self.pki.ca_pem, b"http/1.1")
             .await
             .expect("TLS connection")
+    }
+
+    /// One HTTP/2 connection (h2 by ALPN) of hyper's own client, as the API server multiplexes
+    /// its reviews, and the task that drives it.
+    pub async fn http2(&self) -> (Http2Sender, JoinHandle<hyper::Result<()>>) {
+        let stream = tls_connect(self.port, &self.pki.ca_pem, b"h2")
+            .await
+            .expect("TLS");
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
+        let (sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .expect("HTTP/2");
+        (sender, tokio::spawn(connection))
+    }
+
+    /// A review POSTed to `/validate`, for [`TestServer::http2`]'s sender.
+    pub fn validate_request(&self, body: Vec<u8>) -> http::Request<Full<Bytes>> {
+        http::Request::post(format!("https://localhost:{}/validate", self.port))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -537,6 +566,30 @@ impl Process {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         process
+    }
+
+    /// One HTTP/2 connection (h2 by ALPN) of hyper's own client, as the API server multiplexes
+    /// its reviews, and the task that drives it.
+    pub async fn http2(&self) -> (Http2Sender, JoinHandle<hyper::Result<()>>) {
+        let stream = tls_connect(self.port, &self.pki.ca_pem, b"h2")
+            .await
+            .expect("TLS");
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
+        let (sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .expect("HTTP/2");
+        (sender, tokio::spawn(connection))
+    }
+
+    /// A review POSTed to `/validate`, for [`TestServer::http2`]'s sender.
+    pub fn validate_request(&self, body: Vec<u8>) -> http::Request<Full<Bytes>> {
+        http::Request::post(format!("https://localhost:{}/validate", self.port))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -568,30 +568,6 @@ impl Process {
         process
     }
 
-    /// One HTTP/2 connection (h2 by ALPN) of hyper's own client, as the API server multiplexes
-    /// its reviews, and the task that drives it.
-    pub async fn http2(&self) -> (Http2Sender, JoinHandle<hyper::Result<()>>) {
-        let stream = tls_connect(self.port, &self.pki.ca_pem, b"h2")
-            .await
-            .expect("TLS");
-        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
-        let (sender, connection) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(stream),
-        )
-        .await
-        .expect("HTTP/2");
-        (sender, tokio::spawn(connection))
-    }
-
-    /// A review POSTed to `/validate`, for [`TestServer::http2`]'s sender.
-    pub fn validate_request(&self, body: Vec<u8>) -> http::Request<Full<Bytes>> {
-        http::Request::post(format!("https://localhost:{}/validate", self.port))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .expect("request")
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("https://127.0.0.1:{}{path}", self.port)
     }
